@@ -1,0 +1,298 @@
+"""Recipes: the facts about one upstream, from ``upstreams/<name>/recipe.toml``."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.config.toml_reader import TableReader
+from workbench.errors import RecipeError
+
+DEVICES = ("cuda", "rocm", "tpu", "cpu")
+BUILD_KINDS = ("source", "wheel-overlay")
+TEST_RUNNERS = ("pytest", "run_tests.sh")
+PR_FORMATS = ("pytorch", "triton", "plain", "template")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Upstream:
+    repo: str
+    """GitHub slug, ``owner/name``."""
+    url: str
+    default_branch: str
+    pin: str
+    """Tag, branch or commit the series applies to."""
+
+
+@dataclass(frozen=True)
+class BuildMode:
+    name: str
+    kind: str
+    about: str
+    packages: tuple[str, ...] = ()
+    """pip requirements installed before the upstream (e.g. the pinned torch)."""
+    install: tuple[str, ...] = ()
+    """Commands for ``source`` builds; ``{worktree}`` is the worktree being built."""
+    env: dict[str, str] = field(default_factory=dict)
+    requires_env: tuple[str, ...] = ()
+    """Environment variables that must be set for this mode (e.g. ``CUDA_HOME``)."""
+    overlay: tuple[str, ...] = ()
+    """``wheel-overlay``: globs of worktree files laid over the installed wheel."""
+    overlay_into: str | None = None
+    """``wheel-overlay``: the worktree folder that maps onto the installed package."""
+
+
+@dataclass(frozen=True)
+class TestMapping:
+    source: str
+    """A path in the upstream; ``{x}`` matches one path component."""
+    tests: tuple[str, ...]
+
+    def match(self, path: str) -> tuple[str, ...]:
+        """The test paths for a changed ``path``, or () when this mapping does not apply."""
+        pattern = re.escape(self.source).replace(r"\{x\}", r"(?P<x>[^/]+?)")
+        m = re.match(rf"^{pattern}(?:/|$|\.py$)", path)
+        if not m:
+            return ()
+        x = m.groupdict().get("x")
+        x = x.removesuffix(".py") if x else x
+        return tuple(t.replace("{x}", x) if x else t for t in self.tests)
+
+
+@dataclass(frozen=True)
+class DeviceFallback:
+    device: str
+    env: dict[str, str]
+    args: tuple[str, ...]
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Tests:
+    root: str
+    runner: str
+    map: tuple[TestMapping, ...]
+    devices: dict[str, DeviceFallback]
+
+
+@dataclass(frozen=True)
+class TitlePrefix:
+    path: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class PrFormat:
+    format: str
+    title_prefixes: tuple[TitlePrefix, ...]
+    lint: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequiredLabel:
+    any_prefix: tuple[str, ...]
+    why: str
+
+    def satisfied_by(self, labels: list[str] | tuple[str, ...]) -> bool:
+        return any(label.startswith(p) for label in labels for p in self.any_prefix)
+
+
+@dataclass(frozen=True)
+class Labels:
+    newcomer: tuple[str, ...]
+    required: tuple[RequiredLabel, ...]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    file: Path
+    upstream: Upstream
+    build_devices: dict[str, str]
+    build_modes: dict[str, BuildMode]
+    tests: Tests
+    bench_folder: str
+    pr: PrFormat
+    labels: Labels
+    url_source: str = "recipe"
+    pin_source: str = "recipe"
+
+    def build_mode(self, device: str) -> BuildMode:
+        """The build mode for ``device``, falling back to the CPU one."""
+        return self.build_modes[self.build_devices.get(device, self.build_devices["cpu"])]
+
+    def tests_for(self, path: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for mapping in self.tests.map:
+            for t in mapping.match(path):
+                if t not in out:
+                    out.append(t)
+        return tuple(out)
+
+
+def _upstream(t: TableReader) -> Upstream:
+    repo = t.string("repo", "a GitHub slug like 'owner/name'")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo or ""):
+        raise RecipeError(t.file, t.key("repo"), "must be a GitHub slug like 'owner/name'", repo)
+    up = Upstream(
+        repo=repo,
+        url=t.string("url", "a clone URL or a local path"),
+        default_branch=t.string("default_branch", "a branch name such as 'main'"),
+        pin=t.string("pin", "a tag, branch or commit the series applies to"),
+    )
+    t.done()
+    return up
+
+
+def _build_mode(name: str, t: TableReader) -> BuildMode:
+    kind = t.string("kind", "the build kind", choices=BUILD_KINDS)
+    mode = BuildMode(
+        name=name,
+        kind=kind,
+        about=t.string("about", "a one-line description"),
+        packages=t.strings("packages", "a list of pip requirements"),
+        install=t.strings("install", "a list of shell commands", required=kind == "source"),
+        env=t.string_map("env", "a table of environment variables"),
+        requires_env=t.strings("requires_env", "a list of environment variable names"),
+        overlay=t.strings("overlay", "a list of globs", required=kind == "wheel-overlay"),
+        overlay_into=t.string(
+            "overlay_into",
+            "the worktree folder laid over the installed package",
+            required=kind == "wheel-overlay",
+        ),
+    )
+    t.done()
+    return mode
+
+
+def _build(t: TableReader) -> tuple[dict[str, str], dict[str, BuildMode]]:
+    modes = {name: _build_mode(name, sub) for name, sub in t.table("modes").subtables().items()}
+    if not modes:
+        raise RecipeError(t.file, t.key("modes"), "must define at least one build mode")
+    devices = t.string_map("devices", "a table of device = mode", required=True)
+    if "cpu" not in devices:
+        raise RecipeError(t.file, t.key("devices.cpu"), "is missing; every recipe needs a CPU mode")
+    for device, mode in devices.items():
+        if device not in DEVICES:
+            raise RecipeError(
+                t.file, t.key(f"devices.{device}"), f"is not a device ({', '.join(DEVICES)})"
+            )
+        if mode not in modes:
+            raise RecipeError(
+                t.file,
+                t.key(f"devices.{device}"),
+                f"names no build mode (defined: {', '.join(modes)})",
+                mode,
+            )
+    t.done()
+    return devices, modes
+
+
+def _tests(t: TableReader) -> Tests:
+    mappings = []
+    for m in t.tables("map"):
+        mappings.append(
+            TestMapping(
+                source=m.string("source", "an upstream path ({x} matches one component)"),
+                tests=m.strings("tests", "a non-empty list of test paths", required=True),
+            )
+        )
+        if not mappings[-1].tests:
+            raise RecipeError(m.file, m.key("tests"), "must list at least one test path")
+        m.done()
+    devices = {}
+    for device, d in t.table("devices", required=False).subtables().items():
+        if device not in DEVICES:
+            raise RecipeError(
+                d.file, d.prefix.rstrip("."), f"is not a device ({', '.join(DEVICES)})"
+            )
+        devices[device] = DeviceFallback(
+            device=device,
+            env=d.string_map("env", "a table of environment variables"),
+            args=d.strings("args", "a list of test-runner arguments"),
+            note=d.string("note", "a one-line note", required=False),
+        )
+        d.done()
+    tests = Tests(
+        root=t.string("root", "the upstream's test folder"),
+        runner=t.string("runner", "the test runner", choices=TEST_RUNNERS),
+        map=tuple(mappings),
+        devices=devices,
+    )
+    t.done()
+    return tests
+
+
+def _pr(t: TableReader) -> PrFormat:
+    prefixes = []
+    for p in t.tables("title_prefixes"):
+        prefixes.append(
+            TitlePrefix(
+                path=p.string("path", "an upstream path"),
+                prefix=p.string("prefix", "a title prefix like '[FRONTEND]'"),
+            )
+        )
+        p.done()
+    pr = PrFormat(
+        format=t.string("format", "the PR body format", choices=PR_FORMATS),
+        title_prefixes=tuple(prefixes),
+        lint=t.strings("lint", "a list of lint commands the upstream expects"),
+        notes=t.strings("notes", "a list of reminders for the PR author"),
+    )
+    t.done()
+    return pr
+
+
+def _labels(t: TableReader) -> Labels:
+    required = []
+    for r in t.tables("required"):
+        required.append(
+            RequiredLabel(
+                any_prefix=r.strings(
+                    "any_prefix", "a non-empty list of label prefixes", required=True
+                ),
+                why=r.string("why", "why the upstream requires it"),
+            )
+        )
+        if not required[-1].any_prefix:
+            raise RecipeError(r.file, r.key("any_prefix"), "must list at least one label prefix")
+        r.done()
+    labels = Labels(
+        newcomer=t.strings("newcomer", "a list of label names"), required=tuple(required)
+    )
+    t.done()
+    return labels
+
+
+def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) -> Recipe:
+    """Parse and validate a recipe; every problem raises RecipeError naming file and key."""
+    shown = shown_as or str(file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(shown, None, f"is not valid TOML: {exc}") from None
+    top = TableReader(data, shown)
+    upstream = _upstream(top.table("upstream"))
+    devices, modes = _build(top.table("build"))
+    tests = _tests(top.table("tests"))
+    bench = top.table("bench", required=False)
+    bench_folder = bench.string("folder", "a folder under upstreams/<name>/", default="benches")
+    bench.done()
+    pr = _pr(top.table("pr"))
+    labels = _labels(top.table("labels"))
+    top.done()
+    return Recipe(
+        name=name,
+        file=file,
+        upstream=upstream,
+        build_devices=devices,
+        build_modes=modes,
+        tests=tests,
+        bench_folder=bench_folder,
+        pr=pr,
+        labels=labels,
+    )

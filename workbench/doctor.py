@@ -1,0 +1,60 @@
+"""``workbench doctor``: what is set up and what is missing, one line each."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from workbench.config import known_upstreams, load_recipe
+from workbench.errors import WorkbenchError
+from workbench.gitops.git import identity_problem, run
+from workbench.paths import Workspace
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str
+    """``ok``, ``warn`` or ``fail``."""
+    detail: str
+
+
+def run_checks() -> list[Check]:
+    checks: list[Check] = []
+    if not shutil.which("git"):
+        return [Check("git", "fail", "git is not on PATH; install git 2.34 or newer")]
+    ws = Workspace.discover()
+    version = run(ws.root, "--version").stdout
+    checks.append(Check("git", "ok", version))
+    problem = identity_problem(ws.root)
+    checks.append(
+        Check(
+            "git identity",
+            "fail" if problem else "ok",
+            problem + "; set user.name and user.email" if problem else "set",
+        )
+    )
+    for name in known_upstreams(ws):
+        try:
+            recipe = load_recipe(ws, name)
+        except WorkbenchError as exc:
+            checks.append(Check(f"recipe {name}", "fail", exc.one_line()))
+            continue
+        checks.append(
+            Check(
+                f"recipe {name}",
+                "ok",
+                f"{recipe.upstream.repo} pin {recipe.upstream.pin} ({recipe.pin_source})",
+            )
+        )
+        fetched = ws.src(name).exists()
+        checks.append(
+            Check(
+                f"clone {name}",
+                "ok" if fetched else "warn",
+                ws.relative(ws.src(name))
+                if fetched
+                else f"not fetched; run: workbench upstream fetch {name}",
+            )
+        )
+    return checks

@@ -1,0 +1,98 @@
+"""Where things live: the one module that knows the workspace layout.
+
+A workspace is a checkout of the workbench repository: ``upstreams/<name>/recipe.toml`` (tracked),
+``patches/<name>/`` (tracked, the contributor's series), ``upstreams/<name>/{src,base,patched}``
+(created by the tool, git-ignored) and ``.workbench/`` (state, git-ignored; ``WORKBENCH_HOME``
+moves it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import UsageError
+
+RECIPE_FILE = "recipe.toml"
+LOCAL_CONFIG = "workbench.toml"
+
+
+def _is_workspace(path: Path) -> bool:
+    upstreams = path / "upstreams"
+    return upstreams.is_dir() and any(upstreams.glob(f"*/{RECIPE_FILE}"))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workbench checkout and the paths derived from it."""
+
+    root: Path
+
+    @classmethod
+    def discover(cls, start: Path | None = None) -> Workspace:
+        """``WORKBENCH_ROOT`` if set, else the nearest folder at or above ``start`` with recipes."""
+        env = os.environ.get("WORKBENCH_ROOT")
+        if env:
+            root = Path(env).expanduser().resolve()
+            if not _is_workspace(root):
+                raise UsageError(
+                    f"WORKBENCH_ROOT={env} has no upstreams/*/recipe.toml",
+                    "point WORKBENCH_ROOT at a workbench checkout or unset it",
+                )
+            return cls(root)
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if _is_workspace(candidate):
+                return cls(candidate)
+        raise UsageError(
+            f"{here} is not inside a workbench checkout (no upstreams/*/recipe.toml above it)",
+            "cd into your workbench clone or set WORKBENCH_ROOT",
+        )
+
+    @property
+    def upstreams_dir(self) -> Path:
+        return self.root / "upstreams"
+
+    @property
+    def patches_root(self) -> Path:
+        return self.root / "patches"
+
+    @property
+    def local_config(self) -> Path:
+        return self.root / LOCAL_CONFIG
+
+    @property
+    def home(self) -> Path:
+        """Per-workspace state (``.workbench/``), moved by ``WORKBENCH_HOME``."""
+        env = os.environ.get("WORKBENCH_HOME")
+        return Path(env).expanduser().resolve() if env else self.root / ".workbench"
+
+    def recipe_file(self, name: str) -> Path:
+        return self.upstreams_dir / name / RECIPE_FILE
+
+    def src(self, name: str) -> Path:
+        return self.upstreams_dir / name / "src"
+
+    def base(self, name: str) -> Path:
+        return self.upstreams_dir / name / "base"
+
+    def patched(self, name: str) -> Path:
+        return self.upstreams_dir / name / "patched"
+
+    def patches(self, name: str) -> Path:
+        return self.patches_root / name
+
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+    def trash(self, name: str) -> Path:
+        """Where files a command replaces go, so nothing the contributor wrote is dropped."""
+        return self.home / "trash" / name
+
+    def relative(self, path: Path) -> str:
+        """A path as the contributor would type it from the workspace root."""
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
