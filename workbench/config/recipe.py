@@ -280,7 +280,9 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
     devices, modes = _build(top.table("build"))
     tests = _tests(top.table("tests"))
     bench = top.table("bench", required=False)
-    bench_folder = bench.string("folder", "a folder under upstreams/<name>/", default="benches")
+    bench_folder = bench.string(
+        "folder", "a folder under upstreams/<name>/", required=False, default="benches"
+    )
     bench.done()
     pr = _pr(top.table("pr"))
     labels = _labels(top.table("labels"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.config import Recipe
@@ -124,6 +124,41 @@ def _conflict_regions(path: Path) -> list[str]:
             regions.append(f"lines {start}-{i}")
             start = None
     return regions
+
+
+def _unquote(path: str) -> str:
+    """A path as git writes it in a patch header (C-quoted when it has special characters)."""
+    if len(path) >= 2 and path[0] == path[-1] == '"':
+        raw = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    return path
+
+
+def _renames(patch: Path) -> dict[str, str]:
+    """New name → old name for every rename in a patch."""
+    moves, old = {}, None
+    with open(patch, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("rename from "):
+                old = _unquote(line[len("rename from ") :].rstrip("\n"))
+            elif line.startswith("rename to ") and old is not None:
+                moves[_unquote(line[len("rename to ") :].rstrip("\n"))] = old
+                old = None
+    return moves
+
+
+def _range_lines(src: Path, base: str, tip: str, side: str) -> str:
+    """range-diff's lines for a series compared with nothing (git needs two non-empty ranges)."""
+    out = run(src, "log", "--reverse", "--format=%h %s", f"{base}..{tip}").stdout
+    lines = []
+    for i, line in enumerate(out.splitlines(), 1):
+        sha, _, subject = line.partition(" ")
+        dashes = "-" * len(sha)
+        if side == "new":
+            lines.append(f"-:  {dashes} > {i}:  {sha} {subject}")
+        else:
+            lines.append(f"{i}:  {sha} < -:  {dashes} {subject}")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 class SeriesEngine:
@@ -453,6 +488,7 @@ class SeriesEngine:
     # --- status ----------------------------------------------------------------------------------
 
     def patch_files(self, patch: Path) -> list[dict]:
+        """Each file a patch touches, with +/- lines (None for binary) and its old name if moved."""
         out = run(
             self.co.src if self.co.exists() else self.ws.root,
             "apply",
@@ -462,20 +498,14 @@ class SeriesEngine:
             check=False,
             strip=False,
         ).stdout
-        files, fields = [], out.split("\0")
-        i = 0
-        while i < len(fields) - 1:
-            added, deleted, path = fields[i].split("\t", 2)
-            if path == "":  # a rename: the two names follow
-                old, path = fields[i + 1], fields[i + 2]
-                i += 3
-            else:
-                old = None
-                i += 1
+        renamed = _renames(patch)
+        files = []
+        for entry in filter(None, out.split("\0")):
+            added, deleted, path = entry.split("\t", 2)
             files.append(
                 {
                     "path": path,
-                    "renamed_from": old,
+                    "renamed_from": renamed.get(path),
                     "added": int(added) if added.isdigit() else None,
                     "deleted": int(deleted) if deleted.isdigit() else None,
                 }
@@ -607,27 +637,15 @@ class SeriesEngine:
                     f"{new.failed.name if new.failed else '?'}",
                     f"see `workbench patches apply {self.name}`",
                 )
-            out = run(
+            if not old.commits or not new.commits:
+                return _range_lines(self.co.src, old_base, old.tip or old_base, "old") + (
+                    _range_lines(self.co.src, new_base, new.tip or new_base, "new")
+                )
+            return run(
                 self.co.src,
                 "range-diff",
                 "--color=always" if color else "--no-color",
-                f"{old_base}..{old.tip or old_base}",
-                f"{new_base}..{new.tip or new_base}",
+                f"{old_base}..{old.tip}",
+                f"{new_base}..{new.tip}",
                 strip=False,
             ).stdout
-            return out
-
-
-def status_json(status: dict) -> dict:
-    return {"schema": 1, **status}
-
-
-__all__ = [
-    "ApplyResult",
-    "Conflict",
-    "ConflictError",
-    "Pin",
-    "RefreshResult",
-    "SeriesEngine",
-    "asdict",
-]

@@ -1,0 +1,197 @@
+"""Shared fixtures: an isolated git environment, a small synthetic upstream, a workspace."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from workbench import cli
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and res.returncode:
+        raise AssertionError(f"git {' '.join(args)} failed: {res.stderr}")
+    return res.stdout.strip()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No user git config, a fixed identity, no WORKBENCH_* settings from the caller."""
+    cfg = tmp_path_factory.mktemp("gitcfg") / "gitconfig"
+    cfg.write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{key}_NAME", "Ada Contributor")
+        monkeypatch.setenv(f"GIT_{key}_EMAIL", "ada@example.com")
+    for key in list(os.environ):
+        if key.startswith("WORKBENCH_"):
+            monkeypatch.delenv(key)
+
+
+UPSTREAM_FILES = {
+    "README.md": "# demo upstream\n",
+    "pkg/__init__.py": "",
+    "pkg/mod.py": "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(12)),
+    "pkg/util.py": "VALUE = 1\n",
+    "test/test_mod.py": "from pkg.mod import f1\n\n\ndef test_f1():\n    assert f1(1) == 2\n",
+}
+
+
+@dataclass
+class Upstream:
+    path: Path
+
+    def commit(self, files: dict[str, str | None], message: str) -> str:
+        for name, text in files.items():
+            target = self.path / name
+            if text is None:
+                git(self.path, "rm", "-q", name)
+            else:
+                write(target, text)
+                git(self.path, "add", name)
+        git(self.path, "commit", "-q", "-m", message)
+        return git(self.path, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Upstream:
+    """A small upstream repo: a tagged release v1.0 and a later commit on main."""
+    path = tmp_path / "upstream"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    up = Upstream(path)
+    up.commit(UPSTREAM_FILES, "Initial import")
+    git(path, "tag", "v1.0")
+    up.commit({"pkg/util.py": "VALUE = 1\nOTHER = 2\n"}, "Add OTHER")
+    return up
+
+
+RECIPE = """\
+[upstream]
+repo = "example/demo"
+url = "{url}"
+default_branch = "main"
+pin = "v1.0"
+
+[build]
+devices = {{ cpu = "plain" }}
+
+[build.modes.plain]
+kind = "source"
+about = "pip install the worktree"
+install = ["pip install -e {{worktree}}"]
+
+[tests]
+root = "test"
+runner = "pytest"
+
+[[tests.map]]
+source = "pkg/{{x}}"
+tests = ["test/test_{{x}}.py"]
+
+[pr]
+format = "plain"
+
+[labels]
+newcomer = ["good first issue"]
+"""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    upstream: Upstream
+
+    @property
+    def patches(self) -> Path:
+        return self.root / "patches" / "demo"
+
+    @property
+    def patched(self) -> Path:
+        return self.root / "upstreams" / "demo" / "patched"
+
+    @property
+    def base(self) -> Path:
+        return self.root / "upstreams" / "demo" / "base"
+
+    @property
+    def src(self) -> Path:
+        return self.root / "upstreams" / "demo" / "src"
+
+    def commit_patched(self, files: dict[str, str | None], message: str) -> str:
+        return Upstream(self.patched).commit(files, message)
+
+    def series(self) -> list[str]:
+        lines = (self.patches / "series").read_text().splitlines()
+        return [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file under patches/demo, to prove a command left it untouched."""
+        return {p.name: p.read_bytes() for p in sorted(self.patches.iterdir()) if p.is_file()}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A workbench checkout (its own git repo) with one recipe, ``demo``, for ``upstream``."""
+    root = tmp_path / "wb"
+    write(root / "upstreams" / "demo" / "recipe.toml", RECIPE.format(url=upstream.path.as_posix()))
+    write(root / "patches" / "demo" / "series", "# demo series\n")
+    shutil.copy(REPO_ROOT / ".gitignore", root / ".gitignore")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "workbench")
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.chdir(root)
+    return Workspace(root, upstream)
+
+
+@pytest.fixture
+def wb() -> Callable[..., Run]:
+    """Run the ``workbench`` CLI in-process and capture what it prints."""
+
+    def run(*args: str) -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            saved = cli.out.file, cli.err.file
+            cli.out.file, cli.err.file = out, err
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse
+                code = int(exc.code or 0)
+            finally:
+                cli.out.file, cli.err.file = saved
+        return Run(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def fetched(workspace: Workspace, wb) -> Workspace:
+    res = wb("upstream", "fetch", "demo")
+    assert res.code == 0, res.err
+    return workspace
