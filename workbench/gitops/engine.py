@@ -254,11 +254,12 @@ class SeriesEngine:
 
     def _start(self, kind: str, onto: str, force: bool) -> tuple[Series, SeriesState]:
         self.co.require()
-        require_identity(self.co.src)
         state = self.store.load()
         self._guard_no_operation(state)
         self._guard_clean()
         series = self.series()
+        if series.entries:
+            require_identity(self.co.src)  # git am commits as the contributor
         backup = self._guard_saved(state, force)
         before = self.co.head(self.co.patched)
         state.op = Operation(
@@ -397,13 +398,6 @@ class SeriesEngine:
             self._guard_no_operation(state)
         self._guard_clean()
         series = self.series()
-        if state.series_digest and series.digest() != state.series_digest and not force:
-            raise UsageError(
-                f"{self._rel(self.dir)}/ changed since {self._rel(self.co.patched)} was built from "
-                "it (edited by hand or pulled); a refresh would overwrite those changes",
-                f"run `workbench patches apply {self.name}` to rebuild the worktree from the files, "
-                f"or `refresh --force` (the old files are kept under {self._rel(self.ws.trash(self.name))})",
-            )
         head = self.co.head(self.co.patched)
         base = state.base or self.co.resolve_or_fetch(self.pin(series).ref, "pin")
         if head is None or not self.co.is_ancestor(base, head):
@@ -432,6 +426,16 @@ class SeriesEngine:
             else {}
         )
         changed = old != files
+        edited = state.series_digest and series.digest() != state.series_digest
+        if changed and edited and not force:
+            # The files changed since the worktree was built from them and differ from what the
+            # commits give: they hold edits the worktree does not have.
+            raise UsageError(
+                f"{self._rel(self.dir)}/ changed since {self._rel(self.co.patched)} was built from "
+                "it (edited by hand or pulled); a refresh would overwrite those changes",
+                f"run `workbench patches apply {self.name}` to rebuild the worktree from the files, "
+                f"or `refresh --force` (the old files are kept under {self._rel(self.ws.trash(self.name))})",
+            )
         kept = None
         if changed:
             kept = replace_series_dir(self.dir, files, self.ws.trash(self.name))

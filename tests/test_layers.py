@@ -1,0 +1,74 @@
+"""Layering: the library imports without Textual; every CLI command answers --help."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import workbench
+from workbench.cli import build_parser
+
+LIBRARY = sorted(
+    m.name
+    for m in pkgutil.walk_packages(workbench.__path__, "workbench.")
+    if not m.name.startswith("workbench.tui")
+)
+
+
+def test_library_modules_exist():
+    assert {"workbench.config", "workbench.gitops.engine", "workbench.cli"} <= set(LIBRARY)
+
+
+@pytest.mark.parametrize("module", LIBRARY)
+def test_library_module_does_not_import_textual(module):
+    code = f"import sys, {module}; sys.exit(1 if 'textual' in sys.modules else 0)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, f"{module} imports textual: {proc.stderr}"
+
+
+def _commands(parser, prefix=()):
+    for action in parser._actions:
+        choices = getattr(action, "choices", None)
+        if isinstance(choices, dict):
+            for name, sub in choices.items():
+                yield (*prefix, name)
+                yield from _commands(sub, (*prefix, name))
+
+
+COMMANDS = list(_commands(build_parser()))
+
+
+def test_the_contract_commands_are_there():
+    for cmd in [
+        ("upstream", "fetch"),
+        ("patches", "status"),
+        ("patches", "apply"),
+        ("patches", "refresh"),
+        ("patches", "rebase"),
+        ("patches", "range-diff"),
+        ("doctor",),
+    ]:
+        assert cmd in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command):
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", *command, "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: workbench " + " ".join(command))
+
+
+def test_usage_errors_exit_2_in_one_line(workspace):
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "patches", "rebase", "demo"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "--onto" in proc.stderr
