@@ -89,3 +89,21 @@ def test_commands_before_fetch_say_how_to_fetch(workspace, wb):
     res = wb("patches", "status", "demo")
     assert res.code == 2
     assert "run: workbench upstream fetch demo" in res.err
+
+
+def test_doctor_and_upstream_list(workspace, wb):
+    res = wb("doctor", "--json")
+    assert res.code == 0, res.err
+    checks = {c["name"]: c for c in json.loads(res.out)}
+    assert checks["recipe demo"]["level"] == "ok"
+    assert checks["clone demo"]["level"] == "warn"
+    assert "workbench upstream fetch demo" in checks["clone demo"]["detail"]
+    assert wb("upstream", "fetch", "demo").code == 0
+    listed = json.loads(wb("upstream", "list", "--json").out)
+    assert [(u["name"], u["fetched"], u["pin"]) for u in listed] == [("demo", True, "v1.0")]
+    (workspace.root / "upstreams/demo/recipe.toml").write_text("[upstream]\n")
+    res = wb("doctor", "--json")
+    assert res.code == 1
+    checks = {c["name"]: c for c in json.loads(res.out)}
+    assert checks["recipe demo"]["level"] == "fail"
+    assert "key 'upstream.repo': is missing" in checks["recipe demo"]["detail"]

@@ -262,10 +262,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         _print_json([asdict(c) for c in checks])
     else:
         for c in checks:
-            mark = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}[
-                c.level
-            ]
-            out.print(f"{mark:>6}  {c.name}: {c.detail}")
+            color = {"ok": "green", "warn": "yellow", "fail": "red"}[c.level]
+            out.print(f"[{color}]{c.level:>4}[/]  {c.name}: ", end="")
+            out.print(c.detail, markup=False)
     return 1 if any(c.level == "fail" for c in checks) else 0
 
 
