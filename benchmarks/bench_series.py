@@ -43,17 +43,26 @@ def main() -> None:
     p.add_argument("--name", default="ao")
     p.add_argument("--url", help="clone URL or local path (default: the recipe's)")
     p.add_argument("--onto", default="main", help="ref to rebase onto")
-    p.add_argument("--edit", default="torchao/quantization/quant_primitives.py",
-                   help="file the synthetic patches touch")
-    p.add_argument("--conflict-line", default='    "_choose_qparams_affine_floatx",',
-                   help="a line of --edit that the --onto ref changed: a patch edits it too, "
-                   "so the rebase must stop on a conflict ('' to skip)")
+    p.add_argument(
+        "--edit",
+        default="torchao/quantization/quant_primitives.py",
+        help="file the synthetic patches touch",
+    )
+    p.add_argument(
+        "--conflict-line",
+        default='    "_choose_qparams_affine_floatx",',
+        help="a line of --edit that the --onto ref changed: a patch edits it too, "
+        "so the rebase must stop on a conflict ('' to skip)",
+    )
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
     ws = tmp / "wb"
-    shutil.copytree(ROOT / "upstreams" / args.name, ws / "upstreams" / args.name,
-                    ignore=shutil.ignore_patterns("src", "base", "patched"))
+    shutil.copytree(
+        ROOT / "upstreams" / args.name,
+        ws / "upstreams" / args.name,
+        ignore=shutil.ignore_patterns("src", "base", "patched"),
+    )
     (ws / "patches" / args.name).mkdir(parents=True)
     (ws / "patches" / args.name / "series").write_text("")
     env = {**os.environ, "WORKBENCH_ROOT": str(ws)}
@@ -63,11 +72,21 @@ def main() -> None:
     try:
         timed("upstream fetch (clone, worktrees)", ws, *wb, "upstream", "fetch", args.name, env=env)
         trace = tmp / "trace.json"
-        dt, _ = timed("upstream fetch again", ws, *wb, "upstream", "fetch", args.name,
-                      env={**env, "GIT_TRACE2_EVENT": str(trace)})
-        talks = sum(1 for ln in trace.read_text().splitlines()
-                    if json.loads(ln).get("event") == "start"
-                    and any("upload-pack" in a for a in json.loads(ln).get("argv", [])[:2]))
+        dt, _ = timed(
+            "upstream fetch again",
+            ws,
+            *wb,
+            "upstream",
+            "fetch",
+            args.name,
+            env={**env, "GIT_TRACE2_EVENT": str(trace)},
+        )
+        talks = sum(
+            1
+            for ln in trace.read_text().splitlines()
+            if json.loads(ln).get("event") == "start"
+            and any("upload-pack" in a for a in json.loads(ln).get("argv", [])[:2])
+        )
         print(f"{'  network conversations in the re-fetch':<44} {talks:7d}")
         patched = ws / "upstreams" / args.name / "patched"
         target = patched / args.edit
@@ -76,24 +95,58 @@ def main() -> None:
             sh(patched, "git", "commit", "-qam", f"Bench edit {i}", env=env)
         text = target.read_text()
         if args.conflict_line and args.conflict_line + "\n" in text:
-            target.write_text(text.replace(args.conflict_line + "\n",
-                                           args.conflict_line + "  # edited\n", 1))
+            target.write_text(
+                text.replace(args.conflict_line + "\n", args.conflict_line + "  # edited\n", 1)
+            )
             sh(patched, "git", "commit", "-qam", "Edit a line upstream changed", env=env)
-        timed("patches refresh (10 commits → files)", ws, *wb, "patches", "refresh", args.name,
-              env=env)
-        timed("patches refresh (nothing changed)", ws, *wb, "patches", "refresh", args.name,
-              env=env)
-        timed("patches apply (recreate + git am 10)", ws, *wb, "patches", "apply", args.name,
-              env=env)
-        timed("patches status (with trial apply on head)", ws, *wb, "patches", "status",
-              args.name, env=env)
-        _, out = timed(f"patches rebase --onto {args.onto}", ws, *wb, "patches", "rebase",
-                       args.name, "--onto", args.onto, env=env)
+        timed(
+            "patches refresh (10 commits → files)",
+            ws,
+            *wb,
+            "patches",
+            "refresh",
+            args.name,
+            env=env,
+        )
+        timed(
+            "patches refresh (nothing changed)", ws, *wb, "patches", "refresh", args.name, env=env
+        )
+        timed(
+            "patches apply (recreate + git am 10)", ws, *wb, "patches", "apply", args.name, env=env
+        )
+        timed(
+            "patches status (with trial apply on head)",
+            ws,
+            *wb,
+            "patches",
+            "status",
+            args.name,
+            env=env,
+        )
+        _, out = timed(
+            f"patches rebase --onto {args.onto}",
+            ws,
+            *wb,
+            "patches",
+            "rebase",
+            args.name,
+            "--onto",
+            args.onto,
+            env=env,
+        )
         for line in out.strip().splitlines():
             print("  " + line[:200])
         if "--continue" in out:
-            timed("patches rebase --abort", ws, *wb, "patches", "rebase", args.name, "--abort",
-                  env=env)
+            timed(
+                "patches rebase --abort",
+                ws,
+                *wb,
+                "patches",
+                "rebase",
+                args.name,
+                "--abort",
+                env=env,
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

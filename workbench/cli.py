@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench import __version__
+from workbench.bench.cli import register as register_bench
 from workbench.config import known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
@@ -291,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     parser.set_defaults(func=cmd_overview)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    register_bench(sub)
 
     def command(parent, name: str, func: Callable, help: str, **kw) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help, description=help, **kw)

@@ -83,6 +83,16 @@ class Workspace:
     def patches(self, name: str) -> Path:
         return self.patches_root / name
 
+    def env_dir(self, name: str, side: str) -> Path:
+        """The virtual environment the nox sessions build for one side (baseline or patched)."""
+        return self.home / "envs" / name / side
+
+    def env_python(self, name: str, side: str) -> Path:
+        return self.env_dir(name, side) / "bin" / "python"
+
+    def runs(self, name: str) -> Path:
+        return self.home / "runs" / name
+
     def state_dir(self) -> Path:
         return self.home / "state"
 

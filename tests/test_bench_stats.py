@@ -1,0 +1,124 @@
+"""The statistics on synthetic samples with known effects and known noise."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from workbench.bench import stats
+
+
+def rounds(
+    n_rounds: int,
+    effect: float,
+    noise: float,
+    *,
+    seed: int,
+    per_round: int = 20,
+    drift: float = 0.0,
+    block_bias: float = 0.0,
+    per_block: int = 1,
+):
+    """Per-round samples: lognormal noise, a multiplicative effect on the patched side, drift
+    common to both sides of a round, and an optional bias per process pair (block)."""
+    rng = random.Random(seed)
+    base, patched, blocks = [], [], []
+    bias = 0.0
+    for r in range(n_rounds):
+        if r % per_block == 0:
+            bias = rng.gauss(0, block_bias)
+        level = 1000.0 * (1 + drift * r)
+        base.append([level * math.exp(rng.gauss(0, noise)) for _ in range(per_round)])
+        patched.append(
+            [level * (1 + effect) * math.exp(bias + rng.gauss(0, noise)) for _ in range(per_round)]
+        )
+        blocks.append(r // per_block)
+    return base, patched, blocks
+
+
+@pytest.mark.parametrize(
+    ("effect", "expected"),
+    [(0.10, stats.SLOWER), (-0.10, stats.FASTER), (0.0, stats.UNCHANGED), (0.005, stats.UNCHANGED)],
+)
+def test_known_effects_with_low_noise(effect, expected):
+    base, patched, _ = rounds(30, effect, 0.01, seed=1)
+    c = stats.compare(base, patched, min_effect=0.02)
+    assert c.verdict == expected
+    assert c.ci_low <= c.ratio <= c.ci_high
+    assert c.ci_low < 1 + effect < c.ci_high or abs(c.ratio - (1 + effect)) < 0.01
+
+
+def test_drift_shared_by_both_sides_cancels():
+    # The machine slows down 1% per round, 30% over the run: pairing by round removes it.
+    base, patched, _ = rounds(30, 0.05, 0.01, seed=2, drift=0.01)
+    c = stats.compare(base, patched, min_effect=0.02)
+    assert c.verdict == stats.SLOWER
+    assert abs(c.ratio - 1.05) < 0.01
+    assert c.baseline.cv > 0.05  # the rounds did drift
+
+
+def test_high_noise_is_inconclusive_and_warns():
+    base, patched, _ = rounds(8, 0.03, 0.3, seed=3, per_round=3)
+    c = stats.compare(base, patched, min_effect=0.02)
+    assert c.verdict == stats.INCONCLUSIVE
+    assert c.noise_warning and "raise --budget" in c.noise_warning
+
+
+def test_blocks_widen_the_interval_when_processes_differ():
+    # Each pair of processes carries its own bias (layout, hash seed): resampling whole blocks
+    # must see it, resampling rounds must not pretend it away.
+    base, patched, blocks = rounds(40, 0.0, 0.005, seed=4, block_bias=0.03, per_block=5)
+    by_round = stats.compare(base, patched)
+    by_block = stats.compare(base, patched, blocks=blocks)
+    assert by_block.blocks == 8 and by_round.blocks == 1
+    # Truth is 1.0: rounds alone are overconfident about this one pair of processes.
+    assert not by_round.ci_low <= 1.0 <= by_round.ci_high
+    assert by_block.ci_low <= 1.0 <= by_block.ci_high
+    assert (by_block.ci_high - by_block.ci_low) > 1.5 * (by_round.ci_high - by_round.ci_low)
+
+
+def test_false_alarm_rate_on_identical_sides_is_small():
+    calls = [
+        stats.compare(*rounds(16, 0.0, 0.03, seed=s)[:2], min_effect=0.02, resamples=500).verdict
+        for s in range(60)
+    ]
+    assert sum(v in (stats.FASTER, stats.SLOWER) for v in calls) <= 3
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (1.03, 1.10, "slower"),
+        (0.90, 0.97, "faster"),
+        (0.99, 1.01, "unchanged"),
+        (0.98, 1.02, "unchanged"),
+        (1.01, 1.05, "inconclusive"),
+        (0.95, 1.05, "inconclusive"),
+    ],
+)
+def test_verdict_rule(lo, hi, expected):
+    assert stats.verdict(lo, hi, 0.02) == expected
+
+
+def test_wilcoxon_exact_values():
+    # n=5, all positive: W+ = 15, the most extreme of 2^5 outcomes: p = 2/32.
+    assert stats.wilcoxon_signed_rank([1, 2, 3, 4, 5]) == pytest.approx(2 / 32)
+    # Symmetric around 0: no evidence.
+    assert stats.wilcoxon_signed_rank([-3, -2, -1, 1, 2, 3]) == pytest.approx(1.0)
+    # n=8, ranks 1..8 with only rank 1 negative: W+ = 35; P(W+ >= 35) = 2/256.
+    assert stats.wilcoxon_signed_rank([-0.1, 2, 3, 4, 5, 6, 7, 8]) == pytest.approx(4 / 256)
+
+
+def test_mann_whitney_separates_shifted_samples():
+    rng = random.Random(5)
+    a = [rng.gauss(0, 1) for _ in range(50)]
+    b = [rng.gauss(1.5, 1) for _ in range(50)]
+    assert stats.mann_whitney(a, b) < 1e-6
+    assert stats.mann_whitney(a, a) == pytest.approx(1.0)
+
+
+def test_hodges_lehmann_resists_one_wild_round():
+    xs = [0.05] * 9 + [5.0]
+    assert stats.hodges_lehmann(xs) == pytest.approx(0.05)

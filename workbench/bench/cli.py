@@ -1,0 +1,251 @@
+"""``workbench bench run`` and ``workbench bench show``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from workbench.errors import ProblemFound, UsageError
+from workbench.paths import Workspace
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser(
+        "bench",
+        help="before/after microbenchmarks with a statistical verdict",
+        description="before/after microbenchmarks with a statistical verdict",
+    )
+    bsub = b.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    run = bsub.add_parser(
+        "run",
+        help="time baseline and patched in interleaved rounds and compare them",
+        description="time baseline and patched in interleaved rounds and compare them: "
+        "NAME uses the environments the nox sessions built; --file with two interpreters or "
+        "two import paths works anywhere",
+    )
+    run.add_argument(
+        "name", nargs="?", metavar="NAME", help="upstream: runs upstreams/NAME/benches/*.py"
+    )
+    run.add_argument("--file", type=Path, action="append", help="a bench file (repeatable)")
+    run.add_argument("--baseline-python", metavar="PY", help="interpreter of the baseline side")
+    run.add_argument("--patched-python", metavar="PY", help="interpreter of the patched side")
+    run.add_argument(
+        "--baseline-path", metavar="DIR", help="put DIR first on PYTHONPATH for the baseline"
+    )
+    run.add_argument(
+        "--patched-path", metavar="DIR", help="put DIR first on PYTHONPATH for the patched side"
+    )
+    run.add_argument(
+        "--only", metavar="PATTERN", help="cases whose id contains PATTERN (or matches the glob)"
+    )
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="measurement time per case, both sides together (default 10)",
+    )
+    run.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.02,
+        metavar="FRACTION",
+        help="smallest change worth a verdict (default 0.02 = 2%%)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch/OpenMP threads on both sides (default 1; 0 leaves the default)",
+    )
+    run.add_argument("--no-adaptive", action="store_true", help="always use the whole budget")
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="run folder (default .workbench/runs/NAME/<run-id>)"
+    )
+    run.add_argument("--json", action="store_true", help="print bench.json to stdout")
+    run.add_argument("--fail-on-slower", action="store_true", help="exit 1 if any case is slower")
+    run.set_defaults(func=cmd_run)
+
+    show = bsub.add_parser(
+        "show",
+        help="render a bench.json again: table, markdown, PNG or JSON",
+        description="render a bench.json again: table, markdown, PNG or JSON",
+    )
+    show.add_argument("file", type=Path, metavar="FILE.json")
+    show.add_argument("--markdown", action="store_true", help="print the GitHub-markdown table")
+    show.add_argument("--png", type=Path, metavar="OUT.png", help="write the plot")
+    show.add_argument("--json", action="store_true", help="print the JSON document")
+    show.set_defaults(func=cmd_show)
+
+
+def _sides(args: argparse.Namespace, ws: Workspace | None):
+    from workbench.bench.runner import SideSpec
+
+    if args.name:
+        if ws is None:
+            raise UsageError(
+                "bench run NAME needs a workbench checkout", "cd into it, or use --file"
+            )
+        from workbench.config import load_recipe
+
+        recipe = load_recipe(ws, args.name)
+        pythons = {side: ws.env_python(args.name, side) for side in ("baseline", "patched")}
+        missing = [s for s, p in pythons.items() if not p.exists()]
+        if missing and not (args.baseline_python or args.baseline_path):
+            raise UsageError(
+                f"no {' and '.join(missing)} environment for {args.name} yet",
+                f"build them with: nox -s {args.name}_build (or pass --baseline-python/--patched-python)",
+            )
+        files = args.file or sorted(
+            (ws.upstreams_dir / args.name / recipe.bench_folder).glob("*.py")
+        )
+        if not files:
+            raise UsageError(
+                f"no bench files in upstreams/{args.name}/{recipe.bench_folder}/",
+                "add a .py file with @bench functions",
+            )
+        env = dict(recipe.build_mode("cpu").env)
+        base = SideSpec(
+            "baseline", args.baseline_python or str(pythons["baseline"]), args.baseline_path, env
+        )
+        patched = SideSpec(
+            "patched", args.patched_python or str(pythons["patched"]), args.patched_path, env
+        )
+        return files, base, patched
+    if not args.file:
+        raise UsageError("bench run needs NAME or --file F.py", "e.g. workbench bench run ao")
+    by_python = args.baseline_python or args.patched_python
+    by_path = args.baseline_path or args.patched_path
+    if by_python and by_path:
+        raise UsageError(
+            "give either --baseline-python/--patched-python or "
+            "--baseline-path/--patched-path, not both"
+        )
+    if by_python and not (args.baseline_python and args.patched_python):
+        raise UsageError("--baseline-python and --patched-python go together")
+    if by_path and not (args.baseline_path and args.patched_path):
+        raise UsageError("--baseline-path and --patched-path go together")
+    if not (by_python or by_path):
+        raise UsageError(
+            "say what to compare",
+            "--baseline-python PY --patched-python PY, or --baseline-path DIR --patched-path DIR",
+        )
+    for d in (args.baseline_path, args.patched_path):
+        if d and not Path(d).is_dir():
+            raise UsageError(f"no such folder: {d}")
+    base = SideSpec("baseline", args.baseline_python or sys.executable, args.baseline_path)
+    patched = SideSpec("patched", args.patched_python or sys.executable, args.patched_path)
+    return args.file, base, patched
+
+
+def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> Path:
+    if out_dir:
+        return out_dir
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-bench"
+    runs = ws.runs(name or "adhoc") if ws else Path.cwd() / ".workbench" / "runs" / "adhoc"
+    return runs / run_id
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from workbench.bench import report
+    from workbench.bench.runner import Settings, run
+    from workbench.fsutil import atomic_write_bytes, atomic_write_json
+
+    if args.budget <= 0 or not 0 < args.min_effect < 1:
+        raise UsageError(
+            "--budget must be > 0 and --min-effect between 0 and 1",
+            "e.g. --budget 10 --min-effect 0.02",
+        )
+    try:
+        ws = Workspace.discover()
+    except UsageError:
+        ws = None
+    files, base, patched = _sides(args, ws)
+    settings = Settings(
+        budget=args.budget,
+        min_effect=args.min_effect,
+        threads=args.threads or None,
+        adaptive=not args.no_adaptive,
+    )
+    runs = []
+    interactive = err.is_terminal and not args.json
+    status = err.status("starting workers…") if interactive else None
+    if status:
+        status.start()
+    try:
+        for f in files:
+            runs.append(
+                run(
+                    Path(f),
+                    base,
+                    patched,
+                    settings,
+                    only=args.only,
+                    progress=(lambda msg, case: status.update(msg)) if status else None,
+                )
+            )
+    finally:
+        if status:
+            status.stop()
+    command = (
+        "workbench bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        if len(sys.argv) > 2 and sys.argv[1] == "bench"
+        else None
+    )
+    doc = report.to_document(runs, upstream=args.name, command=command)
+    folder = run_folder(ws, args.name, args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "bench.json", doc)
+    atomic_write_bytes(folder / "bench.md", report.to_markdown(doc).encode())
+    try:
+        report.to_png(doc, folder / "bench.png")
+    except ImportError:
+        err.print("no matplotlib here: bench.png not written (pip install matplotlib)")
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.print(report.to_rich(doc))
+        for c in doc["cases"]:
+            if c.get("noise_warning"):
+                err.print(f"[yellow]warning[/] {c['id']}: {c['noise_warning']}")
+        out.print(f"results in {folder}")
+    if args.fail_on_slower and doc["summary"].get("slower"):
+        slower = [c["id"] for c in doc["cases"] if c.get("verdict") == "slower"]
+        raise ProblemFound(f"slower: {', '.join(slower)}", f"details in {folder / 'bench.md'}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from workbench.bench import report
+
+    try:
+        doc = json.loads(args.file.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{args.file} is not JSON: {exc}") from None
+    if doc.get("kind") != "bench" or doc.get("schema") != report.SCHEMA:
+        raise UsageError(
+            f"{args.file} is not a bench.json of schema {report.SCHEMA}",
+            "give the bench.json of a `workbench bench run`",
+        )
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif args.markdown:
+        sys.stdout.write(report.to_markdown(doc))
+    if args.png:
+        report.to_png(doc, args.png)
+        out.print(f"wrote {args.png}")
+    if not (args.json or args.markdown or args.png):
+        out.print(report.to_rich(doc))
+    return 0

@@ -1,0 +1,295 @@
+"""Bench results: the ``bench.json`` document and its renderings (terminal, markdown, PNG).
+
+Every renderer works from the JSON document, so ``workbench bench show FILE.json`` gives the same
+table, markdown and plot as the run that wrote it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from workbench.bench.roofline import Peak, cpu_peak, gpu_peak, roofline
+from workbench.bench.runner import BenchRun, CaseRun
+
+SCHEMA = 1
+
+
+def fmt_time(ns: float | None) -> str:
+    if ns is None:
+        return "–"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def device_of(run: BenchRun) -> str:
+    env = run.env.get("patched", {})
+    if any(c.device.startswith("cuda") and not c.skipped for c in run.cases):
+        return env.get("cuda_device") or "CUDA"
+    return env.get("cpu") or "CPU"
+
+
+def _peak_for(run: BenchRun, case: CaseRun) -> Peak | None:
+    if not (case.bytes_moved or case.flops):
+        return None
+    if case.device.startswith("cuda"):
+        return gpu_peak(run.env.get("patched", {}).get("cuda_device", ""))
+    return cpu_peak()
+
+
+def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": case.id,
+        "bench": case.bench,
+        "params": case.params,
+        "device": case.device,
+        "bytes_moved": case.bytes_moved,
+        "flops": case.flops,
+        "skipped": case.skipped,
+    }
+    c = case.comparison
+    if c is None:
+        return doc
+    doc.update(
+        number=case.number,
+        rounds=c.rounds,
+        blocks=c.blocks,
+        rounds_per_block=case.rounds_per_block,
+        block_of_round=case.blocks,
+        stopped=case.stopped,
+        seconds=round(case.seconds, 3),
+        ratio=c.ratio,
+        ci=[c.ci_low, c.ci_high],
+        p_value=c.p_value,
+        verdict=c.verdict,
+        noise_warning=c.noise_warning,
+        baseline={**asdict(c.baseline), "samples_ns": case.baseline_rounds},
+        patched={**asdict(c.patched), "samples_ns": case.patched_rounds},
+    )
+    peak = _peak_for(run, case)
+    if peak is not None:
+        dtype = str(case.params.get("dtype", "")).replace("torch.", "") or None
+        doc["roofline"] = {
+            side: _roofline_doc(
+                roofline(summary.median_ns / 1e9, case.bytes_moved, case.flops, peak, dtype)
+            )
+            for side, summary in (("baseline", c.baseline), ("patched", c.patched))
+        }
+        doc["peak"] = asdict(peak)
+    return doc
+
+
+def _roofline_doc(r) -> dict | None:
+    if r is None:
+        return None
+    return {
+        "gbs": r.gbs,
+        "tflops": r.tflops,
+        "pct_bandwidth": r.pct_bandwidth,
+        "pct_flops": r.pct_flops,
+    }
+
+
+def to_document(
+    runs: list[BenchRun],
+    *,
+    upstream: str | None = None,
+    command: str | None = None,
+    extra: dict | None = None,
+) -> dict[str, Any]:
+    """The ``bench.json`` document for one or more bench files run with the same sides."""
+    first = runs[0]
+    cases = [{"file": Path(r.file).name, **_case_doc(r, c)} for r in runs for c in r.cases]
+    counts: dict[str, int] = {}
+    for case in cases:
+        key = case.get("verdict", "skipped")
+        counts[key] = counts.get(key, 0) + 1
+    return {
+        "schema": SCHEMA,
+        "kind": "bench",
+        "upstream": upstream,
+        "command": command,
+        "files": [r.file for r in runs],
+        "started": dt.datetime.fromtimestamp(first.started, dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(sum(r.seconds for r in runs), 2),
+        "device": device_of(first),
+        "settings": asdict(first.settings),
+        "sides": {
+            "baseline": {**asdict(first.baseline), "env": first.env.get("baseline", {})},
+            "patched": {**asdict(first.patched), "env": first.env.get("patched", {})},
+        },
+        "summary": counts,
+        "cases": cases,
+        **(extra or {}),
+    }
+
+
+def _title(doc: dict) -> str:
+    names = ", ".join(Path(f).name for f in doc["files"])
+    return f"{doc.get('upstream') or names}"
+
+
+def _ratio_text(case: dict) -> str:
+    lo, hi = case["ci"]
+    return f"{case['ratio']:.3f} ({lo:.3f}–{hi:.3f})"
+
+
+def _pct_peak(case: dict) -> str:
+    roof = (case.get("roofline") or {}).get("patched")
+    if not roof:
+        return ""
+    parts = []
+    if roof.get("gbs") is not None:
+        parts.append(f"{roof['gbs']:.1f} GB/s")
+        if roof.get("pct_bandwidth") is not None:
+            parts[-1] += f" ({roof['pct_bandwidth']:.0f}%)"
+    if roof.get("tflops") is not None:
+        parts.append(f"{roof['tflops']:.2f} TFLOP/s")
+        if roof.get("pct_flops") is not None:
+            parts[-1] += f" ({roof['pct_flops']:.0f}%)"
+    return ", ".join(parts)
+
+
+def _environment_line(doc: dict) -> str:
+    env = doc["sides"]["patched"]["env"]
+    mods = env.get("modules", {})
+    parts = [f"device: {doc['device']}", f"Python {env.get('python', '?')}"]
+    for name in ("torch", "triton", "torchao", "torch_xla"):
+        if name in mods and mods[name].get("version"):
+            parts.append(f"{name} {mods[name]['version']}")
+    if env.get("threads"):
+        parts.append(f"{env['threads']} thread(s)")
+    s = doc["settings"]
+    parts.append(f"budget {s['budget']:g} s/case, min effect ±{100 * s['min_effect']:g}%")
+    return "; ".join(parts)
+
+
+def to_markdown(doc: dict) -> str:
+    """A GitHub-markdown table, ready for a PR body."""
+    has_roof = any(c.get("roofline") for c in doc["cases"])
+    head = ["benchmark", "baseline", "patched", "patched/baseline (95% CI)", "p", "verdict"]
+    if has_roof:
+        head.append("patched throughput (% of peak)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in doc["cases"]:
+        if c.get("skipped") or "ratio" not in c:
+            lines.append(
+                f"| `{c['id']}` | | | skipped: {c.get('skipped')} | | |"
+                + (" |" if has_roof else "")
+            )
+            continue
+        row = [
+            f"`{c['id']}`",
+            fmt_time(c["baseline"]["median_ns"]),
+            fmt_time(c["patched"]["median_ns"]),
+            _ratio_text(c),
+            f"{c['p_value']:.2g}",
+            f"**{c['verdict']}**",
+        ]
+        if has_roof:
+            row.append(_pct_peak(c))
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append(_environment_line(doc) + ".")
+    warnings = [
+        f"- `{c['id']}`: {c['noise_warning']}" for c in doc["cases"] if c.get("noise_warning")
+    ]
+    if warnings:
+        lines += ["", "Warnings:", *warnings]
+    if doc.get("command"):
+        lines += ["", f"Reproduce: `{doc['command']}`"]
+    return "\n".join(lines) + "\n"
+
+
+VERDICT_STYLE = {"faster": "green", "slower": "red", "unchanged": "cyan", "inconclusive": "yellow"}
+
+
+def to_rich(doc: dict):
+    from rich.table import Table
+
+    table = Table(title=f"{_title(doc)}: patched vs baseline", caption=_environment_line(doc))
+    for col in ("case", "baseline", "patched", "ratio (95% CI)", "p", "verdict", "rounds"):
+        table.add_column(col, justify="left" if col == "case" else "right")
+    has_roof = any(c.get("roofline") for c in doc["cases"])
+    if has_roof:
+        table.add_column("throughput (% peak)", justify="right")
+    for c in doc["cases"]:
+        if "ratio" not in c:
+            table.add_row(
+                c["id"],
+                "",
+                "",
+                f"skipped: {c.get('skipped')}",
+                "",
+                "",
+                "",
+                *([""] if has_roof else []),
+            )
+            continue
+        style = VERDICT_STYLE.get(c["verdict"], "")
+        row = [
+            c["id"],
+            fmt_time(c["baseline"]["median_ns"]),
+            fmt_time(c["patched"]["median_ns"]),
+            _ratio_text(c),
+            f"{c['p_value']:.2g}",
+            f"[{style}]{c['verdict']}[/]",
+            f"{c['rounds']}/{c['blocks']}b",
+        ]
+        if has_roof:
+            row.append(_pct_peak(c))
+        table.add_row(*row)
+    return table
+
+
+def to_png(doc: dict, path: Path) -> Path:
+    """Ratio per case with its interval; the ±min-effect band shaded. Headless (Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [c for c in doc["cases"] if "ratio" in c]
+    height = max(2.0, 0.45 * len(cases) + 1.2)
+    fig, ax = plt.subplots(figsize=(8, height), dpi=120)
+    eff = doc["settings"]["min_effect"]
+    ax.axvspan(1 - eff, 1 + eff, color="0.88", label=f"±{100 * eff:g}% (unchanged)")
+    ax.axvline(1.0, color="0.5", linewidth=0.8)
+    colors = {
+        "faster": "tab:green",
+        "slower": "tab:red",
+        "unchanged": "tab:blue",
+        "inconclusive": "tab:orange",
+    }
+    for i, c in enumerate(cases):
+        lo, hi = c["ci"]
+        ax.errorbar(
+            c["ratio"],
+            i,
+            xerr=[[c["ratio"] - lo], [hi - c["ratio"]]],
+            fmt="o",
+            color=colors.get(c["verdict"], "k"),
+            capsize=3,
+        )
+        ax.annotate(
+            c["verdict"],
+            (hi, i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(range(len(cases)), [c["id"] for c in cases], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("patched / baseline time (lower is faster)")
+    ax.set_title(f"{_title(doc)} on {doc['device']}", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

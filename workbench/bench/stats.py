@@ -1,0 +1,237 @@
+"""Statistics for a before/after comparison, paired by round.
+
+A round times the baseline and the patched side back to back, so drift of a noisy machine hits
+both alike; the unit of evidence is the per-round log ratio ``log(median_patched / median_base)``.
+The estimate is the Hodges-Lehmann location of those log ratios (the median of their pairwise
+means: robust to an odd round, efficient when rounds are clean); the 95% interval comes from a
+bootstrap over rounds; the p-value from the Wilcoxon signed-rank test on the same log ratios.
+
+Pure Python: a few hundred rounds at most, and the core package does not depend on numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FASTER, SLOWER, UNCHANGED, INCONCLUSIVE = "faster", "slower", "unchanged", "inconclusive"
+
+
+def hodges_lehmann(xs: Sequence[float]) -> float:
+    n = len(xs)
+    walsh = [(xs[i] + xs[j]) / 2 for i in range(n) for j in range(i, n)]
+    return statistics.median(walsh)
+
+
+def _normal_sf(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def wilcoxon_signed_rank(xs: Sequence[float]) -> float:
+    """Two-sided p-value that the median of ``xs`` is 0 (exact for n <= 30 without ties)."""
+    d = [x for x in xs if x != 0]
+    n = len(d)
+    if n == 0:
+        return 1.0
+    ranks = _ranks([abs(x) for x in d])
+    w_plus = sum(r for r, x in zip(ranks, d, strict=True) if x > 0)
+    tied = len(set(abs(x) for x in d)) != n
+    if n <= 30 and not tied:
+        # Exact distribution of W+ by counting subsets of ranks 1..n with each sum.
+        counts = [1] + [0] * (n * (n + 1) // 2)
+        for k in range(1, n + 1):
+            for s in range(len(counts) - 1, k - 1, -1):
+                counts[s] += counts[s - k]
+        total = 2**n
+        w = round(w_plus)
+        lower = sum(counts[: w + 1]) / total
+        upper = sum(counts[w:]) / total
+        return min(1.0, 2 * min(lower, upper))
+    mean = n * (n + 1) / 4
+    var = n * (n + 1) * (2 * n + 1) / 24
+    var -= sum(t**3 - t for t in _tie_sizes([abs(x) for x in d])) / 48
+    if var <= 0:
+        return 1.0
+    z = (abs(w_plus - mean) - 0.5) / math.sqrt(var)
+    return min(1.0, 2 * _normal_sf(max(z, 0.0)))
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (normal approximation with tie correction)."""
+    n1, n2 = len(a), len(b)
+    if not n1 or not n2:
+        return 1.0
+    ranks = _ranks(list(a) + list(b))
+    r1 = sum(ranks[:n1])
+    u = r1 - n1 * (n1 + 1) / 2
+    mean = n1 * n2 / 2
+    n = n1 + n2
+    ties = sum(t**3 - t for t in _tie_sizes(list(a) + list(b)))
+    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = (abs(u - mean) - 0.5) / math.sqrt(var)
+    return min(1.0, 2 * _normal_sf(max(z, 0.0)))
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def _tie_sizes(values: Sequence[float]) -> list[int]:
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return [c for c in counts.values() if c > 1]
+
+
+def iqr(xs: Sequence[float]) -> float:
+    if len(xs) < 2:
+        return 0.0
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[2] - q[0]
+
+
+def verdict(lo: float, hi: float, min_effect: float) -> str:
+    """faster/slower when the whole interval is beyond ±min_effect; unchanged when inside."""
+    if hi < 1 - min_effect:
+        return FASTER
+    if lo > 1 + min_effect:
+        return SLOWER
+    if lo >= 1 - min_effect and hi <= 1 + min_effect:
+        return UNCHANGED
+    return INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    median_ns: float
+    iqr_ns: float
+    cv: float
+    """Coefficient of variation of the per-round medians (round-to-round noise)."""
+    samples: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+    rounds: int
+    blocks: int
+    """Independent process pairs the rounds ran in (1: one long-lived pair)."""
+    baseline: SideSummary
+    patched: SideSummary
+    noise_warning: str | None
+
+
+def summarize_side(rounds: Sequence[Sequence[float]]) -> SideSummary:
+    pooled = [x for r in rounds for x in r]
+    medians = [statistics.median(r) for r in rounds]
+    mean = statistics.fmean(medians)
+    cv = statistics.stdev(medians) / mean if len(medians) > 1 and mean > 0 else 0.0
+    return SideSummary(statistics.median(pooled), iqr(pooled), cv, len(pooled))
+
+
+def log_ratios(base: Sequence[Sequence[float]], patched: Sequence[Sequence[float]]) -> list[float]:
+    return [
+        math.log(statistics.median(p) / statistics.median(b))
+        for b, p in zip(base, patched, strict=True)
+    ]
+
+
+def _clusters(logs: list[float], blocks: Sequence[int] | None) -> list[list[float]]:
+    """Round log ratios grouped by block; every round its own group without blocks."""
+    if not blocks or len(set(blocks)) < 2:
+        return [[x] for x in logs]
+    groups: dict[int, list[float]] = {}
+    for x, b in zip(logs, blocks, strict=True):
+        groups.setdefault(b, []).append(x)
+    return list(groups.values())
+
+
+def _interval(groups: list[list[float]], level: float, resamples: int, seed: int):
+    """Bootstrap over groups (blocks); the statistic pools the resampled groups' rounds."""
+
+    def stat(sample: Sequence[list[float]]) -> float:
+        return hodges_lehmann([x for g in sample for x in g])
+
+    if len(groups) < 2:
+        return (-math.inf, math.inf)
+    rng = random.Random(seed)
+    n = len(groups)
+    values = sorted(stat([groups[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return (
+        values[math.floor(tail * (resamples - 1))],
+        values[math.ceil((1 - tail) * (resamples - 1))],
+    )
+
+
+def compare(
+    base: Sequence[Sequence[float]],
+    patched: Sequence[Sequence[float]],
+    *,
+    min_effect: float = 0.02,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+    blocks: Sequence[int] | None = None,
+) -> Comparison:
+    """Compare two sides given per-round samples (``base[r]`` and ``patched[r]`` paired).
+
+    ``blocks[r]`` names the process pair round ``r`` ran in; blocks are resampled whole.
+    """
+    logs = log_ratios(base, patched)
+    groups = _clusters(logs, blocks)
+    est = hodges_lehmann(logs)
+    lo, hi = _interval(groups, level, resamples, seed)
+    ratio, ci_low, ci_high = math.exp(est), math.exp(lo), math.exp(hi)
+    v = verdict(ci_low, ci_high, min_effect)
+    warning = None
+    if v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
+        warning = (
+            f"noise too high for the budget: the interval is {100 * (ci_high - ci_low):.1f}% wide, "
+            f"more than twice ±{100 * min_effect:g}%; raise --budget, quiet the machine, or raise "
+            "--min-effect"
+        )
+    return Comparison(
+        ratio=ratio,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=wilcoxon_signed_rank([statistics.median(g) for g in groups]),
+        verdict=v,
+        rounds=len(logs),
+        blocks=len(groups) if blocks else 1,
+        baseline=summarize_side(base),
+        patched=summarize_side(patched),
+        noise_warning=warning,
+    )
+
+
+def decided(
+    base: Sequence[Sequence[float]],
+    patched: Sequence[Sequence[float]],
+    min_effect: float,
+    level: float = 0.99,
+    blocks: Sequence[int] | None = None,
+) -> bool:
+    """For adaptive stopping: is the answer clear even at a stricter level than the report's?"""
+    groups = _clusters(log_ratios(base, patched), blocks)
+    lo, hi = _interval(groups, level, 1000, 1)
+    return verdict(math.exp(lo), math.exp(hi), min_effect) != INCONCLUSIVE
