@@ -122,3 +122,12 @@ def test_mann_whitney_separates_shifted_samples():
 def test_hodges_lehmann_resists_one_wild_round():
     xs = [0.05] * 9 + [5.0]
     assert stats.hodges_lehmann(xs) == pytest.approx(0.05)
+
+
+def test_too_few_rounds_give_no_verdict():
+    base, patched, _ = rounds(4, 0.5, 0.001, seed=6)
+    c = stats.compare(base, patched)
+    assert c.ci_low > 1.02  # the interval alone would say slower …
+    assert c.verdict == stats.INCONCLUSIVE  # … but four rounds are not evidence
+    assert "only 4 independent rounds" in c.noise_warning
+    assert not stats.decided(base, patched, 0.02)

@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace
 
 err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# Wide enough for the table when the output goes to a file or a CI log.
+out = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -217,7 +219,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.print(report.to_rich(doc))
         for c in doc["cases"]:
             if c.get("noise_warning"):
-                err.print(f"[yellow]warning[/] {c['id']}: {c['noise_warning']}")
+                err.print(f"[yellow]warning[/] {escape(c['id'])}: {c['noise_warning']}")
         out.print(f"results in {folder}")
     if args.fail_on_slower and doc["summary"].get("slower"):
         slower = [c["id"] for c in doc["cases"] if c.get("verdict") == "slower"]

@@ -144,7 +144,7 @@ def _pct_peak(case: dict) -> str:
         return ""
     parts = []
     if roof.get("gbs") is not None:
-        parts.append(f"{roof['gbs']:.1f} GB/s")
+        parts.append(f"{roof['gbs']:.3g} GB/s")
         if roof.get("pct_bandwidth") is not None:
             parts[-1] += f" ({roof['pct_bandwidth']:.0f}%)"
     if roof.get("tflops") is not None:
@@ -209,36 +209,37 @@ VERDICT_STYLE = {"faster": "green", "slower": "red", "unchanged": "cyan", "incon
 
 
 def to_rich(doc: dict):
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{_title(doc)}: patched vs baseline", caption=_environment_line(doc))
-    for col in ("case", "baseline", "patched", "ratio (95% CI)", "p", "verdict", "rounds"):
-        table.add_column(col, justify="left" if col == "case" else "right")
+    table.add_column("case", no_wrap=True)
+    for col in ("baseline", "patched", "ratio [95% CI]", "p", "verdict"):
+        table.add_column(col, justify="right", no_wrap=True)
     has_roof = any(c.get("roofline") for c in doc["cases"])
     if has_roof:
         table.add_column("throughput (% peak)", justify="right")
     for c in doc["cases"]:
         if "ratio" not in c:
             table.add_row(
-                c["id"],
+                escape(c["id"]),
                 "",
                 "",
-                f"skipped: {c.get('skipped')}",
-                "",
+                f"skipped: {escape(str(c.get('skipped')))}",
                 "",
                 "",
                 *([""] if has_roof else []),
             )
             continue
         style = VERDICT_STYLE.get(c["verdict"], "")
+        lo, hi = c["ci"]
         row = [
-            c["id"],
+            escape(c["id"]),
             fmt_time(c["baseline"]["median_ns"]),
             fmt_time(c["patched"]["median_ns"]),
-            _ratio_text(c),
+            f"{c['ratio']:.3f} [{lo:.3f}, {hi:.3f}]",
             f"{c['p_value']:.2g}",
             f"[{style}]{c['verdict']}[/]",
-            f"{c['rounds']}/{c['blocks']}b",
         ]
         if has_roof:
             row.append(_pct_peak(c))

@@ -4,7 +4,9 @@ A round times the baseline and the patched side back to back, so drift of a nois
 both alike; the unit of evidence is the per-round log ratio ``log(median_patched / median_base)``.
 The estimate is the Hodges-Lehmann location of those log ratios (the median of their pairwise
 means: robust to an odd round, efficient when rounds are clean); the 95% interval comes from a
-bootstrap over rounds; the p-value from the Wilcoxon signed-rank test on the same log ratios.
+bootstrap over rounds, or over blocks of rounds that shared a pair of processes; the p-value from
+the Wilcoxon signed-rank test on the per-block medians. A faster/slower verdict needs both: the
+whole interval beyond ±min-effect and p < 0.05, from at least six independent blocks.
 
 Pure Python: a few hundred rounds at most, and the core package does not depend on numpy.
 """
@@ -18,6 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 FASTER, SLOWER, UNCHANGED, INCONCLUSIVE = "faster", "slower", "unchanged", "inconclusive"
+MIN_UNITS = 6
+"""Independent rounds (or blocks) below which no verdict is given: a bootstrap of fewer is noise."""
+ALPHA = 0.05
+"""faster/slower also needs the rank test's p-value below this."""
 
 
 def hodges_lehmann(xs: Sequence[float]) -> float:
@@ -202,9 +208,18 @@ def compare(
     est = hodges_lehmann(logs)
     lo, hi = _interval(groups, level, resamples, seed)
     ratio, ci_low, ci_high = math.exp(est), math.exp(lo), math.exp(hi)
+    p_value = wilcoxon_signed_rank([statistics.median(g) for g in groups])
     v = verdict(ci_low, ci_high, min_effect)
+    if v in (FASTER, SLOWER) and p_value >= ALPHA:
+        v = INCONCLUSIVE  # the interval and the rank test must agree
     warning = None
-    if v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
+    if len(groups) < MIN_UNITS:
+        v = INCONCLUSIVE
+        warning = (
+            f"only {len(groups)} independent rounds fit in the budget (at least {MIN_UNITS} are "
+            "needed for a verdict); raise --budget"
+        )
+    elif v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
         warning = (
             f"noise too high for the budget: the interval is {100 * (ci_high - ci_low):.1f}% wide, "
             f"more than twice ±{100 * min_effect:g}%; raise --budget, quiet the machine, or raise "
@@ -233,5 +248,10 @@ def decided(
 ) -> bool:
     """For adaptive stopping: is the answer clear even at a stricter level than the report's?"""
     groups = _clusters(log_ratios(base, patched), blocks)
+    if len(groups) < MIN_UNITS:
+        return False
     lo, hi = _interval(groups, level, 1000, 1)
-    return verdict(math.exp(lo), math.exp(hi), min_effect) != INCONCLUSIVE
+    v = verdict(math.exp(lo), math.exp(hi), min_effect)
+    if v in (FASTER, SLOWER):
+        return wilcoxon_signed_rank([statistics.median(g) for g in groups]) < ALPHA / 5
+    return v == UNCHANGED
