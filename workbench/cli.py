@@ -20,6 +20,7 @@ from workbench import __version__
 from workbench.bench.cli import register as register_bench
 from workbench.config import known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
+from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
 
 out = Console(highlight=False, soft_wrap=True)
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     parser.set_defaults(func=cmd_overview)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    register_github(sub)
     register_bench(sub)
 
     def command(parent, name: str, func: Callable, help: str, **kw) -> argparse.ArgumentParser:

@@ -1,0 +1,395 @@
+"""PyGithub set up for syncing many issues quickly and cheaply.
+
+PyGithub's objects complete themselves lazily: touching ``issue.pull_request`` on a listed issue
+costs one request per issue. The sync therefore reads list pages through the requester and parses
+the JSON itself (:mod:`workbench.github.model`). PyGithub's defaults are changed where they cost
+time: ``per_page`` 100 instead of 30, no 0.25 s sleep before each request, a bounded rate-limit
+wait instead of sleeping until the reset.
+
+The token is read from ``GH_TOKEN``, ``GITHUB_TOKEN`` or ``gh auth token`` and lives only in this
+process's memory: no message, log line or file written here contains it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
+
+from workbench import __version__
+from workbench.errors import UsageError
+from workbench.github.errors import (
+    BadToken,
+    GitHubError,
+    RateLimited,
+    UnexpectedResponse,
+    Unreachable,
+)
+
+DEFAULT_API = "https://api.github.com"
+PER_PAGE = 100
+TOKEN_VARS = ("GH_TOKEN", "GITHUB_TOKEN")
+ANONYMOUS_WARNING = (
+    "no GitHub token (GH_TOKEN, GITHUB_TOKEN or `gh auth login`): anonymous use is limited to "
+    "60 requests an hour, and CI/review state needs a token"
+)
+_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="(\w+)"')
+
+# PyGithub prints INFO notes (retries, rate-limit waits) to stderr by default; the CLI answers in
+# one line and a TUI owns the terminal, so only its warnings may go there.
+logging.getLogger("github").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the client talks to the API; each field has a ``WORKBENCH_GITHUB_*`` variable."""
+
+    api: str = DEFAULT_API
+    timeout: int = 20
+    """Whole seconds to wait for one answer (PyGithub takes an int)."""
+    retries: int = 3
+    """Retries for 5xx answers, timeouts and dropped connections."""
+    backoff: float = 1.0
+    """urllib3 backoff factor: waits 0, 2x, 4x ... this between retries (at most 30 s)."""
+    max_rate_limit_wait: float = 5.0
+    """Longest wait for a rate limit to reset; longer means stop and say when to come back."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        def number(name: str, default: float) -> float:
+            raw = env.get(f"WORKBENCH_GITHUB_{name}")
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                value = -1.0
+            if value < 0:
+                raise UsageError(
+                    f"WORKBENCH_GITHUB_{name}={raw!r} is not a number >= 0",
+                    f"unset it or give e.g. {default:g}",
+                )
+            return value
+
+        api = (env.get("WORKBENCH_GITHUB_API") or DEFAULT_API).rstrip("/")
+        if urllib.parse.urlparse(api).scheme not in ("http", "https"):
+            raise UsageError(
+                f"WORKBENCH_GITHUB_API={api!r} is not an http(s) URL",
+                f"unset it for {DEFAULT_API}",
+            )
+        return cls(
+            api=api,
+            timeout=max(1, round(number("TIMEOUT", cls.timeout))),
+            retries=int(number("RETRIES", cls.retries)),
+            backoff=number("BACKOFF", cls.backoff),
+            max_rate_limit_wait=number("MAX_WAIT", cls.max_rate_limit_wait),
+        )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    token: str | None = field(repr=False)
+    source: str | None
+    """Where the token came from (``GH_TOKEN``, ``GITHUB_TOKEN``, ``gh auth token``), for messages."""
+
+
+def _gh_token(api: str) -> str | None:
+    exe = shutil.which("gh")
+    if not exe:
+        return None
+    args = [exe, "auth", "token"]
+    host = urllib.parse.urlparse(api).hostname
+    if host and host != "api.github.com":
+        args += ["--hostname", host]
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    token = proc.stdout.strip()
+    return token if proc.returncode == 0 and token else None
+
+
+def find_credentials(api: str = DEFAULT_API, env: Mapping[str, str] = os.environ) -> Credentials:
+    """The token as gh finds it: ``GH_TOKEN``, then ``GITHUB_TOKEN``, then ``gh auth token``."""
+    for var in TOKEN_VARS:
+        token = env.get(var, "").strip()
+        if token:
+            return Credentials(token, var)
+    token = _gh_token(api)
+    if token:
+        return Credentials(token, "gh auth token")
+    return Credentials(None, None)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    remaining: int | None = None
+    limit: int | None = None
+    reset: int | None = None
+    """Epoch seconds."""
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+        def num(name: str) -> int | None:
+            try:
+                return int(float(headers[name]))
+            except (KeyError, ValueError, TypeError):
+                return None
+
+        return cls(num("x-ratelimit-remaining"), num("x-ratelimit-limit"), num("x-ratelimit-reset"))
+
+
+def reset_text(reset: int | None) -> str:
+    """A rate-limit reset as the contributor reads it: local time and minutes from now."""
+    if reset is None:
+        return "at an unknown time"
+    when = datetime.fromtimestamp(reset).astimezone()
+    minutes = max(0, round((when - datetime.now().astimezone()).total_seconds() / 60))
+    return f"at {when:%H:%M} (in {minutes} min)"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of a list endpoint."""
+
+    not_modified: bool
+    items: list[Any]
+    etag: str | None
+    next_url: str | None
+    last_page: int | None
+    """From the ``Link: rel="last"`` header: how many pages the list has."""
+
+
+class _Retry(GithubRetry):
+    """GithubRetry that also refuses a long ``Retry-After`` instead of sleeping through it."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        after = super().get_retry_after(response)
+        cap = self.max_rate_limit_wait
+        if after is None or cap is None or after <= cap:
+            return after
+        if response.status in (403, 429):
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, None, dict(response.headers), wait=after
+            )
+        return cap
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for pattern in (r"\[Errno -?\d+\] ([^'\")]+)", r"(Name or service not known)", r"(timed out)"):
+        m = re.search(pattern, text)
+        if m:
+            return m[1].strip()
+    return type(exc).__name__
+
+
+class GitHubClient:
+    """Raw JSON pages and GraphQL over PyGithub's requester, with errors as WorkbenchErrors."""
+
+    def __init__(self, settings: Settings, credentials: Credentials):
+        self.settings = settings
+        self.credentials = credentials
+        retry = _Retry(
+            total=settings.retries,
+            backoff_factor=settings.backoff,
+            backoff_max=30,
+            max_rate_limit_wait=settings.max_rate_limit_wait,
+            raise_on_status=False,
+        )
+        self.github = Github(
+            auth=Auth.Token(credentials.token) if credentials.token else None,
+            base_url=settings.api,
+            timeout=settings.timeout,
+            per_page=PER_PAGE,
+            retry=retry,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+            user_agent=f"workbench/{__version__} (PyGithub)",
+        )
+        self.requests = 0
+        """Requests made (retries inside one request not counted)."""
+        self.rate = RateLimit()
+        """As of the last answer."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> GitHubClient:
+        settings = Settings.from_env(env)
+        return cls(settings, find_credentials(settings.api, env))
+
+    @property
+    def anonymous(self) -> bool:
+        return self.credentials.token is None
+
+    def close(self) -> None:
+        self.github.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- requests --------------------------------------------------------------------------------
+
+    def get_page(
+        self, url: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None
+    ) -> Page:
+        """GET one page of a list; with ``etag``, a conditional request that may answer 304."""
+        headers = {"Accept": "application/vnd.github+json"}
+        if etag:
+            headers["If-None-Match"] = etag
+        status, answer, text = self._call("GET", url, params, headers)
+        links = {rel: target for target, rel in _LINK.findall(answer.get("link", ""))}
+        last = re.search(r"[?&]page=(\d+)", links.get("last", ""))
+        if status == 304:
+            return Page(True, [], answer.get("etag", etag), None, None)
+        data = self._json(text, url)
+        if not isinstance(data, list):
+            raise UnexpectedResponse(
+                f"GitHub sent a {type(data).__name__} where a list was expected ({_path(url)})",
+                "check WORKBENCH_GITHUB_API; nothing of this answer was stored",
+            )
+        return Page(
+            False, data, answer.get("etag"), links.get("next"), int(last[1]) if last else None
+        )
+
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a GraphQL query; returns its ``data``."""
+        graphql_url = self.github.requester.graphql_url
+        _, _, text = self._call(
+            "POST", graphql_url, None, {}, {"query": query, "variables": dict(variables)}
+        )
+        body = self._json(text, graphql_url)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            first = errors[0].get("message") if isinstance(errors[0], dict) else errors[0]
+            if isinstance(errors[0], dict) and errors[0].get("type") == "RATE_LIMITED":
+                raise RateLimited(
+                    f"GitHub's GraphQL rate limit is exhausted; it resets {reset_text(self.rate.reset)}",
+                    "the issue lists were stored; run `workbench sync` again then",
+                    reset=self.rate.reset,
+                )
+            raise GitHubError(
+                f"GitHub's GraphQL API refused the query: {self._scrub(str(first))}",
+                "the token may lack the 'repo' or 'read:org' scope",
+            )
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise UnexpectedResponse(
+                "GitHub's GraphQL answer has no 'data' object",
+                "check WORKBENCH_GITHUB_API; nothing of this answer was stored",
+            )
+        return data
+
+    def _call(
+        self,
+        verb: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        body: Any = None,
+    ) -> tuple[int, dict[str, str], str]:
+        self.requests += 1
+        try:
+            status, answer, text = self.github.requester.requestJson(
+                verb, url, parameters=dict(params or {}), headers=headers, input=body
+            )
+        except GithubException as exc:  # raised from inside GithubRetry (rate limits, 403)
+            answer = {k.lower(): str(v) for k, v in (exc.headers or {}).items()}
+            self.rate = RateLimit.from_headers(answer)
+            raise self._error(exc.status, answer, exc.data, url) from None
+        except requests.Timeout:
+            raise Unreachable(
+                f"no answer from {self.settings.api} within {self.settings.timeout} s "
+                f"({self.settings.retries + 1} tries)",
+                "check the network, or raise WORKBENCH_GITHUB_TIMEOUT",
+            ) from None
+        except requests.RequestException as exc:
+            raise Unreachable(
+                f"cannot reach {self.settings.api}: {self._scrub(_short_reason(exc))}"
+            ) from None
+        self.rate = RateLimit.from_headers(answer)
+        if status >= 400:
+            try:
+                data = json.loads(text) if text else None
+            except ValueError:
+                data = None
+            raise self._error(status, answer, data, url)
+        return status, answer, text
+
+    # --- errors ----------------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        token = self.credentials.token
+        return text.replace(token, "***") if token else text
+
+    def _json(self, text: str, url: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            start = self._scrub(text[:60])
+            raise UnexpectedResponse(
+                f"GitHub's answer for {_path(url)} is not JSON: {start!r}",
+                "a proxy or portal may be answering; check WORKBENCH_GITHUB_API; "
+                "nothing of this answer was stored",
+            ) from None
+
+    def _error(self, status: int, headers: Mapping[str, str], data: Any, url: str) -> GitHubError:
+        message = data.get("message") if isinstance(data, dict) else None
+        said = f": {self._scrub(str(message))}" if message else ""
+        path = _path(url)
+        rate = RateLimit.from_headers(headers)
+        limited = (
+            rate.remaining == 0
+            or "retry-after" in headers
+            or (isinstance(message, str) and "rate limit" in message.lower())
+        )
+        if status in (403, 429) and limited:
+            who = "anonymous " if self.anonymous else ""
+            hint = "what was fetched so far is kept; run `workbench sync` again then"
+            if self.anonymous:
+                hint += "; a token (GH_TOKEN or `gh auth login`) allows 5000 requests an hour"
+            return RateLimited(
+                f"GitHub {who}rate limit exhausted ({status}); it resets {reset_text(rate.reset)}",
+                hint,
+                reset=rate.reset,
+            )
+        if status == 401:
+            if self.anonymous:
+                return BadToken(
+                    f"GitHub wants a token for {path} (401{said})",
+                    "set GH_TOKEN or run `gh auth login`",
+                )
+            return BadToken(
+                f"GitHub rejected the token from {self.credentials.source} (401{said})",
+                "make a new token (or run `gh auth login`) and put it in GH_TOKEN; "
+                "unset GH_TOKEN/GITHUB_TOKEN if they hold an old one",
+            )
+        if status == 404:
+            return GitHubError(
+                f"{path} was not found on GitHub (404)",
+                "check the repo slug in the recipe, or that the token can see the repository",
+            )
+        if status >= 500:
+            return GitHubError(
+                f"GitHub answered {status} for {path} after {self.settings.retries} retries{said}",
+                "GitHub may be having trouble; try again later",
+            )
+        return GitHubError(f"GitHub answered {status} for {path}{said}")
+
+
+def _path(url: str) -> str:
+    return urllib.parse.urlparse(url).path or url

@@ -1,0 +1,638 @@
+"""The tracker's local store: SQLite at ``<home>/github.db``, readable offline.
+
+WAL mode and a busy timeout let a TUI read while a sync writes. Every write is one short
+``BEGIN IMMEDIATE`` transaction, so a process killed at any point leaves the last committed state.
+Items are stored by UPSERT and never replaced by an older copy, so storing a page twice is harmless.
+The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` lists the steps to reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import UsageError
+from workbench.github.errors import NotSynced
+from workbench.github.model import Item, PrStatus
+from workbench.paths import Workspace
+
+DB_FILE = "github.db"
+BUSY_TIMEOUT_MS = 10_000
+
+# One tuple of statements per schema version; append, never edit a released step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            is_pr INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            author TEXT,
+            labels TEXT NOT NULL,
+            assignees TEXT NOT NULL,
+            comments INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at TEXT,
+            url TEXT NOT NULL,
+            draft INTEGER,
+            linked TEXT NOT NULL,
+            indexed INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (repo, number)
+        )""",
+        # Lists are per repository, newest update first. Across repositories a sort of a few
+        # ten thousand rows takes milliseconds; another index would slow every sync down more.
+        "CREATE INDEX items_repo_updated ON items (repo, updated_at DESC)",
+        """CREATE TABLE item_labels (
+            item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            PRIMARY KEY (name, item_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX item_labels_item ON item_labels (item_id)",
+        """CREATE TABLE links (
+            repo TEXT NOT NULL,
+            issue INTEGER NOT NULL,
+            pr INTEGER NOT NULL,
+            PRIMARY KEY (repo, issue, pr)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX links_pr ON links (repo, pr)",
+        """CREATE TABLE pr_status (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            ci TEXT NOT NULL,
+            review TEXT,
+            draft INTEGER NOT NULL,
+            mine INTEGER NOT NULL,
+            review_requested INTEGER NOT NULL,
+            PRIMARY KEY (repo, number)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE sync_state (
+            repo TEXT PRIMARY KEY,
+            watermark TEXT,
+            etag TEXT,
+            synced_at TEXT,
+            rate_remaining INTEGER,
+            rate_reset INTEGER,
+            status_at TEXT
+        )""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # Full-text search over title and body. Items enter it once per sync pass
+        # (Store.index_pending) rather than once per page: one bulk insert costs a tenth of a
+        # hundred small ones. `indexed` = 0 marks the items not in it yet.
+        """CREATE VIRTUAL TABLE items_fts USING fts5(
+            title, body, content='items', content_rowid='id'
+        )""",
+        "CREATE INDEX items_unindexed ON items (id) WHERE indexed = 0",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_ITEM_COLUMNS = (
+    "repo, number, is_pr, title, body, state, author, labels, assignees, comments, "
+    "created_at, updated_at, closed_at, url, draft, linked"
+)
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    return json.dumps(list(values)) if values else "[]"
+
+
+def _row(item: Item) -> tuple[Any, ...]:
+    """``item`` as the values of :data:`_ITEM_COLUMNS`."""
+    return (
+        item.repo,
+        item.number,
+        int(item.is_pull_request),
+        item.title,
+        item.body,
+        item.state,
+        item.author,
+        _json_list(item.labels),
+        _json_list(item.assignees),
+        item.comments,
+        item.created_at,
+        item.updated_at,
+        item.closed_at,
+        item.url,
+        None if item.draft is None else int(item.draft),
+        _json_list(item.linked_issues),
+    )
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def store_path(ws: Workspace) -> Path:
+    return ws.home / DB_FILE
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Where the last complete sync pass of one repository left off."""
+
+    repo: str
+    watermark: str | None
+    """The newest ``updated_at`` stored by a complete pass: later syncs fetch from here."""
+    etag: str | None
+    """ETag of the first page of the updated-first list, for a conditional request."""
+    synced_at: str | None
+    """When a pass last completed or was confirmed unchanged; None: never fully synced."""
+    rate_remaining: int | None
+    rate_reset: int | None
+    status_at: str | None
+    """When CI and review state were last fetched for this repository."""
+
+
+@dataclass(frozen=True)
+class TrackedItem:
+    """An item as the CLI and the TUI show it: the issue or PR and, for PRs, CI and review."""
+
+    item: Item
+    ci: str | None
+    review: str | None
+    review_requested: bool
+    mine: bool
+
+    def to_json(self) -> dict[str, Any]:
+        i = self.item
+        out: dict[str, Any] = {
+            "repo": i.repo,
+            "number": i.number,
+            "title": i.title,
+            "state": i.state,
+            "labels": list(i.labels),
+            "is_pull_request": i.is_pull_request,
+            "author": i.author,
+            "assignees": list(i.assignees),
+            "comments": i.comments,
+            "created_at": i.created_at,
+            "updated_at": i.updated_at,
+            "closed_at": i.closed_at,
+            "url": i.url,
+        }
+        if i.is_pull_request:
+            out |= {
+                "draft": i.draft,
+                "ci": self.ci,
+                "review": self.review,
+                "review_requested": self.review_requested,
+                "mine": self.mine,
+                "linked_issues": list(i.linked_issues),
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """What to list; every filter given must hold. Results come newest update first."""
+
+    repos: tuple[str, ...] = ()
+    """Repository slugs; empty: all."""
+    pull_requests: bool | None = None
+    """True: PRs only; False: issues only; None: both."""
+    states: tuple[str, ...] = ("open",)
+    """Any of ``open``, ``closed``, ``merged``; empty: all."""
+    labels: tuple[str, ...] = ()
+    """Labels that must all be present (case-insensitive)."""
+    newcomer: Mapping[str, tuple[str, ...]] | None = None
+    """Repository slug -> its newcomer labels; an item needs one of its repository's."""
+    unassigned: bool = False
+    search: str | None = None
+    """Words matched against title and body (prefixes), or ``#N`` / ``N`` for a number."""
+    mine: bool = False
+    review_requested: bool = False
+    limit: int | None = None
+
+
+class Store:
+    """One connection to the store; use one per thread."""
+
+    def __init__(self, path: Path, *, create: bool = True):
+        self.path = path
+        if not create and not path.exists():
+            raise NotSynced(
+                f"nothing synced yet ({path.name} does not exist)",
+                "run: workbench sync",
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL survives a killed process; only a power cut may lose the last commit.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(
+                f"cannot open the GitHub store {path}: {exc}",
+                "move the file away; the next `workbench sync` rebuilds it",
+            ) from None
+
+    @classmethod
+    def open(cls, ws: Workspace, *, create: bool = True) -> Store:
+        return cls(store_path(ws), create=create)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a busy store waits here (busy_timeout)
+        # instead of failing half-way through the transaction.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise UsageError(
+                f"{self.path} has schema {version}; this workbench knows up to {SCHEMA_VERSION}",
+                "update the workbench, or move the file away to rebuild it with `workbench sync`",
+            )
+        with self._write() as db:
+            # Read again under the lock: another process may have migrated meanwhile.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def upsert_items(self, items: Sequence[Item]) -> tuple[int, int]:
+        """Store ``items`` in one transaction; returns (new, updated). Older copies are skipped."""
+        latest: dict[tuple[str, int], Item] = {}
+        for item in items:
+            key = (item.repo, item.number)
+            if key not in latest or item.updated_at >= latest[key].updated_at:
+                latest[key] = item
+        if not latest:
+            return 0, 0
+        with self._write() as db:
+            known = self._ids(db, latest)
+            inserts, updates, replaced = [], [], []
+            updated = 0
+            for key, item in list(latest.items()):
+                row = _row(item)
+                old = known.get(key)
+                if old is None:
+                    inserts.append(row)
+                elif item.updated_at < old[1]:
+                    del latest[key]  # GitHub's list was read before a change we already have
+                else:
+                    updated += item.updated_at > old[1]
+                    updates.append((*row[2:], old[0]))
+                    replaced.append((old[0], item.repo, item.number))
+            self._unindex_changed(db, replaced, latest)
+            marks = ",".join("?" * len(_ITEM_COLUMNS.split(",")))
+            db.executemany(f"INSERT INTO items ({_ITEM_COLUMNS}) VALUES ({marks})", inserts)
+            db.executemany(
+                "UPDATE items SET is_pr=?, title=?, body=?, state=?, author=?, labels=?, "
+                "assignees=?, comments=?, created_at=?, updated_at=?, closed_at=?, url=?, "
+                "draft=?, linked=? WHERE id=?",
+                updates,
+            )
+            db.executemany("DELETE FROM item_labels WHERE item_id = ?", [(r[0],) for r in replaced])
+            db.executemany("DELETE FROM links WHERE repo = ? AND pr = ?", [r[1:] for r in replaced])
+            if inserts:
+                known.update(self._ids(db, {(r[0], r[1]) for r in inserts}))
+            db.executemany(
+                "INSERT OR IGNORE INTO item_labels (item_id, name) VALUES (?, ?)",
+                [(known[k][0], name) for k, i in latest.items() for name in i.labels],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO links (repo, issue, pr) VALUES (?, ?, ?)",
+                [(i.repo, n, i.number) for i in latest.values() for n in i.linked_issues],
+            )
+        return len(inserts), updated
+
+    @staticmethod
+    def _unindex_changed(
+        db: sqlite3.Connection,
+        replaced: list[tuple[int, str, int]],
+        latest: Mapping[tuple[str, int], Item],
+    ) -> None:
+        """Take items whose title or body changes out of the search index, until index_pending."""
+        if not replaced:
+            return
+        by_id = {r[0]: latest[(r[1], r[2])] for r in replaced}
+        rows = db.execute(
+            "SELECT id, title, body FROM items WHERE indexed = 1 "
+            f"AND id IN ({','.join('?' * len(by_id))})",
+            tuple(by_id),
+        ).fetchall()
+        stale = [r for r in rows if (r[1], r[2]) != (by_id[r[0]].title, by_id[r[0]].body)]
+        # An external-content index forgets a row only when told its old text.
+        db.executemany(
+            "INSERT INTO items_fts (items_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            stale,
+        )
+        db.executemany("UPDATE items SET indexed = 0 WHERE id = ?", [(r[0],) for r in stale])
+
+    def index_pending(self) -> int:
+        """Add the items stored since the last call to the search index; returns how many."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO items_fts (rowid, title, body) "
+                "SELECT id, title, body FROM items WHERE indexed = 0"
+            )
+            return db.execute("UPDATE items SET indexed = 1 WHERE indexed = 0").rowcount
+
+    @staticmethod
+    def _ids(
+        db: sqlite3.Connection, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], tuple[int, str]]:
+        """(repo, number) -> (id, updated_at) of the stored ones among ``keys``."""
+        by_repo: dict[str, list[int]] = {}
+        for repo, number in keys:
+            by_repo.setdefault(repo, []).append(number)
+        found = {}
+        for repo, numbers in by_repo.items():
+            for start in range(0, len(numbers), 500):
+                chunk = numbers[start : start + 500]
+                rows = db.execute(
+                    "SELECT number, id, updated_at FROM items "
+                    f"WHERE repo = ? AND number IN ({','.join('?' * len(chunk))})",
+                    (repo, *chunk),
+                )
+                found.update({(repo, n): (i, u) for n, i, u in rows})
+        return found
+
+    def _upsert_state(self, db: sqlite3.Connection, repo: str, **values: Any) -> None:
+        cols = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in values)
+        db.execute(
+            f"INSERT INTO sync_state (repo, {cols}) VALUES (?, {marks}) "
+            f"ON CONFLICT (repo) DO UPDATE SET {sets}",
+            (repo, *values.values()),
+        )
+
+    def finish_pass(
+        self,
+        repo: str,
+        *,
+        watermark: str | None,
+        etag: str | None,
+        rate_remaining: int | None,
+        rate_reset: int | None,
+    ) -> None:
+        """Record a complete pass: only now may later syncs start from ``watermark``."""
+        with self._write() as db:
+            self._upsert_state(
+                db,
+                repo,
+                watermark=watermark,
+                etag=etag,
+                synced_at=now_utc(),
+                rate_remaining=rate_remaining,
+                rate_reset=rate_reset,
+            )
+
+    def mark_unchanged(
+        self, repo: str, *, rate_remaining: int | None, rate_reset: int | None
+    ) -> None:
+        """The conditional request said 304: the store is current as of now."""
+        with self._write() as db:
+            self._upsert_state(
+                db, repo, synced_at=now_utc(), rate_remaining=rate_remaining, rate_reset=rate_reset
+            )
+
+    def replace_pr_status(
+        self, repos: Sequence[str], statuses: Sequence[PrStatus], viewer: str
+    ) -> None:
+        """Replace the CI/review state of ``repos`` with a fresh search result, in one transaction."""
+        merged: dict[tuple[str, int], PrStatus] = {}
+        for s in statuses:
+            key = (s.repo.lower(), s.number)
+            if key in merged:  # both mine and review-requested
+                old = merged[key]
+                s = PrStatus(
+                    s.repo,
+                    s.number,
+                    s.ci,
+                    s.review,
+                    s.draft,
+                    s.mine or old.mine,
+                    s.review_requested or old.review_requested,
+                )
+            merged[key] = s
+        canonical = {r.lower(): r for r in repos}
+        with self._write() as db:
+            marks = ",".join("?" * len(repos))
+            db.execute(f"DELETE FROM pr_status WHERE repo IN ({marks})", tuple(repos))
+            db.executemany(
+                "INSERT INTO pr_status (repo, number, ci, review, draft, mine, review_requested) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        canonical.get(s.repo.lower(), s.repo),
+                        s.number,
+                        s.ci,
+                        s.review,
+                        int(s.draft),
+                        int(s.mine),
+                        int(s.review_requested),
+                    )
+                    for s in merged.values()
+                ],
+            )
+            at = now_utc()
+            for repo in repos:
+                self._upsert_state(db, repo, status_at=at)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('viewer', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (viewer,),
+            )
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def sync_state(self, repo: str) -> SyncState | None:
+        row = self._db.execute(
+            "SELECT repo, watermark, etag, synced_at, rate_remaining, rate_reset, status_at "
+            "FROM sync_state WHERE repo = ?",
+            (repo,),
+        ).fetchone()
+        return SyncState(*row) if row else None
+
+    def last_synced(self, repos: Sequence[str] = ()) -> str | None:
+        """When the store was last brought up to date (for ``repos``, or any)."""
+        sql = "SELECT max(synced_at) FROM sync_state"
+        if repos:
+            sql += f" WHERE repo IN ({','.join('?' * len(repos))})"
+        return self._db.execute(sql, tuple(repos)).fetchone()[0]
+
+    def viewer(self) -> str | None:
+        """The login of the token's user, learnt by the last status refresh."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'viewer'").fetchone()
+        return row[0] if row else None
+
+    def status_due(self, repos: Sequence[str], max_age: timedelta) -> bool:
+        """Whether CI/review state should be fetched again even though no list changed."""
+        marks = ",".join("?" * len(repos))
+        oldest = self._db.execute(
+            f"SELECT count(*), min(coalesce(status_at, '')) FROM sync_state WHERE repo IN ({marks})",
+            tuple(repos),
+        ).fetchone()
+        cutoff = (datetime.now(UTC) - max_age).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if oldest[0] < len(repos) or oldest[1] < cutoff:
+            return True
+        # Checks finish without the PR changing, so a pending PR is worth asking about again.
+        pending = self._db.execute(
+            f"SELECT 1 FROM pr_status WHERE ci = 'pending' AND repo IN ({marks}) LIMIT 1",
+            tuple(repos),
+        ).fetchone()
+        return pending is not None
+
+    def count(self, repo: str | None = None) -> int:
+        if repo is None:
+            return self._db.execute("SELECT count(*) FROM items").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM items WHERE repo = ?", (repo,)).fetchone()[0]
+
+    def item(self, repo: str, number: int) -> TrackedItem | None:
+        found = self._select(["i.repo = ?", "i.number = ?"], [repo, number])
+        return found[0] if found else None
+
+    def linked_prs(self, repo: str, issue: int) -> list[int]:
+        """PRs that say they close ``issue``."""
+        rows = self._db.execute(
+            "SELECT pr FROM links WHERE repo = ? AND issue = ? ORDER BY pr", (repo, issue)
+        )
+        return [r[0] for r in rows]
+
+    def query(self, q: ItemQuery) -> list[TrackedItem]:
+        where: list[str] = []
+        args: list[Any] = []
+        if q.repos:
+            where.append(f"i.repo IN ({','.join('?' * len(q.repos))})")
+            args.extend(q.repos)
+        if q.pull_requests is not None:
+            where.append("i.is_pr = ?")
+            args.append(int(q.pull_requests))
+        if q.states:
+            where.append(f"i.state IN ({','.join('?' * len(q.states))})")
+            args.extend(q.states)
+        for label in q.labels:
+            where.append(
+                "EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = i.id AND l.name = ?)"
+            )
+            args.append(label)
+        if q.newcomer is not None:
+            ors = []
+            for repo, names in q.newcomer.items():
+                if names:
+                    ors.append(
+                        "(i.repo = ? AND EXISTS (SELECT 1 FROM item_labels l "
+                        f"WHERE l.item_id = i.id AND l.name IN ({','.join('?' * len(names))})))"
+                    )
+                    args.extend((repo, *names))
+            where.append("(" + (" OR ".join(ors) or "0") + ")")
+        if q.unassigned:
+            where.append("i.assignees = '[]'")
+        if q.search:
+            # Words as FTS5's tokenizer cuts them: letters and digits (so `_` splits, too).
+            words = re.findall(r"[^\W_]+", q.search)
+            if words:
+                # Stored but not yet indexed (a sync is under way): each word, anywhere.
+                like = " AND ".join("(i.title LIKE ? OR i.body LIKE ?)" for _ in words)
+                text = (
+                    "(i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)"
+                    f" OR (i.indexed = 0 AND {like}))"
+                )
+                text_args: list[Any] = [" ".join(f'"{w}"*' for w in words)]
+                for w in words:  # no % or _ in a word: nothing to escape
+                    text_args += [f"%{w}%", f"%{w}%"]
+                number = re.fullmatch(r"#?(\d+)", q.search.strip())
+                if number:
+                    text = f"(i.number = ? OR {text})"
+                    text_args.insert(0, int(number[1]))
+                where.append(text)
+                args.extend(text_args)
+        if q.mine:
+            viewer = self.viewer()
+            if viewer is None:
+                raise NotSynced(
+                    "who you are on GitHub is not known yet",
+                    "sync once with a token: GH_TOKEN=... workbench sync",
+                )
+            where.append("(i.author = ? COLLATE NOCASE OR s.mine = 1)")
+            args.append(viewer)
+        if q.review_requested:
+            where.append("s.review_requested = 1")
+        return self._select(where, args, q.limit)
+
+    def _select(
+        self, where: list[str], args: list[Any], limit: int | None = None
+    ) -> list[TrackedItem]:
+        sql = (
+            f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))}, "
+            "s.ci, s.review, s.review_requested, s.mine, s.draft "
+            "FROM items i LEFT JOIN pr_status s ON s.repo = i.repo AND s.number = i.number"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY i.updated_at DESC, i.repo, i.number DESC"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_tracked(row) for row in self._db.execute(sql, args)]
+
+
+def _tracked(row: tuple[Any, ...]) -> TrackedItem:
+    is_pr = bool(row[2])
+    draft = row[14] if row[20] is None else row[20]
+    item = Item(
+        repo=row[0],
+        number=row[1],
+        is_pull_request=is_pr,
+        title=row[3],
+        body=row[4],
+        state=row[5],
+        author=row[6],
+        labels=tuple(json.loads(row[7])),
+        assignees=tuple(json.loads(row[8])),
+        comments=row[9],
+        created_at=row[10],
+        updated_at=row[11],
+        closed_at=row[12],
+        url=row[13],
+        draft=None if draft is None else bool(draft),
+        linked_issues=tuple(json.loads(row[15])),
+    )
+    return TrackedItem(
+        item=item,
+        ci=row[16] if is_pr else None,
+        review=row[17],
+        review_requested=bool(row[18]),
+        mine=bool(row[19]),
+    )

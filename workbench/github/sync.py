@@ -1,0 +1,310 @@
+"""Bring the store up to date with GitHub in as few requests as possible.
+
+Every repository is read through one list, ``GET /repos/{repo}/issues?state=all&sort=updated
+&direction=desc`` (issues and PRs, the most recently updated first), 100 to a page:
+
+* **First sync**: pages of that list until they reach items older than ``closed_days``, then the
+  open items older than that, oldest first (``state=open&direction=asc``) until the two meet.
+  About ceil(N / 100) requests for N items.
+* **Later syncs**: the first page again, conditional on its ETag. Unchanged: GitHub answers 304,
+  one request that does not count against the rate limit. Changed: pages until they reach the
+  watermark (the newest ``updated_at`` already stored), so only what changed is fetched.
+
+Each page is stored in its own transaction. The watermark and ETag are written only after a pass
+completes: pages come newest first, so advancing the watermark earlier would make a killed sync
+skip the older changes it had not reached. A rerun repeats the interrupted pass; storing a page
+again is an idempotent UPSERT.
+
+CI and review state of the contributor's open PRs and of PRs awaiting their review come from one
+GraphQL request for all repositories, made when something changed, when a check is pending or
+when the last one is older than :data:`STATUS_MAX_AGE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from workbench.github.errors import UnexpectedResponse, Unreachable
+from workbench.github.model import Item, PrStatus, parse_issue, parse_pr_status
+from workbench.github.store import Store
+
+if TYPE_CHECKING:  # at run time the client comes in with its caller: reading needs no PyGithub
+    from workbench.github.client import GitHubClient, Page, RateLimit
+
+CLOSED_DAYS = 30
+PER_PAGE = 100
+STATUS_MAX_AGE = timedelta(minutes=10)
+
+UPDATED_FIRST = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+OLD_OPEN_FIRST = {"state": "open", "sort": "updated", "direction": "asc", "per_page": PER_PAGE}
+
+STATUS_QUERY = """
+query($mine: String!, $review: String!) {
+  viewer { login }
+  mine: search(query: $mine, type: ISSUE, first: 100) { nodes { ...prStatus } }
+  review: search(query: $review, type: ISSUE, first: 100) { nodes { ...prStatus } }
+}
+fragment prStatus on PullRequest {
+  number
+  isDraft
+  reviewDecision
+  repository { nameWithOwner }
+  commits(last: 1) { nodes { commit { statusCheckRollup { state } } } }
+}
+"""
+
+
+@dataclass
+class RepoReport:
+    name: str
+    repo: str
+    first_sync: bool = False
+    requests: int = 0
+    new: int = 0
+    updated: int = 0
+    not_modified: bool = False
+    pages: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.first_sync or self.new > 0 or self.updated > 0
+
+
+@dataclass
+class StatusReport:
+    requests: int = 0
+    skipped: str | None = None
+    """Why no status request was made: ``anonymous`` or ``unchanged``."""
+    viewer: str | None = None
+    mine: int = 0
+    review_requested: int = 0
+
+
+@dataclass
+class SyncReport:
+    repos: list[RepoReport] = field(default_factory=list)
+    status: StatusReport = field(default_factory=StatusReport)
+    requests: int = 0
+    rate: RateLimit | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "repos": [asdict(r) for r in self.repos],
+            "status": asdict(self.status),
+            "requests": self.requests,
+            "rate_limit_remaining": self.rate.remaining if self.rate else None,
+            "rate_limit_reset": self.rate.reset if self.rate else None,
+        }
+
+
+class SyncObserver(Protocol):
+    """Progress callbacks, e.g. for a progress bar; called in the syncing thread."""
+
+    def repo_started(self, name: str, repo: str, first_sync: bool) -> None: ...
+
+    def page_stored(self, name: str, page: int, last_page: int | None, items: int) -> None: ...
+
+    def repo_finished(self, report: RepoReport) -> None: ...
+
+
+class _Quiet:
+    def repo_started(self, name: str, repo: str, first_sync: bool) -> None:
+        pass
+
+    def page_stored(self, name: str, page: int, last_page: int | None, items: int) -> None:
+        pass
+
+    def repo_finished(self, report: RepoReport) -> None:
+        pass
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Syncer:
+    def __init__(
+        self,
+        client: GitHubClient,
+        store: Store,
+        *,
+        closed_days: int = CLOSED_DAYS,
+        observer: SyncObserver | None = None,
+    ):
+        self.client = client
+        self.store = store
+        self.closed_days = closed_days
+        self.observer = observer or _Quiet()
+
+    def run(self, upstreams: Sequence[tuple[str, str]]) -> SyncReport:
+        """Sync each ``(name, repo slug)``, then the PR status; stops at the first error."""
+        report = SyncReport()
+        repos = [repo for _, repo in upstreams]
+        try:
+            for name, repo in upstreams:
+                report.repos.append(self.sync_repo(name, repo))
+            report.status = self.refresh_status(repos, any(r.changed for r in report.repos))
+        except Unreachable as exc:
+            when = self.store.last_synced(repos)
+            raise Unreachable(
+                f"offline: {exc.message}; the store was last synced "
+                + (f"{when} (UTC)" if when else "never"),
+                "reads keep working: workbench issues, workbench prs",
+            ) from None
+        report.requests = self.client.requests
+        report.rate = self.client.rate
+        return report
+
+    def sync_repo(self, name: str, repo: str) -> RepoReport:
+        state = self.store.sync_state(repo)
+        report = RepoReport(name, repo, first_sync=state is None or state.synced_at is None)
+        self.observer.repo_started(name, repo, report.first_sync)
+        try:
+            if report.first_sync:
+                self._first_pass(report)
+            else:
+                assert state is not None
+                self._incremental_pass(report, state.watermark, state.etag)
+        finally:
+            # Whatever was stored, also what an earlier killed sync left, becomes searchable.
+            self.store.index_pending()
+        self.observer.repo_finished(report)
+        return report
+
+    def _first_pass(self, report: RepoReport) -> None:
+        cutoff = _iso(datetime.now(UTC) - timedelta(days=self.closed_days))
+
+        def wanted(item: Item) -> bool:
+            return item.state == "open" or (item.closed_at or item.updated_at) >= cutoff
+
+        first, newest, reached_end = self._walk(
+            report, UPDATED_FIRST, None, wanted, stop=lambda last: last.updated_at < cutoff
+        )
+        if not reached_end:
+            # Open items not updated since the cutoff. The watermark stays with the list above:
+            # items updated meanwhile move to the end of this list and would push it too far.
+            self._walk(
+                report, OLD_OPEN_FIRST, None, wanted, stop=lambda last: last.updated_at >= cutoff
+            )
+        self.store.finish_pass(
+            report.repo,
+            watermark=newest,
+            etag=first.etag,
+            rate_remaining=self.client.rate.remaining,
+            rate_reset=self.client.rate.reset,
+        )
+
+    def _incremental_pass(
+        self, report: RepoReport, watermark: str | None, etag: str | None
+    ) -> None:
+        mark = watermark or ""
+
+        first, newest, _ = self._walk(
+            report,
+            UPDATED_FIRST,
+            etag,
+            wanted=lambda item: item.updated_at >= mark,
+            # Equal times may continue on the next page, so stop only below the watermark.
+            stop=lambda last: last.updated_at < mark,
+        )
+        if first.not_modified:
+            report.not_modified = True
+            self.store.mark_unchanged(
+                report.repo,
+                rate_remaining=self.client.rate.remaining,
+                rate_reset=self.client.rate.reset,
+            )
+            return
+        self.store.finish_pass(
+            report.repo,
+            watermark=max(filter(None, (watermark, newest)), default=None),
+            etag=first.etag,
+            rate_remaining=self.client.rate.remaining,
+            rate_reset=self.client.rate.reset,
+        )
+
+    def _walk(
+        self,
+        report: RepoReport,
+        params: dict[str, Any],
+        etag: str | None,
+        wanted: Callable[[Item], bool],
+        stop: Callable[[Item], bool],
+    ) -> tuple[Page, str | None, bool]:
+        """Store pages of one list until ``stop(last item of a page)``.
+
+        Returns the first page, the newest ``updated_at`` seen and whether the list ran out.
+        """
+        page = self.client.get_page(f"/repos/{report.repo}/issues", params, etag=etag)
+        report.requests += 1
+        first, newest, number = page, None, 1
+        while not page.not_modified:
+            # The whole page is parsed before anything of it is written.
+            items = [parse_issue(raw, report.repo) for raw in page.items]
+            new, updated = self.store.upsert_items([i for i in items if wanted(i)])
+            report.new += new
+            report.updated += updated
+            report.pages += 1
+            self.observer.page_stored(report.name, number, first.last_page, len(items))
+            if items:
+                newest = max(newest or "", max(i.updated_at for i in items))
+            if not page.next_url or not items:
+                return first, newest, True
+            if stop(items[-1]):
+                return first, newest, False
+            page = self.client.get_page(page.next_url)
+            report.requests += 1
+            number += 1
+        return first, newest, False
+
+    def refresh_status(self, repos: Sequence[str], changed: bool) -> StatusReport:
+        """CI and review state of the contributor's open PRs and review requests (GraphQL)."""
+        if self.client.anonymous:
+            return StatusReport(skipped="anonymous")
+        if not repos:
+            return StatusReport(skipped="unchanged")
+        if not changed and not self.store.status_due(repos, STATUS_MAX_AGE):
+            return StatusReport(skipped="unchanged")
+        scope = " ".join(f"repo:{r}" for r in repos)
+        before = self.client.requests
+        data = self.client.graphql(
+            STATUS_QUERY,
+            {
+                "mine": f"is:pr is:open author:@me {scope}",
+                "review": f"is:pr is:open review-requested:@me {scope}",
+            },
+        )
+        viewer = data.get("viewer")
+        login = viewer.get("login") if isinstance(viewer, dict) else None
+        if not isinstance(login, str):
+            raise UnexpectedResponse("GitHub's GraphQL answer has no viewer.login")
+        statuses: list[PrStatus] = []
+        counts = {}
+        for alias in ("mine", "review"):
+            result = data.get(alias)
+            nodes = result.get("nodes") if isinstance(result, dict) else None
+            if not isinstance(nodes, list):
+                raise UnexpectedResponse(f"GitHub's GraphQL answer has no {alias}.nodes list")
+            parsed = [
+                parse_pr_status(
+                    node,
+                    mine=alias == "mine",
+                    review_requested=alias == "review",
+                    where=f"GraphQL {alias}",
+                )
+                for node in nodes
+            ]
+            found = [s for s in parsed if s is not None]
+            counts[alias] = len(found)
+            statuses.extend(found)
+        self.store.replace_pr_status(repos, statuses, login)
+        return StatusReport(
+            requests=self.client.requests - before,
+            viewer=login,
+            mine=counts["mine"],
+            review_requested=counts["review"],
+        )
