@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from workbench import cli
+from workbench.bench import cli as bench_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,6 +156,15 @@ class Run:
     out: str
     err: str
 
+    @property
+    def rc(self) -> int:
+        return self.code
+
+    def json(self):
+        import json
+
+        return json.loads(self.out)
+
 
 @pytest.fixture
 def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Workspace:
@@ -171,24 +181,28 @@ def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatc
     return Workspace(root, upstream)
 
 
+def run_cli(*args: str) -> Run:
+    """Run the ``workbench`` CLI in-process and capture what it prints."""
+    from workbench.github import cli as github_cli
+
+    out, err = io.StringIO(), io.StringIO()
+    consoles = [cli.out, cli.err, bench_cli.out, bench_cli.err, github_cli.out, github_cli.err]
+    with redirect_stdout(out), redirect_stderr(err):
+        for console in consoles:
+            console.file = err if console.stderr else out
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+        finally:
+            for console in consoles:
+                console.file = None  # back to following sys.stdout / sys.stderr
+    return Run(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def wb() -> Callable[..., Run]:
-    """Run the ``workbench`` CLI in-process and capture what it prints."""
-
-    def run(*args: str) -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            saved = cli.out.file, cli.err.file
-            cli.out.file, cli.err.file = out, err
-            try:
-                code = cli.main(list(args))
-            except SystemExit as exc:  # argparse
-                code = int(exc.code or 0)
-            finally:
-                cli.out.file, cli.err.file = saved
-        return Run(code, out.getvalue(), err.getvalue())
-
-    return run
+    return run_cli
 
 
 @pytest.fixture

@@ -1,0 +1,614 @@
+"""A local HTTP server that speaks the parts of GitHub's API the tracker uses, and its fixtures.
+
+REST: ``GET /repos/{o}/{r}/issues`` (``state``, ``sort``, ``direction``, ``since``, ``per_page``,
+``page``; ``Link`` pagination; ``ETag`` / ``If-None-Match`` -> 304; PR items carry a
+``pull_request`` key), ``GET /repos/{o}/{r}/issues/{n}``, ``GET /repos/{o}/{r}``, ``GET /user``,
+``X-RateLimit-*`` headers on every answer. GraphQL: ``POST /graphql`` answers ``viewer { login }``
+and ``search(query: $var, type: ISSUE)`` for ``is:pr is:open author:@me / review-requested:@me
+repo:o/r``. It records every request so tests can count them, and can inject faults.
+
+Run as a script it serves generated data until killed and prints its URL (for the benchmark);
+``/_fake/stats``, ``/_fake/touch`` and ``/_fake/reset`` then control it over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import sys
+import threading
+import time
+import urllib.parse
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import Run
+
+TOKEN = "ghp_testtoken0123456789abcdefghijklmnopqrs"
+"""A fake token in GitHub's format: tests look for it everywhere it must not be."""
+VIEWER = "contributor"
+RECIPE_REPOS = {"ao": "pytorch/ao", "triton": "triton-lang/triton", "xla": "pytorch/xla"}
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    if_none_match: str | None
+    authorized: bool
+    status: int = 0
+
+
+@dataclass
+class Fault:
+    """Answer matching requests differently, ``times`` times.
+
+    ``status`` None: after ``delay``/``block``, answer normally (a slow or held request).
+    """
+
+    match: str
+    """Substring of ``METHOD path?query`` (query sorted as sent)."""
+    status: int | None = 500
+    times: int = 1
+    body: str = '{"message": "Server Error"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    block: threading.Event | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+
+class FakeGitHub:
+    """GitHub as far as the tracker sees it; thread-safe; use as a context manager."""
+
+    def __init__(self, *, token: str | None = TOKEN, viewer: str = VIEWER):
+        self.token = token
+        self.viewer = viewer
+        self.items: dict[str, dict[int, dict[str, Any]]] = {}
+        self.requests: list[Recorded] = []
+        self.faults: list[Fault] = []
+        self.rate_remaining = 5000
+        self.rate_limit_status = 403
+        self.rate_reset = int(time.time()) + 3600
+        self.lock = threading.RLock()
+        self._sorted: dict[tuple, list[dict[str, Any]]] = {}
+        self._rendered: dict[tuple[str, int], str] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._clock = datetime.now(UTC).replace(microsecond=0)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> FakeGitHub:
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        server.daemon_threads = True
+        server.fake = self  # type: ignore[attr-defined]
+        server.handle_error = lambda *a: None  # type: ignore[method-assign]  # client hung up
+        self._server = server
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        for f in self.faults:
+            if f.block:
+                f.block.set()
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def tick(self) -> datetime:
+        """A server time one second after the last: every change gets its own updated_at."""
+        with self.lock:
+            self._clock += timedelta(seconds=1)
+            return self._clock
+
+    def add_item(
+        self,
+        repo: str,
+        number: int | None = None,
+        *,
+        pr: bool = False,
+        state: str = "open",
+        title: str | None = None,
+        body: str = "",
+        labels: Iterable[str] = (),
+        assignees: Iterable[str] = (),
+        author: str = "someone",
+        updated: datetime | None = None,
+        closed: datetime | None = None,
+        merged: bool = False,
+        draft: bool = False,
+        ci: str | None = None,
+        review: str | None = None,
+        reviewers: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        with self.lock:
+            items = self.items.setdefault(repo, {})
+            number = number or max(items, default=0) + 1
+            updated = updated or self.tick()
+            if state == "closed" and closed is None:
+                closed = updated
+            item = {
+                "number": number,
+                "pr": pr,
+                "state": state,
+                "title": title or f"{'PR' if pr else 'Issue'} {number} of {repo}",
+                "body": body,
+                "labels": list(labels),
+                "assignees": list(assignees),
+                "author": author,
+                "created": iso(updated - timedelta(days=1)),
+                "updated": iso(updated),
+                "closed": iso(closed) if closed else None,
+                "merged": merged,
+                "draft": draft,
+                "ci": ci,
+                "review": review,
+                "reviewers": list(reviewers),
+                "comments": number % 7,
+            }
+            items[number] = item
+            self._changed()
+            return item
+
+    def populate(self, repo: str, n: int, *, days: float = 20, start: int = 1) -> None:
+        """``n`` items updated over the last ``days`` days: every 3rd a PR, every 4th closed."""
+        with self.lock:
+            now = self._clock
+            for k in range(n):
+                number = start + k
+                updated = now - timedelta(seconds=(n - k) * days * 86400 / (n + 1))
+                self.add_item(
+                    repo,
+                    number,
+                    pr=number % 3 == 0,
+                    state="closed" if number % 4 == 0 else "open",
+                    body=f"Body of {number}. " + ("Fixes #1. " if number % 3 == 0 else "") * 2,
+                    labels=["good first issue"] if number % 5 == 0 else ["bug"],
+                    updated=updated.replace(microsecond=0),
+                )
+
+    def touch(self, repo: str, numbers: Iterable[int], *, title: str | None = None) -> None:
+        """Change items as a comment or an edit would: a new updated_at (and maybe title)."""
+        with self.lock:
+            for n in numbers:
+                item = self.items[repo][n]
+                item["updated"] = iso(self.tick())
+                if title is not None:
+                    item["title"] = title
+            self._changed()
+
+    def update(self, repo: str, number: int, **changes: Any) -> None:
+        with self.lock:
+            self.items[repo][number].update(changes)
+            self._changed()
+
+    def _changed(self) -> None:
+        self._sorted.clear()
+        self._rendered.clear()
+
+    # --- accounting ------------------------------------------------------------------------------
+
+    def count(self, path: str = "", *, method: str | None = None, status: int | None = None) -> int:
+        with self.lock:
+            return sum(
+                1
+                for r in self.requests
+                if path in r.path
+                and (method is None or r.method == method)
+                and (status is None or r.status == status)
+            )
+
+    def reset_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    # --- rendering -------------------------------------------------------------------------------
+
+    def render(self, repo: str, item: dict[str, Any]) -> dict[str, Any]:
+        n = item["number"]
+        api = f"{self.url}/repos/{repo}"
+        kind = "pull" if item["pr"] else "issues"
+        user = {"login": item["author"], "id": 1000 + len(item["author"]), "type": "User"}
+        out: dict[str, Any] = {
+            "url": f"{api}/issues/{n}",
+            "repository_url": api,
+            "html_url": f"https://github.com/{repo}/{kind}/{n}",
+            "id": zlib.crc32(f"{repo}#{n}".encode()),
+            "node_id": f"I_{n}",
+            "number": n,
+            "title": item["title"],
+            "user": user,
+            "labels": [
+                {"id": i, "name": name, "color": "ededed", "default": False}
+                for i, name in enumerate(item["labels"])
+            ],
+            "state": "closed" if item["state"] in ("closed", "merged") else "open",
+            "locked": False,
+            "assignee": {"login": item["assignees"][0]} if item["assignees"] else None,
+            "assignees": [{"login": a, "type": "User"} for a in item["assignees"]],
+            "milestone": None,
+            "comments": item["comments"],
+            "created_at": item["created"],
+            "updated_at": item["updated"],
+            "closed_at": item["closed"],
+            "author_association": "CONTRIBUTOR",
+            "body": item["body"] or None,
+            "state_reason": "completed" if item["closed"] else None,
+        }
+        if item["pr"]:
+            out["draft"] = item["draft"]
+            out["pull_request"] = {
+                "url": f"{api}/pulls/{n}",
+                "html_url": out["html_url"],
+                "diff_url": out["html_url"] + ".diff",
+                "patch_url": out["html_url"] + ".patch",
+                "merged_at": item["closed"] if item["merged"] else None,
+            }
+        return out
+
+    def listing(self, repo: str, state: str, sort: str, direction: str, since: str | None):
+        key = (repo, state, sort, direction, since)
+        with self.lock:
+            if key not in self._sorted:
+                field_ = "created" if sort == "created" else "updated"
+                chosen = [
+                    i
+                    for i in self.items.get(repo, {}).values()
+                    if (state == "all" or (i["state"] == "open") == (state == "open"))
+                    and (since is None or i["updated"] >= since)
+                ]
+                chosen.sort(key=lambda i: (i[field_], i["number"]), reverse=direction == "desc")
+                self._sorted[key] = chosen
+            return self._sorted[key]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as GitHub
+    # Headers and body leave in separate writes; without this each answer waits ~40 ms for a
+    # delayed ACK (Nagle), which would swamp every timing.
+    disable_nagle_algorithm = True
+
+    @property
+    def fake(self) -> FakeGitHub:
+        return self.server.fake  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        raw = (
+            b""
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if status != 304:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(raw)
+
+    def _rate_headers(self, authorized: bool) -> dict[str, str]:
+        f = self.fake
+        limit = 5000 if authorized else 60
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, min(limit, f.rate_remaining))),
+            "X-RateLimit-Reset": str(f.rate_reset),
+            "X-RateLimit-Used": str(max(0, limit - f.rate_remaining)),
+            "X-RateLimit-Resource": "core",
+        }
+
+    def _handle(self, method: str) -> None:
+        f = self.fake
+        parsed = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length) if length else b""
+        if parsed.path.startswith("/_fake/"):
+            return self._control(parsed.path, payload)
+        auth = self.headers.get("Authorization")
+        token = auth.split(" ", 1)[1] if auth and " " in auth else None
+        rec = Recorded(method, parsed.path, query, self.headers.get("If-None-Match"), bool(auth))
+        with f.lock:
+            f.requests.append(rec)
+        where = f"{method} {parsed.path}?{parsed.query}"
+        fault = None
+        with f.lock:
+            for candidate in f.faults:
+                if candidate.times > 0 and candidate.match in where:
+                    candidate.times -= 1
+                    fault = candidate
+                    break
+        if fault:
+            fault.arrived.set()
+            if fault.block:
+                fault.block.wait(60)
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.status is not None:
+                rec.status = fault.status
+                headers = {**self._rate_headers(bool(auth)), **fault.headers}
+                return self._send(fault.status, fault.body.encode(), headers)
+        if f.token is not None and token is not None and token != f.token:
+            rec.status = 401
+            return self._send(
+                401,
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+            )
+        if f.rate_remaining <= 0:
+            rec.status = f.rate_limit_status
+            return self._send(
+                f.rate_limit_status,
+                {"message": "API rate limit exceeded for user ID 1000."},
+                self._rate_headers(bool(auth)),
+            )
+        status, body, headers = self._route(method, parsed.path, query, payload, bool(auth))
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        etag = 'W/"' + hashlib.sha1(raw).hexdigest() + '"'
+        if method == "GET" and status == 200:
+            headers["ETag"] = etag
+            if self.headers.get("If-None-Match") == etag:
+                status = 304  # GitHub does not count a 304 against the rate limit
+        if status == 200:
+            with f.lock:
+                f.rate_remaining -= 1
+        rec.status = status
+        headers.update(self._rate_headers(bool(auth)))
+        self._send(status, None if status == 304 else raw, headers)
+
+    def _control(self, path: str, payload: bytes) -> None:
+        f = self.fake
+        if path == "/_fake/stats":
+            with f.lock:
+                by_status: dict[str, int] = {}
+                for r in f.requests:
+                    by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
+                return self._send(200, {"requests": len(f.requests), "by_status": by_status})
+        if path == "/_fake/touch":
+            spec = json.loads(payload)
+            f.touch(spec["repo"], spec["numbers"])
+            return self._send(200, {})
+        if path == "/_fake/reset":
+            f.reset_log()
+            return self._send(200, {})
+        return self._send(404, {"message": "Not Found"})
+
+    # --- GitHub ----------------------------------------------------------------------------------
+
+    def _route(
+        self, method: str, path: str, query: dict[str, str], payload: bytes, authorized: bool
+    ) -> tuple[int, Any, dict[str, str]]:
+        f = self.fake
+        not_found = (404, {"message": "Not Found"}, {})
+        if method == "POST" and path == "/graphql":
+            if not authorized:
+                return 401, {"message": "This endpoint requires you to be authenticated."}, {}
+            return 200, self._graphql(json.loads(payload)), {}
+        if method != "GET":
+            return not_found
+        if path == "/user":
+            if not authorized:
+                return 401, {"message": "Requires authentication"}, {}
+            return 200, {"login": f.viewer, "id": 1000, "type": "User"}, {}
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/issues(?:/(\d+))?)?", path)
+        if not m or m[1] not in f.items:
+            return not_found
+        repo = m[1]
+        if not m[2]:
+            owner, name = repo.split("/")
+            return (
+                200,
+                {
+                    "id": 1,
+                    "name": name,
+                    "full_name": repo,
+                    "owner": {"login": owner, "type": "Organization"},
+                    "url": f"{f.url}/repos/{repo}",
+                    "html_url": f"https://github.com/{repo}",
+                    "private": False,
+                },
+                {},
+            )
+        if m[3]:
+            item = f.items[repo].get(int(m[3]))
+            return (200, f.render(repo, item), {}) if item else not_found
+        per_page = min(100, int(query.get("per_page", 30)))
+        page = int(query.get("page", 1))
+        chosen = f.listing(
+            repo,
+            query.get("state", "open"),
+            query.get("sort", "created"),
+            query.get("direction", "desc"),
+            query.get("since"),
+        )
+        last = max(1, -(-len(chosen) // per_page))
+        with f.lock:
+            # Items are rendered once: the server's own time stays out of the client's timings.
+            for i in chosen[(page - 1) * per_page : page * per_page]:
+                if (repo, i["number"]) not in f._rendered:
+                    f._rendered[(repo, i["number"])] = json.dumps(f.render(repo, i))
+            rendered = [
+                f._rendered[(repo, i["number"])]
+                for i in chosen[(page - 1) * per_page : page * per_page]
+            ]
+        body = ("[" + ",".join(rendered) + "]").encode()
+
+        def link(n: int) -> str:
+            return f"{f.url}{path}?" + urllib.parse.urlencode({**query, "page": n})
+
+        rels = []
+        if page < last:
+            rels += [f'<{link(page + 1)}>; rel="next"', f'<{link(last)}>; rel="last"']
+        if page > 1:
+            rels += [f'<{link(page - 1)}>; rel="prev"', f'<{link(1)}>; rel="first"']
+        return 200, body, {"Link": ", ".join(rels)} if rels else {}
+
+    def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
+        f = self.fake
+        query, variables = request["query"], request.get("variables") or {}
+        data: dict[str, Any] = {}
+        if re.search(r"\bviewer\s*\{", query):
+            data["viewer"] = {"login": f.viewer}
+        for alias, var in re.findall(r"(\w+)\s*:\s*search\(\s*query:\s*\$(\w+)", query):
+            words = variables[var].split()
+            repos = [w[5:] for w in words if w.startswith("repo:")]
+            nodes = []
+            with f.lock:
+                for repo in repos:
+                    for item in f.items.get(repo, {}).values():
+                        if not item["pr"] or item["state"] != "open":
+                            continue
+                        if "author:@me" in words and item["author"] != f.viewer:
+                            continue
+                        if "review-requested:@me" in words and f.viewer not in item["reviewers"]:
+                            continue
+                        rollup = {"state": item["ci"]} if item["ci"] else None
+                        nodes.append(
+                            {
+                                "number": item["number"],
+                                "isDraft": item["draft"],
+                                "reviewDecision": item["review"],
+                                "repository": {"nameWithOwner": repo},
+                                "commits": {"nodes": [{"commit": {"statusCheckRollup": rollup}}]},
+                            }
+                        )
+            data[alias] = {"issueCount": len(nodes), "nodes": nodes[:100]}
+        return {"data": data}
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GitHubEnv:
+    """A workspace with the real recipes, its store, and the CLI pointed at the fake server."""
+
+    root: Path
+    home: Path
+    server: FakeGitHub
+
+    def cli(self, *argv: str) -> Run:
+        """Run ``workbench ARGV`` in this process; what it prints comes back in the Run."""
+        from tests.conftest import run_cli
+
+        return run_cli(*argv)
+
+    def store(self):
+        from workbench.github.store import Store
+
+        return Store(self.home / "github.db")
+
+    @property
+    def db_files(self) -> list[Path]:
+        return sorted(self.home.glob("github.db*"))
+
+
+def make_workspace(root: Path) -> Path:
+    """A workspace holding copies of the real recipes."""
+    for name in RECIPE_REPOS:
+        dest = root / "upstreams" / name
+        dest.mkdir(parents=True)
+        shutil.copy(REPO_ROOT / "upstreams" / name / "recipe.toml", dest / "recipe.toml")
+    return root
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as server:
+        for repo in RECIPE_REPOS.values():
+            server.items.setdefault(repo, {})
+        yield server
+
+
+@pytest.fixture
+def gh_env(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_github: FakeGitHub,
+) -> GitHubEnv:
+    root = make_workspace(tmp_path / "ws")
+    home = tmp_path / "home"
+    empty_bin = tmp_path / "empty-bin"
+    empty_bin.mkdir()
+    for var in ("GITHUB_TOKEN", "WORKBENCH_DEBUG", "WORKBENCH_FAULT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_GITHUB_API", fake_github.url)
+    monkeypatch.setenv("WORKBENCH_GITHUB_BACKOFF", "0")
+    monkeypatch.setenv("WORKBENCH_GITHUB_TIMEOUT", "5")
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    # No `gh` on PATH, so a developer's real gh login never reaches a test.
+    monkeypatch.setenv("PATH", str(empty_bin))
+    return GitHubEnv(root, home, fake_github)
+
+
+# --- as a script (the benchmark) -----------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="serve fake GitHub data until killed")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--populate", action="append", default=[], metavar="REPO=N", help="e.g. pytorch/ao=4000"
+    )
+    args = parser.parse_args(argv)
+    server = FakeGitHub()
+    for spec in args.populate:
+        repo, n = spec.split("=")
+        server.populate(repo, int(n))
+    server.rate_remaining = 10**9
+    server.start(args.port)
+    with server.lock:  # render every item now, so that timings measure the client
+        for repo, items in server.items.items():
+            for n, item in items.items():
+                server._rendered[(repo, n)] = json.dumps(server.render(repo, item))
+    print(server.url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
