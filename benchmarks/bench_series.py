@@ -72,7 +72,7 @@ def main() -> None:
     try:
         timed("upstream fetch (clone, worktrees)", ws, *wb, "upstream", "fetch", args.name, env=env)
         trace = tmp / "trace.json"
-        dt, _ = timed(
+        timed(
             "upstream fetch again",
             ws,
             *wb,

@@ -113,6 +113,8 @@ def test_rounds_per_block_follows_startup_cost():
     assert rounds_per_block(0.1, 0.125, 40, 0.25) == 2
     # A torch import (seconds): one long-lived pair for the whole case.
     assert rounds_per_block(6.0, 0.125, 40, 0.25) == 40
+    # Short rounds (a small budget): blocks only if enough of them fit for a verdict.
+    assert rounds_per_block(0.1, 0.019, 40, 0.25) == 40
 
 
 def test_roofline_figures():

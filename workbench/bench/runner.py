@@ -288,13 +288,14 @@ def run(
 def rounds_per_block(startup: float, side_round: float, planned: int, max_share: float) -> int:
     """Rounds each process pair runs so that starting it costs at most ``max_share`` of its time.
 
-    When fewer than four blocks would fit in the plan, one pair runs every round (a long-lived
-    pair: what start-up costs, for example importing torch, rules out fresh ones).
+    When too few blocks for a verdict would fit in the plan, one pair runs every round (a
+    long-lived pair: what start-up costs, for example importing torch, rules out fresh ones; the
+    report says so, as its interval cannot include the variation between processes).
     """
     if side_round <= 0:
         return planned
     k = max(1, math.ceil(startup * (1 - max_share) / (max_share * 2 * side_round)))
-    return k if planned // k >= 4 else planned
+    return k if planned // k >= stats.MIN_UNITS + 2 else planned
 
 
 def _run_case(
