@@ -1,0 +1,235 @@
+"""How often the bench harness gets the answer right, against simpler rules, on this machine.
+
+Usage:
+    python benchmarks/bench_quality.py run [--trials 30] [--workloads loop,torch] [--rows ...]
+    python benchmarks/bench_quality.py report            # markdown table from the saved trials
+
+Each trial is one `workbench bench run` comparison of two import paths whose only difference is
+the amount of work: `loop` (a pure-Python loop over n items) or `torch` (torchao's
+`quantize_affine` from the installed torchao wheel over n chunks of 256x256 elements). The slowdown is made by
+more items, never by a sleep. Rows:
+
+    identical   both sides the same          budget 10 s, min-effect 2% (and 1%, re-analysed)
+    slower-5    patched does 5% more work    budget 10 s, min-effect 2%
+    slower-2    patched does 2% more work    budget 20 s, min-effect 1%
+
+The same trials are also judged by two simpler rules, from the samples each trial recorded:
+"one run per side" (one process per side, medians compared against ±min-effect: what running a
+script twice and comparing numbers does) and asv's rule (Mann-Whitney p < 0.002 and a factor of
+1.1). Results are appended to benchmarks/results/quality.jsonl, so a long run can be resumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from workbench.bench import stats
+from workbench.bench.runner import Settings, SideSpec, run
+
+RESULTS = Path(__file__).resolve().parent / "results" / "quality.jsonl"
+
+ROWS = {
+    "identical": {"effect": 0.0, "budget": 10.0, "min_effect": 0.02},
+    "slower-5": {"effect": 0.05, "budget": 10.0, "min_effect": 0.02},
+    "slower-2": {"effect": 0.02, "budget": 20.0, "min_effect": 0.01},
+}
+
+WORKLOADS = {
+    # n chosen for about 1-3 ms per call on a 2-core x86 machine.
+    "loop": {
+        "n": 20_000,
+        "module": "N = {n}\n\ndef work():\n    s = 0\n    for i in range(N):\n        s += i * i\n    return s\n",
+        "bench": "from workbench.bench import bench\n\n\n@bench\ndef loop():\n    import wl\n    return wl.work\n",
+    },
+    # quantize_affine over `n` chunks of 256x256 elements: time grows with the element count
+    # in equal steps, where one tensor of n elements would cross allocator and cache cliffs.
+    "torch": {
+        "n": 20,
+        "module": "N = {n}\n",
+        "bench": (
+            "from workbench.bench import bench\n\n\n@bench\ndef quantize_affine():\n"
+            "    import torch\n"
+            "    from torchao.quantization.quant_primitives import (\n"
+            "        MappingType, choose_qparams_affine, quantize_affine)\n"
+            "    import wl\n"
+            "    torch.manual_seed(0)\n"
+            "    block = (1, 256)\n"
+            "    chunks = []\n"
+            "    for _ in range(wl.N):\n"
+            "        x = torch.randn(256, 256)\n"
+            "        s, z = choose_qparams_affine(x, MappingType.ASYMMETRIC, block, torch.uint8)\n"
+            "        chunks.append((x, s, z))\n"
+            "    def run():\n"
+            "        for x, s, z in chunks:\n"
+            "            quantize_affine(x, block, s, z, torch.uint8)\n"
+            "    return run\n"
+        ),
+    },
+}
+
+
+def one_run_per_side(case, min_effect: float) -> str:
+    """Compare one process per side (the first block), as running a script twice does."""
+    first = [i for i, b in enumerate(case.blocks) if b == case.blocks[0]]
+    a = statistics.median(x for i in first for x in case.baseline_rounds[i])
+    b = statistics.median(x for i in first for x in case.patched_rounds[i])
+    ratio = b / a
+    if ratio > 1 + min_effect:
+        return stats.SLOWER
+    if ratio < 1 - min_effect:
+        return stats.FASTER
+    return stats.UNCHANGED
+
+
+def asv_rule(case) -> str:
+    """asv compare: different only if Mann-Whitney p < 0.002 and the ratio beyond 1.1."""
+    a = [x for r in case.baseline_rounds for x in r]
+    b = [x for r in case.patched_rounds for x in r]
+    ratio = statistics.median(b) / statistics.median(a)
+    if stats.mann_whitney(a, b) >= 0.002:
+        return stats.UNCHANGED
+    if ratio > 1.1:
+        return stats.SLOWER
+    if ratio < 1 / 1.1:
+        return stats.FASTER
+    return stats.UNCHANGED
+
+
+def trial(workload: str, row: str) -> dict:
+    w, r = WORKLOADS[workload], ROWS[row]
+    n = w["n"]
+    if workload == "torch" and r["effect"] == 0.02:
+        n = 50  # 50 → 51 chunks: a 2% step needs more than 20 of them
+    n_patched = round(n * (1 + r["effect"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        base, patched = Path(tmp, "a"), Path(tmp, "b")
+        base.mkdir()
+        patched.mkdir()
+        (base / "wl.py").write_text(w["module"].format(n=n))
+        (patched / "wl.py").write_text(w["module"].format(n=n_patched))
+        bench_file = Path(tmp, "bench_quality_case.py")
+        bench_file.write_text(w["bench"])
+        t0 = time.perf_counter()
+        result = run(
+            bench_file,
+            SideSpec("baseline", path=str(base)),
+            SideSpec("patched", path=str(patched)),
+            Settings(budget=r["budget"], min_effect=r["min_effect"]),
+        )
+        wall = time.perf_counter() - t0
+    case = result.cases[0]
+    c = case.comparison
+    record = {
+        "workload": workload,
+        "row": row,
+        **r,
+        "true_ratio": n_patched / n,
+        "verdict": c.verdict,
+        "ratio": c.ratio,
+        "ci": [c.ci_low, c.ci_high],
+        "p": c.p_value,
+        "rounds": c.rounds,
+        "blocks": c.blocks,
+        "rounds_per_block": case.rounds_per_block,
+        "stopped": case.stopped,
+        "wall_s": wall,
+        "one_run": one_run_per_side(case, r["min_effect"]),
+        "asv": asv_rule(case),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    if row == "identical":
+        # The same samples judged with a 1% min-effect (the threshold of the slower-2 row).
+        strict = stats.compare(
+            case.baseline_rounds, case.patched_rounds, min_effect=0.01, blocks=case.blocks
+        )
+        record["verdict_at_1pct"] = strict.verdict
+        record["one_run_at_1pct"] = one_run_per_side(case, 0.01)
+    return record
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    done: dict[tuple[str, str], int] = {}
+    if RESULTS.exists():
+        for line in RESULTS.read_text().splitlines():
+            rec = json.loads(line)
+            key = (rec["workload"], rec["row"])
+            done[key] = done.get(key, 0) + 1
+    os.environ.setdefault("TORCHAO_FORCE_SKIP_LOADING_SO_FILES", "1")
+    for i in range(args.trials):
+        # Rows interleaved, so slow drift of the machine over the hour touches every row.
+        for workload in args.workloads.split(","):
+            for row in args.rows.split(","):
+                if done.get((workload, row), 0) > i:
+                    continue
+                rec = trial(workload, row)
+                with RESULTS.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                print(
+                    f"{workload:6} {row:10} #{i + 1:<3} {rec['verdict']:12} ratio {rec['ratio']:.4f} "
+                    f"[{rec['ci'][0]:.4f}, {rec['ci'][1]:.4f}] blocks {rec['blocks']:3} "
+                    f"one-run {rec['one_run']:9} asv {rec['asv']:9} {rec['wall_s']:.1f} s",
+                    flush=True,
+                )
+
+
+def _pct(records: list[dict], key: str, values: tuple[str, ...]) -> str:
+    if not records:
+        return "–"
+    hits = sum(r[key] in values for r in records)
+    return f"{100 * hits / len(records):.0f}%"
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    records = [json.loads(ln) for ln in RESULTS.read_text().splitlines()]
+    print(
+        "| workload | row | trials | harness: called slower/faster | harness verdicts "
+        "(slower / faster / unchanged / inconclusive) | one run per side: slower/faster "
+        "| asv rule: slower/faster | median wall s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    wrong_or_right = ("slower", "faster")
+    for workload in WORKLOADS:
+        for row, spec in ROWS.items():
+            rs = [r for r in records if r["workload"] == workload and r["row"] == row]
+            if not rs:
+                continue
+            label = f"{row} (budget {spec['budget']:g} s, min-effect {100 * spec['min_effect']:g}%)"
+            mix = " / ".join(
+                _pct(rs, "verdict", (v,)) for v in ("slower", "faster", "unchanged", "inconclusive")
+            )
+            print(
+                f"| {workload} | {label} | {len(rs)} | {_pct(rs, 'verdict', wrong_or_right)} | "
+                f"{mix} | {_pct(rs, 'one_run', wrong_or_right)} | "
+                f"{_pct(rs, 'asv', wrong_or_right)} | "
+                f"{statistics.median(r['wall_s'] for r in rs):.1f} |"
+            )
+            if row == "identical":
+                print(
+                    f"| {workload} | identical, same samples at min-effect 1% | {len(rs)} | "
+                    f"{_pct(rs, 'verdict_at_1pct', wrong_or_right)} | | "
+                    f"{_pct(rs, 'one_run_at_1pct', wrong_or_right)} | | |"
+                )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--trials", type=int, default=30)
+    r.add_argument("--workloads", default="loop,torch")
+    r.add_argument("--rows", default=",".join(ROWS))
+    r.set_defaults(func=cmd_run)
+    sub.add_parser("report").set_defaults(func=cmd_report)
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
