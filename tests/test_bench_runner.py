@@ -111,6 +111,7 @@ def test_rounds_per_block_follows_startup_cost():
     # Cheap start-up: a fresh pair every round or two.
     assert rounds_per_block(0.01, 0.125, 40, 0.25) == 1
     assert rounds_per_block(0.1, 0.125, 40, 0.25) == 2
+    assert rounds_per_block(0.08, 0.025, 200, 0.25) == 5
     # A torch import (seconds): one long-lived pair for the whole case.
     assert rounds_per_block(6.0, 0.125, 40, 0.25) == 40
     # Short rounds (a small budget): blocks only if enough of them fit for a verdict.

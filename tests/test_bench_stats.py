@@ -76,7 +76,7 @@ def test_blocks_widen_the_interval_when_processes_differ():
     # Truth is 1.0: rounds alone are overconfident about this one pair of processes.
     assert not by_round.ci_low <= 1.0 <= by_round.ci_high
     assert by_block.ci_low <= 1.0 <= by_block.ci_high
-    assert (by_block.ci_high - by_block.ci_low) > 1.5 * (by_round.ci_high - by_round.ci_low)
+    assert (by_block.ci_high - by_block.ci_low) > 1.3 * (by_round.ci_high - by_round.ci_low)
 
 
 def test_false_alarm_rate_on_identical_sides_is_small():
@@ -119,9 +119,13 @@ def test_mann_whitney_separates_shifted_samples():
     assert stats.mann_whitney(a, a) == pytest.approx(1.0)
 
 
-def test_hodges_lehmann_resists_one_wild_round():
-    xs = [0.05] * 9 + [5.0]
-    assert stats.hodges_lehmann(xs) == pytest.approx(0.05)
+def test_a_few_wild_rounds_do_not_move_the_estimate():
+    base, patched, _ = rounds(30, 0.05, 0.005, seed=7)
+    for r in (3, 11, 20):  # a slow spell that hit only the patched side of three rounds
+        patched[r] = [x * 1.6 for x in patched[r]]
+    c = stats.compare(base, patched)
+    assert c.ratio == pytest.approx(1.05, abs=0.005)
+    assert c.verdict == stats.SLOWER
 
 
 def test_too_few_rounds_give_no_verdict():

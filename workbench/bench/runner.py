@@ -32,7 +32,7 @@ from workbench.bench import stats
 from workbench.errors import ProblemFound, UsageError
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
-CHECKPOINTS = (6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+CHECKPOINTS = (6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,13 @@ class Settings:
     min_effect: float = 0.02
     threads: int | None = 1
     min_blocks: int = 6
-    max_rounds: int = 256
+    max_rounds: int = 2000
     rounds_per_block: int | None = None
     """Rounds each fresh pair of processes runs (None: chosen from the start-up cost)."""
     max_startup_share: float = 0.25
-    rounds_per_budget: int = 40
-    """Rounds planned per budget: sets how long one side's round lasts."""
+    rounds_per_budget: int = 200
+    """Rounds planned per budget: sets how long one side's round lasts. Short rounds keep the two
+    sides of a round close in time, so a machine's fast and slow spells hit both alike."""
     min_batch_ns: int = 1_000_000
     adaptive: bool = True
     seed: int = 0
