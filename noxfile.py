@@ -1,30 +1,74 @@
-"""nox sessions: the project's own tests and lint.
+"""nox sessions: the project's own ``tests`` and ``lint``, and three per upstream recipe.
 
-Per-upstream sessions (``<name>_build``, ``<name>_tests``, ``<name>_bench``) are generated from
-``upstreams/*/recipe.toml``.
+For every ``upstreams/<name>/recipe.toml``: ``<name>_build`` (baseline and patched
+environments), ``<name>_tests`` (the tests that matter for the series, on both sides) and
+``<name>_bench`` (before/after microbenchmarks). A new recipe folder gives new sessions; the
+sessions only call the ``workbench`` command, which holds the logic.
 """
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]
+# The upstream sessions keep their venv between runs: a re-run with nothing changed must start
+# its benchmarks within seconds (see docs/benchmarks.md).
+nox.options.reuse_venv = "yes"
 
+ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 EXTRAS = PYPROJECT["project"]["optional-dependencies"]
 
 
-@nox.session
+@nox.session(reuse_venv=False)
 def tests(session: nox.Session) -> None:
     """Run the workbench's test suite (no network, no GPU needed)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(reuse_venv=False)
 def lint(session: nox.Session) -> None:
     """Check style with ruff (lint and format)."""
     session.install(*EXTRAS["lint"])
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
+
+
+def install_workbench(session: nox.Session) -> None:
+    """Install the workbench into the session's venv, unless the same version already is."""
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = Path(session.virtualenv.location) / ".workbench-installed"
+    if stamp.exists() and stamp.read_text() == key:
+        return
+    session.install("-e", ".")
+    stamp.write_text(key)
+
+
+def upstream_sessions(name: str) -> None:
+    def build(session: nox.Session) -> None:
+        install_workbench(session)
+        session.run("workbench", "build", name, *session.posargs)
+
+    def run_tests(session: nox.Session) -> None:
+        install_workbench(session)
+        extra = ["--", *session.posargs] if session.posargs else []
+        session.run("workbench", "tests", "run", name, *extra)
+
+    def bench(session: nox.Session) -> None:
+        install_workbench(session)
+        session.run("workbench", "bench", "run", name, *session.posargs)
+
+    build.__doc__ = f"Build {name}'s baseline (pin) and patched (pin + series) environments."
+    run_tests.__doc__ = f"Run the {name} tests the series touches; failures re-run on baseline."
+    bench.__doc__ = f"Benchmark {name}'s patched side against its baseline (bench.json, PNG)."
+    for func, kind in ((build, "build"), (run_tests, "tests"), (bench, "bench")):
+        nox.session(name=f"{name}_{kind}", default=False, tags=[name, kind])(func)
+
+
+for recipe in sorted((ROOT / "upstreams").glob("*/recipe.toml")):
+    upstream_sessions(recipe.parent.name)

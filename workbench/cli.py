@@ -22,6 +22,7 @@ from workbench.config import known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
+from workbench.testsel.cli import register as register_tests
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     register_github(sub)
     register_bench(sub)
+    register_tests(sub)
 
     def command(parent, name: str, func: Callable, help: str, **kw) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help, description=help, **kw)

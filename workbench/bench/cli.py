@@ -99,15 +99,14 @@ def _sides(args: argparse.Namespace, ws: Workspace | None):
                 "bench run NAME needs a workbench checkout", "cd into it, or use --file"
             )
         from workbench.config import load_recipe
+        from workbench.envs.builder import EnvBuilder
 
         recipe = load_recipe(ws, args.name)
-        pythons = {side: ws.env_python(args.name, side) for side in ("baseline", "patched")}
-        missing = [s for s, p in pythons.items() if not p.exists()]
-        if missing and not (args.baseline_python or args.baseline_path):
-            raise UsageError(
-                f"no {' and '.join(missing)} environment for {args.name} yet",
-                f"build them with: nox -s {args.name}_build (or pass --baseline-python/--patched-python)",
-            )
+        pythons = {}
+        if not (args.baseline_python or args.baseline_path):
+            # Both sides built (or found up to date) the way NAME_build does it.
+            builder = EnvBuilder(ws, recipe, log=None if args.json else err.print)
+            pythons = {e.side: str(e.python) for e in builder.build()}
         files = args.file or sorted(
             (ws.upstreams_dir / args.name / recipe.bench_folder).glob("*.py")
         )
@@ -118,10 +117,16 @@ def _sides(args: argparse.Namespace, ws: Workspace | None):
             )
         env = dict(recipe.build_mode("cpu").env)
         base = SideSpec(
-            "baseline", args.baseline_python or str(pythons["baseline"]), args.baseline_path, env
+            "baseline",
+            args.baseline_python or pythons.get("baseline", sys.executable),
+            args.baseline_path,
+            env,
         )
         patched = SideSpec(
-            "patched", args.patched_python or str(pythons["patched"]), args.patched_path, env
+            "patched",
+            args.patched_python or pythons.get("patched", sys.executable),
+            args.patched_path,
+            env,
         )
         return files, base, patched
     if not args.file:

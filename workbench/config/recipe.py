@@ -76,6 +76,8 @@ class Tests:
     runner: str
     map: tuple[TestMapping, ...]
     devices: dict[str, DeviceFallback]
+    packages: tuple[str, ...] = ()
+    """pip requirements the upstream's tests need (installed with the build's packages)."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ def _tests(t: TableReader) -> Tests:
         runner=t.string("runner", "the test runner", choices=TEST_RUNNERS),
         map=tuple(mappings),
         devices=devices,
+        packages=t.strings("packages", "a list of pip requirements for the tests"),
     )
     t.done()
     return tests

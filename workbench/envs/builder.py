@@ -1,0 +1,357 @@
+"""Two environments per upstream, baseline (the pin) and patched (pin + series), reused by content.
+
+Layout under ``.workbench/envs/<name>/``:
+
+- ``deps/``: a venv with the build mode's packages (the pinned torch, the released wheel). Its
+  ``.pth`` file also lists the site-packages of the interpreter running the workbench, so a
+  requirement already met there (the same pinned torch) is not installed twice.
+- ``baseline/`` and ``patched/``: light venvs whose ``.pth`` file points at ``deps``, each with
+  its side of the upstream: an editable ``pip install`` of its worktree (``source``), or the
+  wheel's package laid out as symlinks with the worktree's Python files copied over them
+  (``wheel-overlay``).
+
+Each environment records the hash of what it was built from (``.workbench-env.json``): the
+packages and mode, the pin, the series' content, the build inputs (``setup.py``,
+``pyproject.toml``...) or the overlaid files. Nothing is reinstalled while the hash matches.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.config import BuildMode, Recipe
+from workbench.envs.device import detect
+from workbench.errors import ProblemFound, UsageError
+from workbench.fsutil import atomic_write_json
+from workbench.gitops.engine import SeriesEngine
+from workbench.gitops.git import run as git
+from workbench.paths import Workspace
+
+STAMP = ".workbench-env.json"
+BUILD_INPUTS = ("setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "version.txt")
+SIDES = ("baseline", "patched")
+Log = Callable[[str], None]
+
+
+@dataclass
+class SideEnv:
+    side: str
+    path: Path
+    worktree: Path
+    mode: str
+    key: str
+    rebuilt: bool
+    seconds: float
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+
+class BuildFailed(ProblemFound):
+    title = "build failed"
+
+
+def _hash(*parts: object) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def _stamp(path: Path) -> dict:
+    try:
+        return json.loads((path / STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _site_packages(venv: Path) -> Path:
+    v = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / v / "site-packages"
+
+
+def host_site_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+
+
+class EnvBuilder:
+    def __init__(
+        self, ws: Workspace, recipe: Recipe, *, device: str | None = None, log: Log | None = None
+    ):
+        self.ws = ws
+        self.recipe = recipe
+        self.engine = SeriesEngine(ws, recipe)
+        self.device = device or detect()
+        self.log = log or (lambda msg: None)
+        self.root = ws.home / "envs" / recipe.name
+
+    # --- what to build ---------------------------------------------------------------------------
+
+    def mode(self) -> BuildMode:
+        mode = self.recipe.build_mode(self.device)
+        missing = [v for v in mode.requires_env if not os.environ.get(v)]
+        if missing and self.device != "cpu":
+            fallback = self.recipe.build_mode("cpu")
+            self.log(f"{mode.name} needs {', '.join(missing)}; using the {fallback.name} mode")
+            return fallback
+        if missing:
+            raise UsageError(
+                f"the {mode.name} build mode needs {', '.join(missing)}",
+                "set it, or pick another mode in the recipe's [build.devices]",
+            )
+        return mode
+
+    def changed_files(self) -> list[str]:
+        """Files the patched side changes: the series, and unsaved work in the worktree."""
+        status = self.engine.status(check_head=False)
+        files = set(status["changed_files"])
+        base = status["worktree"].get("base")
+        patched = self.engine.co.patched
+        if base and self.engine.co.worktree_ok(patched):
+            out = git(patched, "diff", "--name-only", "--no-renames", base).stdout
+            files.update(out.splitlines())
+        return sorted(files)
+
+    def check_overlay(self, mode: BuildMode) -> None:
+        """A wheel overlay only carries Python files: anything else needs a source build."""
+        if mode.kind != "wheel-overlay":
+            return
+        outside = [
+            f for f in self.changed_files() if not any(fnmatch.fnmatch(f, g) for g in mode.overlay)
+        ]
+        if outside:
+            shown = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
+            source = [m for m in self.recipe.build_modes.values() if m.kind == "source"]
+            raise UsageError(
+                f"the series changes files the {mode.name} build cannot carry ({shown}): "
+                f"only {', '.join(mode.overlay)} are laid over the released wheel",
+                f"build it in the {source[0].name if source else 'source'} mode on a GPU runner "
+                f"(workbench remote run {self.recipe.name}) or drop those changes",
+            )
+
+    def worktrees(self) -> dict[str, Path]:
+        """Make sure base is at the pin and patched is built from the series."""
+        co = self.engine.co
+        co.require()
+        series = self.engine.series()
+        pin_sha = co.resolve_or_fetch(self.engine.pin(series).ref, "pin")
+        co.ensure_base(pin_sha)
+        state = self.engine.store.load()
+        head = co.head(co.patched)
+        stale = (
+            head is not None
+            and head == state.synced_head
+            and (series.digest() != state.series_digest or state.base != pin_sha)
+        )
+        if head is None or stale:
+            self.log("applying the series to the patched worktree")
+            self.engine.apply()
+        return {"baseline": co.base, "patched": co.patched}
+
+    # --- building --------------------------------------------------------------------------------
+
+    def build(self, sides: tuple[str, ...] = SIDES) -> list[SideEnv]:
+        mode = self.mode()
+        self.check_overlay(mode)
+        trees = self.worktrees()
+        deps = self._deps(mode)
+        series_digest = self.engine.series().digest()
+        pin = self.engine.co.head(trees["baseline"])
+        out = []
+        for side in sides:
+            out.append(
+                self._side(
+                    side, mode, trees[side], deps, pin, series_digest if side == "patched" else None
+                )
+            )
+        return out
+
+    def _pip(
+        self, python: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "--disable-pip-version-check",
+            *args,
+        ]
+        self._run(cmd, env=env, cwd=cwd)
+
+    def _run(
+        self,
+        cmd: list[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        shell: bool = False,
+    ) -> None:
+        shown = cmd if isinstance(cmd, str) else " ".join(cmd)
+        self.log(f"$ {shown}")
+        res = subprocess.run(
+            cmd,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            shell=shell,
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise BuildFailed(
+                f"`{shown}` failed: {tail[0]}", "see the log above", details=res.stdout + res.stderr
+            )
+
+    def _venv(self, path: Path, pth_dirs: list[str]) -> None:
+        if path.exists():
+            shutil.rmtree(path)
+        self._run([sys.executable, "-m", "venv", "--without-pip", str(path)])
+        site = _site_packages(path)
+        # Named to sort last: the side's own path entries (an editable worktree) come first.
+        (site / "zz-workbench-deps.pth").write_text("\n".join(pth_dirs) + "\n")
+
+    def _deps(self, mode: BuildMode) -> Path:
+        path = self.root / "deps"
+        packages = list(mode.packages) + list(self.recipe.tests.packages)
+        if mode.kind == "source":
+            packages += ["setuptools", "wheel"]
+        key = _hash(
+            "deps",
+            sys.version,
+            mode.packages,
+            self.recipe.tests.packages,
+            mode.kind,
+            host_site_dirs(),
+        )
+        if _stamp(path).get("key") == key:
+            return path
+        t0 = time.perf_counter()
+        self.log(f"building {self.ws.relative(path)}")
+        self._venv(path, host_site_dirs())
+        if packages:
+            self._pip(path / "bin" / "python", "install", "--quiet", *packages)
+        atomic_write_json(
+            path / STAMP,
+            {"key": key, "packages": packages, "seconds": round(time.perf_counter() - t0, 1)},
+        )
+        return path
+
+    def _side_key(
+        self,
+        side: str,
+        mode: BuildMode,
+        worktree: Path,
+        deps: Path,
+        pin: str | None,
+        series_digest: str | None,
+    ) -> str:
+        if mode.kind == "source":
+            inputs = {
+                f: (worktree / f).read_bytes().hex() if (worktree / f).is_file() else None
+                for f in BUILD_INPUTS
+            }
+            content = _hash(inputs)
+        else:
+            content = _hash(self._overlay_files(worktree, mode, hashes=True))
+        return _hash(
+            side, mode, _stamp(deps).get("key"), pin, series_digest, content, str(worktree)
+        )
+
+    def _side(
+        self,
+        side: str,
+        mode: BuildMode,
+        worktree: Path,
+        deps: Path,
+        pin: str | None,
+        series_digest: str | None,
+    ) -> SideEnv:
+        path = self.root / side
+        key = self._side_key(side, mode, worktree, deps, pin, series_digest)
+        if _stamp(path).get("key") == key:
+            return SideEnv(side, path, worktree, mode.name, key, False, 0.0)
+        t0 = time.perf_counter()
+        self.log(f"building the {side} environment ({mode.name}) from {self.ws.relative(worktree)}")
+        self._venv(path, [str(_site_packages(deps)), *host_site_dirs()])
+        python = path / "bin" / "python"
+        if mode.kind == "source":
+            env = {
+                **mode.env,
+                "VIRTUAL_ENV": str(path),
+                "PATH": f"{path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+            for template in mode.install:
+                cmd = template.replace("{worktree}", str(worktree))
+                if cmd.startswith("pip "):
+                    self._pip(python, *cmd.split()[1:], "--quiet", env=env, cwd=worktree)
+                else:
+                    self._run(cmd, env=env, cwd=worktree, shell=True)
+        else:
+            self._overlay(python, path, worktree, mode, deps)
+        seconds = time.perf_counter() - t0
+        atomic_write_json(
+            path / STAMP,
+            {
+                "key": key,
+                "mode": mode.name,
+                "worktree": str(worktree),
+                "seconds": round(seconds, 1),
+            },
+        )
+        return SideEnv(side, path, worktree, mode.name, key, True, seconds)
+
+    # --- wheel overlay ---------------------------------------------------------------------------
+
+    def _overlay_files(self, worktree: Path, mode: BuildMode, hashes: bool = False):
+        root = worktree / (mode.overlay_into or "")
+        files = {}
+        for glob in mode.overlay:
+            for f in worktree.glob(glob.replace("**/", "**/")):
+                if f.is_file() and f.resolve().is_relative_to(root.resolve()):
+                    rel = f.relative_to(root).as_posix()
+                    files[rel] = hashlib.sha1(f.read_bytes()).hexdigest() if hashes else f
+        return dict(sorted(files.items()))
+
+    def _overlay(
+        self, python: Path, venv: Path, worktree: Path, mode: BuildMode, deps: Path
+    ) -> None:
+        package = Path(mode.overlay_into or "").name
+        installed = None
+        for site in (_site_packages(deps), *map(Path, host_site_dirs())):
+            if (site / package / "__init__.py").is_file():
+                installed = site / package
+                break
+        if installed is None:
+            raise BuildFailed(
+                f"the {package} wheel is not installed in {self.ws.relative(deps)}",
+                f"add it to packages of [build.modes.{mode.name}]",
+            )
+        target = _site_packages(venv) / package
+        # The wheel's files as symlinks (compiled libraries included), the worktree's .py on top.
+        for src in installed.rglob("*"):
+            if src.is_dir() or "__pycache__" in src.parts:
+                continue
+            dst = target / src.relative_to(installed)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.symlink_to(src)
+        for rel, src in self._overlay_files(worktree, mode).items():
+            dst = target / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if dst.is_symlink() or dst.exists():
+                dst.unlink()
+            shutil.copy2(src, dst)

@@ -1,0 +1,1 @@
+"""Which upstream tests matter for a series, and running them on both sides."""

@@ -1,0 +1,119 @@
+"""``workbench tests run``: build both sides, run the selection on patched, compare on baseline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from workbench.config import Recipe
+from workbench.envs.builder import EnvBuilder, Log
+from workbench.errors import ProblemFound
+from workbench.fsutil import atomic_write_json
+from workbench.paths import Workspace
+from workbench.testsel.run import SCHEMA, run_pytest
+from workbench.testsel.select import select
+
+
+def new_run_dir(ws: Workspace, name: str, kind: str) -> tuple[str, Path]:
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+    folder = ws.runs(name) / run_id
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = ws.runs(name) / f"{run_id}-{n}"
+    folder.mkdir(parents=True)
+    return folder.name, folder
+
+
+def run_tests(
+    ws: Workspace,
+    recipe: Recipe,
+    *,
+    pytest_args: list[str] | None = None,
+    device: str | None = None,
+    log: Log | None = None,
+) -> tuple[dict, Path]:
+    builder = EnvBuilder(ws, recipe, device=device, log=log)
+    envs = {e.side: e for e in builder.build()}
+    patched, baseline = envs["patched"], envs["baseline"]
+    changed = builder.changed_files()
+    selection = select(ws, recipe, patched.worktree, changed)
+    fallback = recipe.tests.devices.get(builder.device)
+    env = {**builder.mode().env, **(fallback.env if fallback else {})}
+    args = list(fallback.args if fallback else ())
+    targets = list(pytest_args) if pytest_args else selection.paths
+    run_id, folder = new_run_dir(ws, recipe.name, "tests")
+    doc: dict = {
+        "schema": SCHEMA,
+        "kind": "tests",
+        "upstream": recipe.name,
+        "run_id": run_id,
+        "device": builder.device,
+        "device_note": fallback.note if fallback else None,
+        "series_digest": builder.engine.series().digest(),
+        "patched_head": builder.engine.co.head(patched.worktree),
+        "baseline_head": builder.engine.co.head(baseline.worktree),
+        "changed_files": changed,
+        "selection": [asdict(t) for t in selection.tests],
+        "unmapped": selection.unmapped,
+        "override": pytest_args or None,
+        "env": env,
+    }
+    if not targets:
+        doc.update(
+            command=None,
+            counts={},
+            skipped_by_reason={},
+            regressions=[],
+            preexisting=[],
+            note="no test file is selected by the changed files",
+        )
+        atomic_write_json(folder / "tests.json", doc)
+        return doc, folder
+    log_file = folder / "log"
+    result = run_pytest(
+        patched.python,
+        patched.worktree,
+        targets,
+        folder / "junit.xml",
+        log_file,
+        env=env,
+        args=args,
+    )
+    report = result.report
+    if result.returncode not in (0, 1, 5) and not report.outcomes:
+        raise ProblemFound(
+            f"pytest could not run the selection (exit {result.returncode})",
+            f"see {ws.relative(log_file)}",
+        )
+    failing = [o for o in report.outcomes if o.status in ("failed", "error")]
+    on_baseline: dict[str, str] = {}
+    if failing:
+        present = [o.id for o in failing if (baseline.worktree / o.id.split("::", 1)[0]).is_file()]
+        if present:
+            base_run = run_pytest(
+                baseline.python,
+                baseline.worktree,
+                present,
+                folder / "junit-baseline.xml",
+                log_file,
+                env=env,
+                args=args,
+            )
+            on_baseline = {o.id: o.status for o in base_run.report.outcomes}
+    regressions, preexisting = [], []
+    for o in failing:
+        before = on_baseline.get(o.id, "missing")
+        entry = {"id": o.id, "status": o.status, "message": o.message, "on_baseline": before}
+        (preexisting if before in ("failed", "error") else regressions).append(entry)
+    doc.update(
+        command=" ".join(result.command),
+        seconds=round(result.seconds, 2),
+        counts={s: report.count(s) for s in ("passed", "failed", "error", "skipped")},
+        skipped_by_reason=report.skipped_by_reason(),
+        regressions=regressions,
+        preexisting=preexisting,
+    )
+    atomic_write_json(folder / "tests.json", doc)
+    return doc, folder

@@ -1,0 +1,174 @@
+"""``workbench build``, ``workbench tests select`` and ``workbench tests run``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+from workbench.errors import ProblemFound
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _context(args: argparse.Namespace):
+    from workbench.config import load_recipe
+    from workbench.paths import Workspace
+
+    ws = Workspace.discover()
+    return ws, load_recipe(ws, args.name)
+
+
+def _log(args: argparse.Namespace):
+    return None if getattr(args, "json", False) else (lambda msg: err.print(escape(msg)))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser(
+        "build",
+        help="build the baseline and patched environments of NAME",
+        description="build the baseline and patched environments of NAME "
+        "(reused while the pin, the series and the build inputs are unchanged)",
+    )
+    b.add_argument("name", metavar="NAME")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(func=cmd_build)
+
+    t = sub.add_parser(
+        "tests",
+        help="select and run the upstream tests that matter for the series",
+        description="select and run the upstream tests that matter for the series",
+    )
+    tsub = t.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    s = tsub.add_parser(
+        "select",
+        help="the test files for the series' changed files, and why",
+        description="the test files for the series' changed files, and why",
+    )
+    s.add_argument("name", metavar="NAME")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_select)
+    r = tsub.add_parser(
+        "run",
+        help="run the selection on patched; failures again on baseline",
+        description="run the selection on the patched side, re-run failures on "
+        "the baseline, and exit 1 on regressions only; arguments after -- "
+        "replace the selection",
+    )
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("--json", action="store_true", help="print tests.json")
+    r.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST-ARGS")
+    r.set_defaults(func=cmd_run)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from workbench.envs.builder import EnvBuilder
+
+    ws, recipe = _context(args)
+    builder = EnvBuilder(ws, recipe, log=_log(args))
+    envs = builder.build()
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "upstream": recipe.name,
+                    "device": builder.device,
+                    "sides": [
+                        {
+                            "side": e.side,
+                            "path": str(e.path),
+                            "python": str(e.python),
+                            "mode": e.mode,
+                            "worktree": str(e.worktree),
+                            "rebuilt": e.rebuilt,
+                            "seconds": round(e.seconds, 2),
+                        }
+                        for e in envs
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return 0
+    for e in envs:
+        what = f"built in {e.seconds:.1f} s" if e.rebuilt else "up to date"
+        out.print(f"{e.side:9} {ws.relative(e.path)} ({e.mode}, {builder.device}): {what}")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from workbench.envs.builder import EnvBuilder
+    from workbench.testsel.select import select
+
+    ws, recipe = _context(args)
+    builder = EnvBuilder(ws, recipe)
+    builder.engine.co.require()
+    changed = builder.changed_files()
+    selection = select(ws, recipe, builder.engine.co.patched, changed)
+    if args.json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "upstream": recipe.name,
+                    "changed_files": changed,
+                    "tests": [{"path": t.path, "reasons": t.reasons} for t in selection.tests],
+                    "unmapped": selection.unmapped,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        return 0
+    out.print(f"{len(changed)} changed file(s), {len(selection.tests)} test file(s) selected")
+    for t in selection.tests:
+        out.print(f"  {escape(t.path)}")
+        for reason in t.reasons:
+            out.print(f"      {escape(reason)}", style="dim")
+    for f in selection.unmapped:
+        out.print(f"[yellow]no test found for[/] {escape(f)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from workbench.testsel.check import run_tests
+
+    ws, recipe = _context(args)
+    extra = [a for a in args.pytest_args if a != "--"] if args.pytest_args else None
+    doc, folder = run_tests(ws, recipe, pytest_args=extra or None, log=_log(args))
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _print(doc, ws.relative(folder))
+    if doc["regressions"]:
+        ids = ", ".join(r["id"] for r in doc["regressions"][:3])
+        raise ProblemFound(
+            f"{len(doc['regressions'])} regression(s): {ids}",
+            f"details in {ws.relative(folder)}/tests.json",
+        )
+    return 0
+
+
+def _print(doc: dict, folder: str) -> None:
+    if doc.get("note"):
+        out.print(doc["note"])
+        return
+    c = doc["counts"]
+    out.print(
+        f"[bold]{doc['upstream']}[/] on {doc['device']}: {c['passed']} passed, "
+        f"{c['failed']} failed, {c['error']} errors, {c['skipped']} skipped "
+        f"({len(doc['selection'])} selected file(s), {doc['seconds']} s)"
+    )
+    for reason, n in doc["skipped_by_reason"].items():
+        out.print(f"  skipped: {escape(reason)}: {n}")
+    for r in doc["regressions"]:
+        out.print(f"[red]regression[/] {escape(r['id'])} (baseline: {r['on_baseline']})")
+    for r in doc["preexisting"]:
+        out.print(f"[yellow]already failing[/] {escape(r['id'])}")
+    if doc.get("device_note"):
+        out.print(escape(doc["device_note"]), style="dim")
+    out.print(f"results in {folder}")
