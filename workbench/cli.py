@@ -412,7 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in argv:  # what follows -- goes to the tool underneath (pytest), untouched
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if passthrough and not getattr(args, "accepts_passthrough", False):
+        parser.error("arguments after -- are only taken by `workbench tests run`")
+    args.passthrough = passthrough
     try:
         return int(args.func(args) or 0)
     except WorkbenchError as exc:

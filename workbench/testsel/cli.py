@@ -61,8 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("name", metavar="NAME")
     r.add_argument("--json", action="store_true", help="print tests.json")
-    r.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST-ARGS")
-    r.set_defaults(func=cmd_run)
+    r.set_defaults(func=cmd_run, accepts_passthrough=True)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -138,8 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from workbench.testsel.check import run_tests
 
     ws, recipe = _context(args)
-    extra = [a for a in args.pytest_args if a != "--"] if args.pytest_args else None
-    doc, folder = run_tests(ws, recipe, pytest_args=extra or None, log=_log(args))
+    doc, folder = run_tests(ws, recipe, pytest_args=args.passthrough or None, log=_log(args))
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
