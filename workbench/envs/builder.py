@@ -146,7 +146,9 @@ class EnvBuilder:
     def worktrees(self) -> dict[str, Path]:
         """Make sure base is at the pin and patched is built from the series."""
         co = self.engine.co
-        co.require()
+        if not co.exists():
+            self.log(f"cloning {self.recipe.upstream.url} (first use)")
+            co.fetch()
         series = self.engine.series()
         pin_sha = co.resolve_or_fetch(self.engine.pin(series).ref, "pin")
         co.ensure_base(pin_sha)
