@@ -294,9 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     parser.set_defaults(func=cmd_overview)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    register_github(sub)
-    register_bench(sub)
-    register_tests(sub)
 
     def command(parent, name: str, func: Callable, help: str, **kw) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help, description=help, **kw)
@@ -404,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REV",
         help="a commit of the workbench repository (default: HEAD)",
     )
+
+    # The way the data goes: upstream → patches → build/tests/bench → tracker.
+    register_tests(sub)
+    register_bench(sub)
+    register_github(sub)
 
     p = command(sub, "doctor", cmd_doctor, "check git, the recipes and the clones")
     p.add_argument("--json", action="store_true", help="print JSON")
