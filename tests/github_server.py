@@ -588,6 +588,20 @@ def gh_env(
 # --- as a script (the benchmark) -----------------------------------------------------------------
 
 
+def stored(env: GitHubEnv, repo: str = "pytorch/ao") -> dict[int, tuple[str, str]]:
+    """number -> (updated_at, title) of what the store holds for ``repo``."""
+    from workbench.github.store import ItemQuery
+
+    with env.store() as store:
+        rows = store.query(ItemQuery(repos=(repo,), states=()))
+    return {t.item.number: (t.item.updated_at, t.item.title) for t in rows}
+
+
+def on_server(server: FakeGitHub, repo: str = "pytorch/ao") -> dict[int, tuple[str, str]]:
+    """number -> (updated_at, title) of what the server holds for ``repo``."""
+    return {n: (i["updated"], i["title"]) for n, i in server.items[repo].items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="serve fake GitHub data until killed")
     parser.add_argument("--port", type=int, default=0)

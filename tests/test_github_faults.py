@@ -14,23 +14,12 @@ import time
 import pytest
 
 from tests import github_server
-from tests.github_server import TOKEN, VIEWER, FakeGitHub, Fault, GitHubEnv
-from workbench.github.store import ItemQuery
+from tests.github_server import TOKEN, VIEWER, Fault, GitHubEnv, on_server, stored
 
 fake_github = github_server.fake_github  # the fixtures, shared with the other GitHub tests
 gh_env = github_server.gh_env
 
 AO = "pytorch/ao"
-
-
-def stored(env: GitHubEnv, repo: str = AO) -> dict[int, tuple[str, str]]:
-    with env.store() as store:
-        rows = store.query(ItemQuery(repos=(repo,), states=()))
-    return {t.item.number: (t.item.updated_at, t.item.title) for t in rows}
-
-
-def on_server(server: FakeGitHub, repo: str = AO) -> dict[int, tuple[str, str]]:
-    return {n: (i["updated"], i["title"]) for n, i in server.items[repo].items()}
 
 
 def one_line(text: str) -> str:

@@ -7,25 +7,13 @@ from datetime import timedelta
 import pytest
 
 from tests import github_server
-from tests.github_server import VIEWER, FakeGitHub, GitHubEnv
-from workbench.github.store import ItemQuery
+from tests.github_server import VIEWER, GitHubEnv, on_server, stored
 
 fake_github = github_server.fake_github  # the fixtures, shared with the other GitHub tests
 gh_env = github_server.gh_env
 
 AO = "pytorch/ao"
 LISTS = "/issues"
-
-
-def stored(env: GitHubEnv, repo: str = AO) -> dict[int, tuple[str, str]]:
-    """number -> (updated_at, title) of what the store holds for ``repo``."""
-    with env.store() as store:
-        rows = store.query(ItemQuery(repos=(repo,), states=()))
-    return {t.item.number: (t.item.updated_at, t.item.title) for t in rows}
-
-
-def on_server(server: FakeGitHub, repo: str = AO) -> dict[int, tuple[str, str]]:
-    return {n: (i["updated"], i["title"]) for n, i in server.items[repo].items()}
 
 
 @pytest.mark.parametrize("n", [1, 100, 101, 250])
