@@ -179,22 +179,24 @@ def cmd_run(args: argparse.Namespace) -> None:
                 )
 
 
-def _pct(records: list[dict], key: str, values: tuple[str, ...]) -> str:
-    if not records:
-        return "–"
-    hits = sum(r[key] in values for r in records)
-    return f"{100 * hits / len(records):.0f}%"
+def _rate(records: list[dict], key: str, row: str) -> str:
+    """False alarms on identical code; on slower rows, how often slower (and faster) was said."""
+    n = len(records)
+    slower = sum(r[key] == "slower" for r in records)
+    faster = sum(r[key] == "faster" for r in records)
+    if row.startswith("identical"):
+        return f"{100 * (slower + faster) / n:.0f}% false alarms"
+    text = f"{100 * slower / n:.0f}% slower"
+    return text + (f" ({100 * faster / n:.0f}% faster)" if faster else "")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
     records = [json.loads(ln) for ln in RESULTS.read_text().splitlines()]
     print(
-        "| workload | row | trials | harness: called slower/faster | harness verdicts "
-        "(slower / faster / unchanged / inconclusive) | one run per side: slower/faster "
-        "| asv rule: slower/faster | median wall s |"
+        "| workload | row | trials | harness | harness verdicts: slower / faster / unchanged / "
+        "inconclusive | one run per side | asv rule | median wall s |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    wrong_or_right = ("slower", "faster")
     for workload in WORKLOADS:
         for row, spec in ROWS.items():
             rs = [r for r in records if r["workload"] == workload and r["row"] == row]
@@ -202,20 +204,75 @@ def cmd_report(args: argparse.Namespace) -> None:
                 continue
             label = f"{row} (budget {spec['budget']:g} s, min-effect {100 * spec['min_effect']:g}%)"
             mix = " / ".join(
-                _pct(rs, "verdict", (v,)) for v in ("slower", "faster", "unchanged", "inconclusive")
+                f"{100 * sum(r['verdict'] == v for r in rs) / len(rs):.0f}%"
+                for v in ("slower", "faster", "unchanged", "inconclusive")
             )
             print(
-                f"| {workload} | {label} | {len(rs)} | {_pct(rs, 'verdict', wrong_or_right)} | "
-                f"{mix} | {_pct(rs, 'one_run', wrong_or_right)} | "
-                f"{_pct(rs, 'asv', wrong_or_right)} | "
+                f"| {workload} | {label} | {len(rs)} | {_rate(rs, 'verdict', row)} | {mix} | "
+                f"{_rate(rs, 'one_run', row)} | {_rate(rs, 'asv', row)} | "
                 f"{statistics.median(r['wall_s'] for r in rs):.1f} |"
             )
             if row == "identical":
                 print(
-                    f"| {workload} | identical, same samples at min-effect 1% | {len(rs)} | "
-                    f"{_pct(rs, 'verdict_at_1pct', wrong_or_right)} | | "
-                    f"{_pct(rs, 'one_run_at_1pct', wrong_or_right)} | | |"
+                    f"| {workload} | identical, the same samples at min-effect 1% | {len(rs)} | "
+                    f"{_rate(rs, 'verdict_at_1pct', row)} | | "
+                    f"{_rate(rs, 'one_run_at_1pct', row)} | | |"
                 )
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    """The real cost ratio of each row's two workloads, timed alternately in one process."""
+    import time as _time
+
+    def loop_work(n):
+        def work():
+            s = 0
+            for i in range(n):
+                s += i * i
+            return s
+
+        return work
+
+    def torch_work(chunks):
+        import torch
+        from torchao.quantization.quant_primitives import (
+            MappingType,
+            choose_qparams_affine,
+            quantize_affine,
+        )
+
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        data = []
+        for _ in range(chunks):
+            x = torch.randn(256, 256)
+            sc, zp = choose_qparams_affine(x, MappingType.ASYMMETRIC, (1, 256), torch.uint8)
+            data.append((x, sc, zp))
+
+        def work():
+            for x, sc, zp in data:
+                quantize_affine(x, (1, 256), sc, zp, torch.uint8)
+
+        return work
+
+    pairs = [
+        ("loop", 20_000, 21_000, loop_work),
+        ("loop", 20_000, 20_400, loop_work),
+        ("torch", 20, 21, torch_work),
+        ("torch", 50, 51, torch_work),
+    ]
+    for name, n_a, n_b, make in pairs:
+        fa, fb = make(n_a), make(n_b)
+        ta, tb = [], []
+        for _ in range(300):
+            for f, out in ((fa, ta), (fb, tb)):
+                t0 = _time.perf_counter_ns()
+                f()
+                out.append(_time.perf_counter_ns() - t0)
+        print(
+            f"{name} {n_a} → {n_b}: work ratio {n_b / n_a:.3f}, time ratio of medians "
+            f"{statistics.median(tb) / statistics.median(ta):.4f} (one process, alternating)"
+        )
 
 
 def main() -> None:
@@ -227,6 +284,7 @@ def main() -> None:
     r.add_argument("--rows", default=",".join(ROWS))
     r.set_defaults(func=cmd_run)
     sub.add_parser("report").set_defaults(func=cmd_report)
+    sub.add_parser("calibrate").set_defaults(func=cmd_calibrate)
     args = p.parse_args()
     args.func(args)
 

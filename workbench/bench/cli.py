@@ -185,6 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         adaptive=not args.no_adaptive,
     )
     runs = []
+    if not args.json:
+        err.print(f"starting the bench workers for {len(files)} file(s)")
     interactive = err.is_terminal and not args.json
     status = err.status("starting workers…") if interactive else None
     if status:
@@ -223,8 +225,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         out.print(report.to_rich(doc))
         for c in doc["cases"]:
-            if c.get("noise_warning"):
-                err.print(f"[yellow]warning[/] {escape(c['id'])}: {c['noise_warning']}")
+            for note in (c.get("noise_warning"), c.get("sampling_note")):
+                if note:
+                    err.print(f"[yellow]warning[/] {escape(c['id'])}: {note}")
         out.print(f"results in {folder}")
     if args.fail_on_slower and doc["summary"].get("slower"):
         slower = [c["id"] for c in doc["cases"] if c.get("verdict") == "slower"]

@@ -15,6 +15,10 @@ from workbench.bench.roofline import Peak, cpu_peak, gpu_peak, roofline
 from workbench.bench.runner import BenchRun, CaseRun
 
 SCHEMA = 1
+SINGLE_PAIR_NOTE = (
+    "one process per side (starting one costs too much to recycle): a difference between two "
+    "processes of the same code, a few percent on some machines, is not in the interval"
+)
 
 
 def fmt_time(ns: float | None) -> str:
@@ -67,6 +71,8 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         p_value=c.p_value,
         verdict=c.verdict,
         noise_warning=c.noise_warning,
+        process_pairs=len(set(case.blocks)),
+        sampling_note=None if len(set(case.blocks)) > 1 else SINGLE_PAIR_NOTE,
         baseline={**asdict(c.baseline), "samples_ns": case.baseline_rounds},
         patched={**asdict(c.patched), "samples_ns": case.patched_rounds},
     )
@@ -196,7 +202,10 @@ def to_markdown(doc: dict) -> str:
     lines.append("")
     lines.append(_environment_line(doc) + ".")
     warnings = [
-        f"- `{c['id']}`: {c['noise_warning']}" for c in doc["cases"] if c.get("noise_warning")
+        f"- `{c['id']}`: {note}"
+        for c in doc["cases"]
+        for note in (c.get("noise_warning"), c.get("sampling_note"))
+        if note
     ]
     if warnings:
         lines += ["", "Warnings:", *warnings]
