@@ -184,6 +184,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         threads=args.threads or None,
         adaptive=not args.no_adaptive,
     )
+    for f in files:
+        if not Path(f).is_file():
+            raise UsageError(
+                f"no bench file {f}", "give a path to a .py file with @bench functions"
+            )
     runs = []
     if not args.json:
         err.print(f"starting the bench workers for {len(files)} file(s)")
