@@ -75,7 +75,7 @@ def test_slower_patched_side_is_called_slower(sides):
     [case] = result.cases
     c = case.comparison
     assert c.verdict == "slower"
-    assert 2.0 < c.ratio < 4.0
+    assert c.ratio > 1.5  # three times the work; the machine decides how much slower exactly
     assert c.ci_low > 1.05
     assert case.number and case.number >= 1
     assert len(case.baseline_rounds) == len(case.patched_rounds) == len(case.blocks) >= 2
