@@ -79,6 +79,7 @@ def main() -> None:
     p.add_argument("--url", required=True)
     p.add_argument("--suite-timeout", type=float, default=2400)
     p.add_argument("--skip-suite", action="store_true")
+    p.add_argument("--mutations", type=int, default=len(MUTATIONS), help="run the first N")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wb-selection-"))
     ws = tmp / "wb"
@@ -103,7 +104,7 @@ def main() -> None:
     patched = ws / "upstreams" / "ao" / "patched"
     base_sha = sh("git", "rev-parse", "HEAD", cwd=patched, env=env).stdout.strip()
     rows = []
-    for label, file, old, new in MUTATIONS:
+    for label, file, old, new in MUTATIONS[: args.mutations]:
         sh("git", "reset", "-q", "--hard", base_sha, cwd=patched, env=env)
         target = patched / file
         text = target.read_text()
