@@ -205,7 +205,9 @@ def test_overlay_refuses_non_python_changes(ops_workspace: Path, wb):
     _commit(patched, {"csrc/kernel.cu": "// a CUDA kernel\n"}, "Add a kernel")
     res = wb("build", "ops")
     assert res.code == 2
-    assert "cannot carry (csrc/kernel.cu)" in res.err and "source mode on a GPU runner" in res.err
+    assert (
+        "cannot carry (csrc/kernel.cu)" in res.err and "source mode where there is a GPU" in res.err
+    )
 
 
 def test_nox_lists_sessions_generated_from_recipes(tmp_path: Path):
@@ -223,3 +225,55 @@ def test_nox_lists_sessions_generated_from_recipes(tmp_path: Path):
         for kind in ("build", "tests", "bench"):
             assert f"- {name}_{kind} [{name},{kind}] -> " in proc.stdout
     assert "* tests -> " in proc.stdout and "* lint -> " in proc.stdout
+
+
+def test_wheel_overlay_lays_the_worktree_over_the_released_wheel(
+    ops_workspace: Path, wb, tmp_path: Path
+):
+    # The "released wheel" of the pin, built from the upstream at v1.0.
+    up = tmp_path / "ops-upstream"
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(up),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = wheels.glob("demo_ops-1.0-*.whl")
+    recipe = ops_workspace / "upstreams" / "ops" / "recipe.toml"
+    recipe.write_text(
+        recipe.read_text()
+        .replace('devices = { cpu = "source" }', 'devices = { cpu = "overlay" }')
+        .replace(
+            "[tests]",
+            f'[build.modes.overlay]\nkind = "wheel-overlay"\nabout = "x"\n'
+            f'packages = ["{wheel.as_posix()}"]\noverlay_into = "ops"\noverlay = ["ops/**/*.py"]\n\n'
+            "[tests]",
+        )
+    )
+    patched = ops_workspace / "upstreams" / "ops" / "patched"
+    _commit(patched, {"ops/util.py": "def clamp(v, lo, hi):\n    return 'patched'\n"}, "Patch util")
+    res = wb("build", "ops", "--json")
+    assert res.code == 0, res.err
+    sides = {s["side"]: s for s in json.loads(res.out)["sides"]}
+    probe = "import ops, ops.util, os; print(ops.util.clamp(5, 0, 3), os.path.islink(ops.__file__))"
+    for side, expected in (("baseline", "3 False"), ("patched", "patched False")):
+        out = subprocess.run(
+            [sides[side]["python"], "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert out == expected, (side, out)
+    # Files the series does not touch stay the wheel's own (symlinks), overlaid ones are copies.
+    site = Path(sides["patched"]["path"])
+    [pkg] = site.glob("lib/python*/site-packages/ops")
+    assert not (pkg / "util.py").is_symlink()
+    assert (pkg.parent / "ops").is_dir()
