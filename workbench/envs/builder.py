@@ -17,10 +17,10 @@ packages and mode, the pin, the series' content, the build inputs (``setup.py``,
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +61,29 @@ class SideEnv:
 
 class BuildFailed(ProblemFound):
     title = "build failed"
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    """Match a slash path against a glob where ``**/`` is any number of folders, none included."""
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(?:.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            regex += "[^/]*"
+            i += 1
+        elif pattern[i] == "?":
+            regex += "[^/]"
+            i += 1
+        else:
+            regex += re.escape(pattern[i])
+            i += 1
+    return re.fullmatch(regex, path) is not None
 
 
 def _hash(*parts: object) -> str:
@@ -131,7 +154,7 @@ class EnvBuilder:
         if mode.kind != "wheel-overlay":
             return
         outside = [
-            f for f in self.changed_files() if not any(fnmatch.fnmatch(f, g) for g in mode.overlay)
+            f for f in self.changed_files() if not any(glob_match(f, g) for g in mode.overlay)
         ]
         if outside:
             shown = ", ".join(outside[:5]) + (" …" if len(outside) > 5 else "")
@@ -139,8 +162,9 @@ class EnvBuilder:
             raise UsageError(
                 f"the series changes files the {mode.name} build cannot carry ({shown}): "
                 f"only {', '.join(mode.overlay)} are laid over the released wheel",
-                f"build it in the {source[0].name if source else 'source'} mode on a GPU runner "
-                f"(workbench remote run {self.recipe.name}) or drop those changes",
+                f"build it in the {source[0].name if source else 'source'} mode where there is a GPU "
+                f"and the network (nox -s {self.recipe.name}_build on a GPU runner), or drop those "
+                "changes",
             )
 
     def worktrees(self) -> dict[str, Path]:
