@@ -80,6 +80,7 @@ def main() -> None:
     p.add_argument("--suite-timeout", type=float, default=2400)
     p.add_argument("--skip-suite", action="store_true")
     p.add_argument("--mutations", type=int, default=len(MUTATIONS), help="run the first N")
+    p.add_argument("--only", help="run only the mutation whose label contains this")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wb-selection-"))
     ws = tmp / "wb"
@@ -104,7 +105,8 @@ def main() -> None:
     patched = ws / "upstreams" / "ao" / "patched"
     base_sha = sh("git", "rev-parse", "HEAD", cwd=patched, env=env).stdout.strip()
     rows = []
-    for label, file, old, new in MUTATIONS[: args.mutations]:
+    chosen = [m for m in MUTATIONS if args.only in m[0]] if args.only else MUTATIONS
+    for label, file, old, new in chosen[: args.mutations]:
         sh("git", "reset", "-q", "--hard", base_sha, cwd=patched, env=env)
         target = patched / file
         text = target.read_text()
@@ -146,6 +148,7 @@ def main() -> None:
                 f"--rootdir={base}",
                 "test",
                 "--ignore=test/quantization/pt2e",
+                "--continue-on-collection-errors",
                 "-q",
                 "-p",
                 "no:cacheprovider",
