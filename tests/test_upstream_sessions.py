@@ -190,17 +190,22 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     assert bench["sides"]["patched"]["env"]["modules"]["torch"]["version"] == torch.__version__
 
 
-def test_overlay_refuses_non_python_changes(ops_workspace: Path, wb):
-    recipe = ops_workspace / "upstreams" / "ops" / "recipe.toml"
-    recipe.write_text(
-        recipe.read_text()
-        .replace('devices = { cpu = "source" }', 'devices = { cpu = "overlay" }')
-        .replace(
-            "[tests]",
-            '[build.modes.overlay]\nkind = "wheel-overlay"\nabout = "x"\n'
-            'overlay_into = "ops"\noverlay = ["ops/**/*.py"]\n\n[tests]',
-        )
+def _use_overlay(root: Path, packages: list[str] | None = None) -> None:
+    """Switch the ops recipe's CPU build to a wheel overlay of ``ops/**/*.py``."""
+    recipe = root / "upstreams" / "ops" / "recipe.toml"
+    mode = (
+        '[build.modes.overlay]\nkind = "wheel-overlay"\nabout = "x"\n'
+        f"packages = {json.dumps(packages or [])}\n"
+        'overlay_into = "ops"\noverlay = ["ops/**/*.py"]\n\n[tests]'
     )
+    text = recipe.read_text().replace(
+        'devices = { cpu = "source" }', 'devices = { cpu = "overlay" }'
+    )
+    recipe.write_text(text.replace("[tests]", mode))
+
+
+def test_overlay_refuses_non_python_changes(ops_workspace: Path, wb):
+    _use_overlay(ops_workspace)
     patched = ops_workspace / "upstreams" / "ops" / "patched"
     _commit(patched, {"csrc/kernel.cu": "// a CUDA kernel\n"}, "Add a kernel")
     res = wb("build", "ops")
@@ -250,17 +255,7 @@ def test_wheel_overlay_lays_the_worktree_over_the_released_wheel(
         capture_output=True,
     )
     [wheel] = wheels.glob("demo_ops-1.0-*.whl")
-    recipe = ops_workspace / "upstreams" / "ops" / "recipe.toml"
-    recipe.write_text(
-        recipe.read_text()
-        .replace('devices = { cpu = "source" }', 'devices = { cpu = "overlay" }')
-        .replace(
-            "[tests]",
-            f'[build.modes.overlay]\nkind = "wheel-overlay"\nabout = "x"\n'
-            f'packages = ["{wheel.as_posix()}"]\noverlay_into = "ops"\noverlay = ["ops/**/*.py"]\n\n'
-            "[tests]",
-        )
-    )
+    _use_overlay(ops_workspace, packages=[wheel.as_posix()])
     patched = ops_workspace / "upstreams" / "ops" / "patched"
     _commit(patched, {"ops/util.py": "def clamp(v, lo, hi):\n    return 'patched'\n"}, "Patch util")
     res = wb("build", "ops", "--json")
