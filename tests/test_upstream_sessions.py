@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, write
+from workbench.config import load_recipe
+from workbench.gitops.engine import SeriesEngine
+from workbench.paths import Workspace
+from workbench.runs import latest, list_runs
 
 torch = pytest.importorskip("torch")
 
@@ -179,7 +183,8 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     # Arguments after -- replace the selection.
     res = wb("tests", "run", "ops", "--json", "--", "test/test_util.py")
     assert res.code == 0, res.err
-    assert json.loads(res.out)["counts"]["passed"] == 1
+    only_util = json.loads(res.out)
+    assert only_util["counts"]["passed"] == 1
 
     res = wb("bench", "run", "ops", "--budget", "3", "--json", "--fail-on-slower")
     assert res.code == 1, res.err
@@ -188,6 +193,21 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     assert case["verdict"] == "slower" and case["ratio"] > 1.5
     assert bench["upstream"] == "ops"
     assert bench["sides"]["patched"]["env"]["modules"]["torch"]["version"] == torch.__version__
+
+    # The run index sees both results as made from the series in patches/ now...
+    ws = Workspace(ops_workspace)
+    digest = SeriesEngine(ws, load_recipe(ws, "ops")).series().digest()
+    tests_now, bench_now = latest(ws, "ops", "tests", digest), latest(ws, "ops", "bench", digest)
+    assert (tests_now.state, bench_now.state) == ("current", "current")
+    assert bench_now.result.run_id == bench["run_id"] and bench_now.result.verdict() == "slower"
+    assert tests_now.result.run_id == only_util["run_id"]  # the newest
+    assert tests_now.result.verdict() == "passed"
+    assert [r.verdict() for r in list_runs(ws, "ops", "tests")] == ["passed", "regressions"]
+    # ...and as stale once the series changes.
+    series_file = ops_workspace / "patches" / "ops" / "series"
+    series_file.write_text("# reordered later\n" + series_file.read_text())
+    digest = SeriesEngine(ws, load_recipe(ws, "ops")).series().digest()
+    assert latest(ws, "ops", "bench", digest).state == "stale"
 
 
 def _use_overlay(root: Path, packages: list[str] | None = None) -> None:

@@ -90,7 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_show)
 
 
-def _sides(args: argparse.Namespace, ws: Workspace | None):
+def _sides(args: argparse.Namespace, ws: Workspace | None, series: dict):
+    """The bench files and the two sides; ``series`` gets the series digest and heads when the
+    sides are the recipe's own environments."""
     from workbench.bench.runner import SideSpec
 
     if args.name:
@@ -106,7 +108,13 @@ def _sides(args: argparse.Namespace, ws: Workspace | None):
         if not (args.baseline_python or args.baseline_path):
             # Both sides built (or found up to date) the way NAME_build does it.
             builder = EnvBuilder(ws, recipe, log=None if args.json else err.print)
-            pythons = {e.side: str(e.python) for e in builder.build()}
+            envs = builder.build()
+            pythons = {e.side: str(e.python) for e in envs}
+            # What the results belong to: the drafter and the TUI call a run stale when the
+            # series has changed since.
+            series["series_digest"] = builder.engine.series().digest()
+            for e in envs:
+                series[f"{e.side}_head"] = builder.engine.co.head(e.worktree)
         files = args.file or sorted(
             (ws.upstreams_dir / args.name / recipe.bench_folder).glob("*.py")
         )
@@ -177,7 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         ws = Workspace.discover()
     except UsageError:
         ws = None
-    files, base, patched = _sides(args, ws)
+    series: dict = {}
+    files, base, patched = _sides(args, ws, series)
     settings = Settings(
         budget=args.budget,
         min_effect=args.min_effect,
@@ -216,8 +225,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if len(sys.argv) > 2 and sys.argv[1] == "bench"
         else None
     )
-    doc = report.to_document(runs, upstream=args.name, command=command)
     folder = run_folder(ws, args.name, args.out)
+    doc = report.to_document(
+        runs, upstream=args.name, command=command, extra={"run_id": folder.name, **series}
+    )
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "bench.json", doc)
     atomic_write_bytes(folder / "bench.md", report.to_markdown(doc).encode())

@@ -11,6 +11,7 @@ from workbench.envs.builder import EnvBuilder, Log
 from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
+from workbench.runs import now_iso
 from workbench.testsel.run import SCHEMA, run_pytest
 from workbench.testsel.select import select
 
@@ -49,6 +50,7 @@ def run_tests(
         "kind": "tests",
         "upstream": recipe.name,
         "run_id": run_id,
+        "started": now_iso(),
         "device": builder.device,
         "device_note": fallback.note if fallback else None,
         "series_digest": builder.engine.series().digest(),
