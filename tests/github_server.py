@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.parse
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +75,25 @@ class Fault:
     arrived: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class Request:
+    """What a router sees of one request."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    payload: bytes
+    authorized: bool
+    headers: Any = None
+
+    def json(self) -> Any:
+        return json.loads(self.payload or b"{}")
+
+
+Answer = tuple[int, Any, dict[str, str]]
+Router = Callable[["FakeGitHub", Request], "Answer | None"]
+
+
 class FakeGitHub:
     """GitHub as far as the tracker sees it; thread-safe; use as a context manager."""
 
@@ -91,6 +110,9 @@ class FakeGitHub:
         self._sorted: dict[tuple, list[dict[str, Any]]] = {}
         self._rendered: dict[tuple[str, int], str] = {}
         self._server: ThreadingHTTPServer | None = None
+        # Further endpoints (pull requests, Actions, ...) live in their own modules: each router
+        # answers (status, body, headers) for the requests it knows, None for the rest.
+        self.routers: list[Router] = []
         self._clock = datetime.now(UTC).replace(microsecond=0)
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -311,6 +333,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     # --- plumbing --------------------------------------------------------------------------------
 
     def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
@@ -323,7 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         if status != 304:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if "Content-Type" not in (headers or {}):
+                self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         if status != 304:
@@ -422,6 +454,11 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]]:
         f = self.fake
         not_found = (404, {"message": "Not Found"}, {})
+        request = Request(method, path, query, payload, authorized, self.headers)
+        for router in f.routers:
+            answer = router(f, request)
+            if answer is not None:
+                return answer
         if method == "POST" and path == "/graphql":
             if not authorized:
                 return 401, {"message": "This endpoint requires you to be authenticated."}, {}
