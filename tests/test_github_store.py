@@ -281,3 +281,22 @@ def test_a_reader_is_not_blocked_by_a_writer_and_writers_wait(tmp_path: Path) ->
         assert time.monotonic() - started >= 0.3
         thread.join()
         assert sorted(t.item.title for t in reader.query(ItemQuery())) == ["Issue 2", "held"]
+
+
+def test_pages_counts_and_label_facets_follow_the_same_filter(store: Store) -> None:
+    store.upsert_items(
+        [
+            item(n, updated_at=f"2025-02-{n:02d}T00:00:00Z", labels=("bug",) if n % 2 else ("ux",))
+            for n in range(1, 11)
+        ]
+    )
+    store.upsert_items([item(11, state="closed", labels=("bug",))])
+    q = ItemQuery(labels=("bug",))
+    assert store.count_matching(q) == 5
+    first = [t.item.number for t in store.query(replace(q, limit=2))]
+    second = [t.item.number for t in store.query(replace(q, limit=2, offset=2))]
+    assert first == [9, 7] and second == [5, 3]
+    assert store.count_matching(ItemQuery(states=())) == 11
+    assert store.label_counts(ItemQuery()) == [("bug", 5), ("ux", 5)]
+    assert store.label_counts(ItemQuery(states=()), limit=1) == [("bug", 6)]
+    assert store.count_matching(ItemQuery(search="#4")) == 1

@@ -213,6 +213,8 @@ class ItemQuery:
     mine: bool = False
     review_requested: bool = False
     limit: int | None = None
+    offset: int = 0
+    """Rows to skip before the first one returned (paging, with ``limit``)."""
 
 
 class Store:
@@ -531,6 +533,33 @@ class Store:
         return [r[0] for r in rows]
 
     def query(self, q: ItemQuery) -> list[TrackedItem]:
+        where, args = self._where(q)
+        return self._select(where, args, q.limit, q.offset)
+
+    def count_matching(self, q: ItemQuery) -> int:
+        """How many items :meth:`query` would return without ``limit`` and ``offset``."""
+        where, args = self._where(q)
+        sql = "SELECT count(*) FROM items i"
+        if q.mine or q.review_requested:
+            sql += " LEFT JOIN pr_status s ON s.repo = i.repo AND s.number = i.number"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._db.execute(sql, args).fetchone()[0]
+
+    def label_counts(self, q: ItemQuery, limit: int = 20) -> list[tuple[str, int]]:
+        """The labels of the items matching ``q`` with how many carry each, most used first."""
+        where, args = self._where(q)
+        sql = (
+            "SELECT l.name, count(*) AS n FROM items i "
+            "JOIN item_labels l ON l.item_id = i.id "
+            "LEFT JOIN pr_status s ON s.repo = i.repo AND s.number = i.number"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?"
+        return [(r[0], r[1]) for r in self._db.execute(sql, [*args, limit])]
+
+    def _where(self, q: ItemQuery) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         args: list[Any] = []
         if q.repos:
@@ -589,10 +618,10 @@ class Store:
             args.append(viewer)
         if q.review_requested:
             where.append("s.review_requested = 1")
-        return self._select(where, args, q.limit)
+        return where, args
 
     def _select(
-        self, where: list[str], args: list[Any], limit: int | None = None
+        self, where: list[str], args: list[Any], limit: int | None = None, offset: int = 0
     ) -> list[TrackedItem]:
         sql = (
             f"SELECT {', '.join('i.' + c.strip() for c in _ITEM_COLUMNS.split(','))}, "
@@ -605,6 +634,9 @@ class Store:
         if limit:
             sql += " LIMIT ?"
             args.append(limit)
+            if offset:
+                sql += " OFFSET ?"
+                args.append(offset)
         return [_tracked(row) for row in self._db.execute(sql, args)]
 
 
