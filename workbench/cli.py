@@ -283,6 +283,20 @@ def cmd_overview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    from workbench.tui.app import make_app  # Textual loads only on this path
+
+    make_app(Workspace.discover()).run()
+    return 0
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    """The TUI on a terminal; the overview when piped or scripted."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return cmd_tui(args)
+    return cmd_overview(args)
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -292,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A contributor's workbench for pytorch/ao, triton-lang/triton and pytorch/xla.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
-    parser.set_defaults(func=cmd_overview)
+    parser.set_defaults(func=cmd_default)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(parent, name: str, func: Callable, help: str, **kw) -> argparse.ArgumentParser:
@@ -406,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_tests(sub)
     register_bench(sub)
     register_github(sub)
+
+    command(sub, "tui", cmd_tui, "the dashboard (what `workbench` opens on a terminal)")
 
     p = command(sub, "doctor", cmd_doctor, "check git, the recipes and the clones")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -1,0 +1,797 @@
+"""The dashboard app and ``make_app``, the one factory the CLI and the tests use."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Log,
+    Markdown,
+    OptionList,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from workbench.config import Recipe, load_recipes
+from workbench.errors import WorkbenchError
+from workbench.github.store import Store, TrackedItem
+from workbench.paths import Workspace
+from workbench.runs import RunResult
+from workbench.tui import data
+from workbench.tui.commands import WorkbenchCommands
+from workbench.tui.data import LISTS, ListFilter, SeriesView
+from workbench.tui.detail import item_markdown, run_markdown, series_markdown
+from workbench.tui.format import STALE_SYNC_HOURS, VERDICT_STYLE, Clock, ago, seconds_since, utc_now
+from workbench.tui.jobs import NoxJob
+from workbench.tui.messages import (
+    DraftReady,
+    JobFinished,
+    JobOutput,
+    PageLoaded,
+    RunsLoaded,
+    SeriesChanged,
+    SeriesLoaded,
+    StoreRead,
+    SyncFinished,
+    WorkStarted,
+)
+from workbench.tui.screens import DraftScreen, ErrorDialog, RebaseDialog
+from workbench.tui.widgets import ItemTable, StatusBar
+
+TAB_TITLES = {
+    "issues": "Issues",
+    "mine": "My PRs",
+    "reviews": "Reviews",
+    "patches": "Patches",
+    "runs": "Runs",
+}
+ALL = "__all__"
+
+
+def _b(key: str, action: str, description: str, tooltip: str, show: bool = True) -> Binding:
+    return Binding(key, action, description, show=show, id=action, tooltip=tooltip)
+
+
+class WorkbenchApp(App[None]):
+    """Issues, PRs, reviews, the patch series and runs of every upstream, in one screen."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "workbench"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _b("slash", "focus_filter", "Filter", "Filter the list as you type: words or #N"),
+        _b("escape", "leave_filter", "Back", "Back from the filter to the table", show=False),
+        _b("s", "sync", "Sync", "Sync issues, PRs and CI state from GitHub now"),
+        _b("o", "open", "Open", "Open the highlighted issue or PR in the browser"),
+        _b("w", "start_work", "Work", "Start work on the highlighted issue: names the next patch"),
+        _b("a", "apply", "Apply", "Apply the series onto its pin (patched worktree)"),
+        _b("f", "refresh_series", "Refresh", "Write the worktree's commits back to patches/"),
+        _b("b", "rebase", "Rebase", "Rebase the series onto another ref"),
+        _b("t", "run_tests", "Tests", "Run nox -s NAME_tests in the background"),
+        _b("B", "run_bench", "Bench", "Run nox -s NAME_bench in the background"),
+        _b("x", "cancel_job", "Cancel run", "Stop the running nox session (its process group)"),
+        _b("d", "draft_pr", "Draft PR", "Draft the PR description and preview it"),
+        _b("n", "toggle_newcomer", "Newcomer", "Issues with the recipe's newcomer labels only"),
+        _b("u", "toggle_unassigned", "Unassigned", "Issues nobody is assigned to only"),
+        _b("r", "reload", "Reload", "Read the store, the series and the runs again", show=False),
+        _b("q", "quit", "Quit", "Quit (a running nox session goes on)"),
+    ]
+
+    def __init__(
+        self,
+        ws: Workspace,
+        recipes: list[Recipe],
+        store: Store,
+        *,
+        clock: Clock = utc_now,
+        opener: Callable[[str], object] = webbrowser.open,
+        check_head: bool = True,
+    ):
+        super().__init__()
+        self.ws = ws
+        self.recipes = {r.name: r for r in recipes}
+        self.store = store
+        self.store_lock = threading.Lock()
+        self.clock = clock
+        self.opener = opener
+        self.check_head = check_head
+        self.filter = ListFilter()
+        self.generation = {k: 0 for k in LISTS}
+        self.facets: list[tuple[str, int]] = []
+        self.series: dict[str, SeriesView] = {}
+        self.runs: list[tuple[RunResult, bool]] = []
+        self.job: NoxJob | None = None
+        self.offline: str | None = None
+        self.info: data.SyncInfo | None = None
+        self.busy: str | None = None
+        self.first_paint: float | None = None
+        """perf_counter() when the first page of issues was in the table (the benchmark reads it)."""
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield Label("Upstreams  issues   PRs", classes="section")
+                yield OptionList(id="upstreams")
+                yield Label("Labels", classes="section")
+                yield OptionList(id="facets")
+            with Vertical(id="main"):
+                with Horizontal(id="filterbar"):
+                    yield Input(placeholder="/ filter: words or #N", id="filter")
+                    yield Label("", id="toggles")
+                with TabbedContent(id="tabs", initial="issues"):
+                    for kind in LISTS:
+                        with TabPane(TAB_TITLES[kind], id=kind):
+                            yield ItemTable(kind, id=f"table-{kind}")
+                    with TabPane(TAB_TITLES["patches"], id="patches"):
+                        yield DataTable(id="table-patches", cursor_type="row", zebra_stripes=True)
+                    with TabPane(TAB_TITLES["runs"], id="runs"):
+                        yield DataTable(id="table-runs", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="detail-pane"):
+                    yield Markdown("Select a row to see it here.", id="detail")
+                yield Log(id="joblog", max_lines=5000, classes="hidden")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.ws.root.name)
+        patches = self.query_one("#table-patches", DataTable)
+        patches.add_columns(
+            "upstream", "patch", "subject", "+/-", "files", "applies", "tests", "bench"
+        )
+        runs = self.query_one("#table-runs", DataTable)
+        runs.add_columns(
+            "upstream", "run", "kind", "verdict", "series", "device", "origin", "started"
+        )
+        self._fill_upstreams([])
+        self._show_toggles()
+        self._update_status()
+        self.query_one("#table-issues", ItemTable).focus()
+        self.load_list("issues")
+        self.read_store()
+        self.load_series()
+        self.load_runs()
+
+    # --- reading (thread workers) ----------------------------------------------------------------
+
+    def _read(self, fn: Callable[[], Any]) -> Any:
+        with self.store_lock:  # one connection, shared by the readers in turn
+            return fn()
+
+    def load_list(self, kind: str, offset: int = 0) -> None:
+        if offset == 0:
+            self.generation[kind] += 1
+        self._load_page(kind, self.filter, offset, self.generation[kind])
+
+    @work(thread=True, exit_on_error=False, group="query", description="reading the store")
+    def _load_page(self, kind: str, f: ListFilter, offset: int, generation: int) -> None:
+        if generation != self.generation[kind]:
+            return  # the filter changed again before this started
+        recipes = list(self.recipes.values())
+        page = self._read(lambda: data.read_page(self.store, recipes, kind, f, offset))
+        self.post_message(PageLoaded(page, generation))
+        if offset == 0 and generation == self.generation[kind]:
+            page.facets = self._read(
+                lambda: self.store.label_counts(data.item_query(kind, recipes, f))
+            )
+            self.post_message(PageLoaded(page, -generation))  # negative: facets only
+
+    @work(thread=True, exit_on_error=False, group="store", description="reading the store")
+    def read_store(self) -> None:
+        recipes = list(self.recipes.values())
+        counts = self._read(lambda: data.upstream_counts(self.store, recipes))
+        info = self._read(lambda: data.sync_info(self.store, recipes))
+        self.post_message(StoreRead(counts, info))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="series", description="series")
+    def load_series(self) -> None:
+        views = []
+        for recipe in self.recipes.values():
+            if get_current_worker().is_cancelled:
+                return
+            views.append(data.series_view(self.ws, recipe, check_head=self.check_head))
+        self.post_message(SeriesLoaded(views))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", description="runs")
+    def load_runs(self) -> None:
+        self.post_message(RunsLoaded(data.all_runs(self.ws, list(self.recipes.values()))))
+
+    # --- showing (message handlers) --------------------------------------------------------------
+
+    @on(PageLoaded)
+    def _page_loaded(self, msg: PageLoaded) -> None:
+        page = msg.page
+        kind = page.kind
+        if abs(msg.generation) != self.generation[kind]:
+            return
+        if msg.generation < 0:
+            if kind == self._active():
+                self.facets = page.facets
+                self._fill_facets()
+            return
+        table = self.query_one(f"#table-{kind}", ItemTable)
+        table.show(page, self.recipes, self.clock())
+        label = f"{TAB_TITLES[kind]} {page.total:,}"
+        self.query_one("#tabs", TabbedContent).get_tab(kind).label = label
+        if page.note and page.offset == 0:
+            self._show_detail(f"*{page.note}*")
+        if kind == "issues" and self.first_paint is None:
+            import time
+
+            self.first_paint = time.perf_counter()
+        if page.offset == 0 and kind == self._active():
+            self._detail_for_current()
+
+    @on(ItemTable.NeedMore)
+    def _need_more(self, msg: ItemTable.NeedMore) -> None:
+        t = msg.table
+        self._load_page(t.kind, self.filter, len(t.items), self.generation[t.kind])
+
+    @on(StoreRead)
+    def _store_read(self, msg: StoreRead) -> None:
+        self.info = msg.info
+        self._fill_upstreams(msg.counts)
+        self._update_status()
+
+    @on(SeriesLoaded)
+    def _series_loaded(self, msg: SeriesLoaded) -> None:
+        self.series = {v.name: v for v in msg.views}
+        table = self.query_one("#table-patches", DataTable)
+        table.clear()
+        for v in msg.views:
+            tests = self._verdict(v.tests.verdict() if v.tests else "none", v.tests_state)
+            bench = self._verdict(v.bench.verdict() if v.bench else "none", v.bench_state)
+            if v.error is not None:
+                table.add_row(
+                    v.name,
+                    "",
+                    Text(v.error.message, style="dim"),
+                    "",
+                    "",
+                    "",
+                    tests,
+                    bench,
+                    key=f"{v.name}:",
+                )
+                continue
+            patches = (v.status or {}).get("patches", [])
+            applies = Text(v.applies, style="green" if "cleanly" in v.applies else "yellow")
+            if not patches:
+                table.add_row(
+                    v.name,
+                    "",
+                    Text("empty series", style="dim"),
+                    "",
+                    "",
+                    applies,
+                    tests,
+                    bench,
+                    key=f"{v.name}:",
+                )
+            for p in patches:
+                table.add_row(
+                    v.name,
+                    p["file"],
+                    p["subject"][:40],
+                    f"+{p['added']} -{p['deleted']}",
+                    str(len(p["files"])),
+                    applies,
+                    tests,
+                    bench,
+                    key=f"{v.name}:{p['file']}",
+                )
+        if self._active() == "patches":
+            self._detail_for_current()
+
+    @staticmethod
+    def _verdict(word: str, state: str) -> Text:
+        text = Text(word, style=VERDICT_STYLE.get(word, "dim"))
+        if state == "stale":
+            text.append(" (stale)", style="yellow")
+        return text
+
+    @on(RunsLoaded)
+    def _runs_loaded(self, msg: RunsLoaded) -> None:
+        self.runs = msg.runs
+        table = self.query_one("#table-runs", DataTable)
+        table.clear()
+        now = self.clock()
+        for run, current in msg.runs:
+            table.add_row(
+                run.upstream,
+                run.run_id,
+                run.kind,
+                self._verdict(run.verdict(), "current"),
+                Text("current", style="green") if current else Text("stale", style="yellow"),
+                run.device,
+                run.origin,
+                ago(run.started.isoformat(), now),
+            )
+        self.query_one("#tabs", TabbedContent).get_tab("runs").label = f"Runs {len(msg.runs)}"
+        if self._active() == "runs":
+            self._detail_for_current()
+
+    def _fill_upstreams(self, counts: list[data.UpstreamCounts]) -> None:
+        ol = self.query_one("#upstreams", OptionList)
+        by_name = {c.name: c for c in counts}
+        ol.clear_options()
+        total_i = sum(c.issues for c in counts)
+        total_p = sum(c.prs for c in counts)
+        ol.add_option(Option(f"{'all':8} {total_i:>5} {total_p:>5}", id=ALL))
+        for name in self.recipes:
+            c = by_name.get(name)
+            ol.add_option(
+                Option(f"{name:8} {c.issues if c else 0:>5} {c.prs if c else 0:>5}", id=name)
+            )
+        ol.highlighted = (
+            0
+            if self.filter.upstream is None
+            else 1 + list(self.recipes).index(self.filter.upstream)
+        )
+
+    def _fill_facets(self) -> None:
+        ol = self.query_one("#facets", OptionList)
+        ol.clear_options()
+        chosen = set(self.filter.labels)
+        for name, n in self.facets:
+            mark = "✓ " if name in chosen else "  "
+            ol.add_option(Option(f"{mark}{name} ({n})", id=name))
+
+    def _show_toggles(self) -> None:
+        on_ = [
+            w
+            for w, v in (("newcomer", self.filter.newcomer), ("unassigned", self.filter.unassigned))
+            if v
+        ]
+        labels = [f"label:{x}" for x in self.filter.labels]
+        self.query_one("#toggles", Label).update(" ".join(on_ + labels) or "all open")
+
+    def _update_status(self) -> None:
+        info = self.info
+        synced = info.synced_at if info else None
+        stale = synced is None or seconds_since(synced, self.clock()) > STALE_SYNC_HOURS * 3600
+        text = self.query_one(StatusBar).compose_text(
+            synced=ago(synced, self.clock()),
+            stale=stale,
+            offline=self.offline,
+            rate=info.rate_remaining if info else None,
+            viewer=info.viewer if info else None,
+            job=self.job.session if self.job else None,
+            busy=self.busy,
+        )
+        self.query_one(StatusBar).update(text)
+
+    def _show_detail(self, markdown: str) -> None:
+        self.query_one("#detail", Markdown).update(markdown)
+
+    def _active(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "issues"
+
+    def _detail_for_current(self) -> None:
+        kind = self._active()
+        if kind in LISTS:
+            t = self.query_one(f"#table-{kind}", ItemTable).highlighted()
+            if t is not None:
+                self._show_detail(item_markdown(t, self._recipe_of(t), self.clock()))
+        elif kind == "patches":
+            name = self._patches_upstream()
+            if name in self.series:
+                self._show_detail(series_markdown(self.series[name]))
+        elif kind == "runs":
+            row = self.query_one("#table-runs", DataTable).cursor_row
+            if 0 <= row < len(self.runs):
+                self._show_detail(run_markdown(*self.runs[row]))
+
+    def _recipe_of(self, t: TrackedItem) -> Recipe | None:
+        return next((r for r in self.recipes.values() if r.upstream.repo == t.item.repo), None)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._detail_for_current()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        kind = self._active()
+        if kind in LISTS:
+            self.load_list(kind)
+        self._detail_for_current()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.action_leave_filter()
+
+    @on(OptionList.OptionSelected, "#upstreams")
+    def _upstream_selected(self, event: OptionList.OptionSelected) -> None:
+        chosen = None if event.option.id == ALL else event.option.id
+        self._set_filter(upstream=chosen)
+
+    @on(OptionList.OptionSelected, "#facets")
+    def _facet_selected(self, event: OptionList.OptionSelected) -> None:
+        name = str(event.option.id)
+        labels = list(self.filter.labels)
+        if name in labels:
+            labels.remove(name)
+        else:
+            labels.append(name)
+        self._set_filter(labels=tuple(labels))
+
+    def _set_filter(self, **changes: Any) -> None:
+        import dataclasses
+
+        self.filter = dataclasses.replace(self.filter, **changes)
+        self._show_toggles()
+        kind = self._active()
+        for k in LISTS:  # the others reload when their tab is opened
+            self.generation[k] += k != kind
+        if kind in LISTS:
+            self.load_list(kind)
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def highlighted_item(self) -> TrackedItem | None:
+        kind = self._active()
+        if kind not in LISTS:
+            return None
+        return self.query_one(f"#table-{kind}", ItemTable).highlighted()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        kind = self._active()
+        target = f"#table-{kind}"
+        self.query_one(target).focus()
+
+    def action_toggle_newcomer(self) -> None:
+        self._set_filter(newcomer=not self.filter.newcomer)
+
+    def action_toggle_unassigned(self) -> None:
+        self._set_filter(unassigned=not self.filter.unassigned)
+
+    def action_reload(self) -> None:
+        kind = self._active()
+        if kind in LISTS:
+            self.load_list(kind)
+        self.read_store()
+        self.load_series()
+        self.load_runs()
+
+    def action_open(self) -> None:
+        t = self.highlighted_item()
+        if t is None:
+            self.notify("no issue or PR highlighted", severity="warning")
+            return
+        self.opener(t.item.url)
+        self.notify(f"opened {t.item.url}")
+
+    def current_upstream(self) -> str | None:
+        """The upstream an action is for: the highlighted row's, the sidebar's, or the only one."""
+        kind = self._active()
+        if kind == "patches":
+            name = self._patches_upstream()
+            if name:
+                return name
+        t = self.highlighted_item()
+        if t is not None:
+            r = self._recipe_of(t)
+            if r:
+                return r.name
+        if kind == "runs":
+            row = self.query_one("#table-runs", DataTable).cursor_row
+            if 0 <= row < len(self.runs):
+                return self.runs[row][0].upstream
+        if self.filter.upstream:
+            return self.filter.upstream
+        if len(self.recipes) == 1:
+            return next(iter(self.recipes))
+        return None
+
+    def _patches_upstream(self) -> str | None:
+        table = self.query_one("#table-patches", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key).split(":", 1)[0] if key else None
+
+    def _need_upstream(self) -> str | None:
+        name = self.current_upstream()
+        if name is None:
+            self.notify("pick an upstream in the sidebar first", severity="warning")
+        return name
+
+    # sync
+
+    def action_sync(self) -> None:
+        self.busy = "syncing"
+        self._update_status()
+        self._sync()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync", description="sync")
+    def _sync(self) -> None:
+        from workbench.github.client import GitHubClient
+        from workbench.github.errors import Unreachable
+        from workbench.github.sync import Syncer
+
+        recipes = list(self.recipes.values())
+        try:
+            client = GitHubClient.from_env()
+            with client, Store.open(self.ws) as store:
+                report = Syncer(client, store).run([(r.name, r.upstream.repo) for r in recipes])
+        except Unreachable as exc:
+            self.post_message(SyncFinished("sync failed", offline=exc.message))
+            return
+        except BaseException:
+            self.post_message(SyncFinished("sync failed"))
+            raise
+        new = sum(r.new for r in report.repos)
+        updated = sum(r.updated for r in report.repos)
+        self.post_message(SyncFinished(f"synced: {new} new, {updated} updated"))
+
+    @on(SyncFinished)
+    def _sync_finished(self, msg: SyncFinished) -> None:
+        self.busy = None
+        self.offline = msg.offline
+        if msg.offline:
+            self.notify(msg.offline, title="offline", severity="warning")
+        elif msg.summary != "sync failed":
+            self.notify(msg.summary)
+        self.action_reload()
+        self._update_status()
+
+    # series
+
+    def action_apply(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.series_action("apply", name)
+
+    def action_refresh_series(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.series_action("refresh", name)
+
+    def action_rebase(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.ask_rebase(name)
+
+    def ask_rebase(self, name: str) -> None:
+        default = f"origin/{self.recipes[name].upstream.default_branch}"
+
+        def chosen(onto: str | None) -> None:
+            if onto:
+                self.series_action("rebase", name, onto)
+
+        self.push_screen(RebaseDialog(name, default), chosen)
+
+    def series_action(self, verb: str, name: str, onto: str | None = None) -> None:
+        self.busy = f"{verb} {name}"
+        self._update_status()
+        self._series_action(verb, name, onto)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="git", description="series")
+    def _series_action(self, verb: str, name: str, onto: str | None) -> None:
+        from workbench.gitops.engine import SeriesEngine
+
+        engine = SeriesEngine(self.ws, self.recipes[name])
+        try:
+            if verb == "apply":
+                r = engine.apply()
+                summary = f"{name}: applied {r.applied} patch(es) onto {r.pin.ref}"
+            elif verb == "refresh":
+                r = engine.refresh()
+                summary = (
+                    f"{name}: wrote {len(r.entries)} patch(es)"
+                    if r.changed
+                    else f"{name}: patches/ is up to date"
+                )
+            else:
+                assert onto
+                r = engine.rebase(onto)
+                summary = f"{name}: rebased {r.applied} patch(es) onto {onto}"
+        except BaseException:
+            self.post_message(SeriesChanged(""))  # the error dialog says what happened
+            raise
+        self.post_message(SeriesChanged(summary))
+
+    @on(SeriesChanged)
+    def _series_changed(self, msg: SeriesChanged) -> None:
+        self.busy = None
+        self._update_status()
+        if msg.summary:
+            self.notify(msg.summary)
+        self.load_series()
+
+    # runs
+
+    def action_run_tests(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.start_job(name, "tests")
+
+    def action_run_bench(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.start_job(name, "bench")
+
+    def start_job(self, name: str, kind: str) -> None:
+        if self.job is not None:
+            self.notify(f"{self.job.session} is still running (x cancels it)", severity="warning")
+            return
+        job = NoxJob.start(self.ws, name, kind)
+        self.job = job
+        log = self.query_one("#joblog", Log)
+        log.clear()
+        log.remove_class("hidden")
+        log.write_line(f"$ nox -s {job.session}  (pid {job.pid}, log {self.ws.relative(job.log)})")
+        log.write_line("runs as its own process: it goes on if you quit; x cancels it")
+        self._update_status()
+        self._follow(job)
+
+    @work(thread=True, exit_on_error=False, group="job", description="nox")
+    def _follow(self, job: NoxJob) -> None:
+        worker = get_current_worker()
+        batch: list[str] = []
+        import time
+
+        last = time.monotonic()
+        for line in job.follow(should_stop=lambda: worker.is_cancelled):
+            batch.append(line)
+            if time.monotonic() - last > 0.1:
+                self.post_message(JobOutput(batch))
+                batch, last = [], time.monotonic()
+        if batch:
+            self.post_message(JobOutput(batch))
+        if not worker.is_cancelled:  # cancelled: the app is closing, the session goes on
+            self.post_message(JobFinished(job.session, job.process.wait(), job.cancelled))
+
+    @on(JobOutput)
+    def _job_output(self, msg: JobOutput) -> None:
+        self.query_one("#joblog", Log).write_lines(msg.lines)
+
+    @on(JobFinished)
+    def _job_finished(self, msg: JobFinished) -> None:
+        self.job = None
+        if msg.cancelled:
+            word, severity = "cancelled", "warning"
+        elif msg.returncode == 0:
+            word, severity = "finished", "information"
+        else:
+            word, severity = f"exited with {msg.returncode}", "error"
+        self.query_one("#joblog", Log).write_line(f"--- {msg.session} {word}")
+        self.notify(f"{msg.session} {word}", severity=severity)  # type: ignore[arg-type]
+        self._update_status()
+        self.load_runs()
+        self.load_series()
+
+    def action_cancel_job(self) -> None:
+        if self.job is None:
+            self.notify("no run to cancel", severity="warning")
+            return
+        self._cancel(self.job)
+
+    @work(thread=True, exit_on_error=False, group="cancel", description="cancel")
+    def _cancel(self, job: NoxJob) -> None:
+        job.cancel()
+
+    # work and drafts
+
+    def action_start_work(self) -> None:
+        t = self.highlighted_item()
+        if t is None or t.item.is_pull_request:
+            self.notify("highlight an issue first", severity="warning")
+            return
+        recipe = self._recipe_of(t)
+        if recipe is None:
+            return
+        self._start_work(recipe.name, t.item.number)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="work")
+    def _start_work(self, name: str, number: int) -> None:
+        from workbench.draft import start_work
+
+        with Store.open(self.ws) as store:
+            self.post_message(WorkStarted(start_work(self.ws, name, number, store=store)))
+
+    @on(WorkStarted)
+    def _work_started(self, msg: WorkStarted) -> None:
+        w = msg.work
+        self.notify(
+            f"{w.upstream}: working on #{w.number}; next patch {w.patch_file} "
+            f"({w.subject}); the draft will say Fixes #{w.number}",
+            title="work started",
+            timeout=8,
+        )
+
+    def action_draft_pr(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.draft(name)
+
+    def draft(self, name: str) -> None:
+        self._draft(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="draft")
+    def _draft(self, name: str) -> None:
+        from workbench.draft import make_draft
+
+        with Store.open(self.ws) as store:
+            self.post_message(DraftReady(make_draft(self.ws, name, store=store)))
+
+    @on(DraftReady)
+    def _draft_ready(self, msg: DraftReady) -> None:
+        d = msg.draft
+        self.push_screen(DraftScreen(d.upstream, d.text(), self.draft_file(d.upstream)))
+
+    def draft_file(self, name: str) -> Path:
+        return self.ws.home / "drafts" / f"{name}.md"
+
+    # errors
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        exc = event.worker.error
+        if self.busy:
+            self.busy = None
+            self._update_status()
+        if isinstance(exc, WorkbenchError):
+            title = exc.title if exc.title != "error" else event.worker.description
+            self.push_screen(ErrorDialog(title, exc.message, exc.hint, exc.details))
+        else:
+            self.push_screen(
+                ErrorDialog(
+                    f"unexpected {type(exc).__name__}",
+                    str(exc),
+                    "a bug: run again with WORKBENCH_DEBUG=1 and report it",
+                )
+            )
+
+
+def make_app(
+    ws: Workspace,
+    *,
+    store: Store | None = None,
+    recipes: list[Recipe] | None = None,
+    clock: Clock = utc_now,
+    opener: Callable[[str], object] = webbrowser.open,
+    check_head: bool = True,
+) -> WorkbenchApp:
+    """The dashboard for ``ws``: the CLI calls it with defaults, tests pass a store and a clock.
+
+    ``check_head=False`` skips the trial apply of each series onto upstream's head (a git
+    operation per upstream) when the Patches tab is read.
+    """
+    return WorkbenchApp(
+        ws,
+        recipes if recipes is not None else load_recipes(ws),
+        store if store is not None else Store.open(ws),
+        clock=clock,
+        opener=opener,
+        check_head=check_head,
+    )

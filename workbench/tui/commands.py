@@ -1,0 +1,56 @@
+"""The command palette: the dashboard's actions as "area: verb" commands, from the current state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+
+class WorkbenchCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, Callable[[], object], str]] = [
+            ("sync: now", app.action_sync, "Fetch issues, PRs and CI state from GitHub"),
+            ("item: open in browser", app.action_open, "Open the highlighted issue or PR"),
+            ("issues: toggle newcomer", app.action_toggle_newcomer, "Newcomer labels only"),
+            ("issues: toggle unassigned", app.action_toggle_unassigned, "Nobody assigned only"),
+            ("store: reload", app.action_reload, "Read the store, series and runs again"),
+        ]
+        item = app.highlighted_item()
+        if item is not None and not item.item.is_pull_request:
+            out.append(
+                (
+                    f"work: start on #{item.item.number}",
+                    app.action_start_work,
+                    "Record the issue as the series' work; the draft gets Fixes #N",
+                )
+            )
+        for name in app.recipes:
+            out += [
+                (f"patches: apply {name}", partial(app.series_action, "apply", name), ""),
+                (f"patches: refresh {name}", partial(app.series_action, "refresh", name), ""),
+                (f"patches: rebase {name}", partial(app.ask_rebase, name), ""),
+                (f"run: {name}_tests", partial(app.start_job, name, "tests"), "nox, in background"),
+                (f"run: {name}_bench", partial(app.start_job, name, "bench"), "nox, in background"),
+                (f"pr: draft {name}", partial(app.draft, name), "Preview, copy or save the draft"),
+            ]
+        if app.job is not None:
+            out.append(("run: cancel", app.action_cancel_job, f"Stop {app.job.session}"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_ in self._commands():
+            yield DiscoveryHit(name, callback, help=help_ or None)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_ in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_ or None)

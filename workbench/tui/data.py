@@ -1,0 +1,196 @@
+"""What the TUI shows, read from the library: pages of the store's lists, the series, the runs.
+
+No Textual here: these functions run in thread workers and return plain values, so they are
+also what the benchmark and the tests call directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.config import Recipe
+from workbench.errors import WorkbenchError
+from workbench.github.errors import NotSynced
+from workbench.github.store import ItemQuery, Store, TrackedItem
+from workbench.paths import Workspace
+from workbench.runs import RunResult, latest, list_runs
+
+PAGE_SIZE = 100
+LISTS = ("issues", "mine", "reviews")
+"""The store-backed tabs: issues, my PRs, review requests."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the contributor narrowed a list to: the sidebar, the filter box, the toggles."""
+
+    upstream: str | None = None
+    """A recipe name; None: every upstream."""
+    text: str = ""
+    labels: tuple[str, ...] = ()
+    newcomer: bool = False
+    unassigned: bool = False
+
+
+@dataclass
+class Page:
+    """One page of a list and the size of the whole filtered list."""
+
+    kind: str
+    filter: ListFilter
+    offset: int
+    rows: list[TrackedItem]
+    total: int
+    facets: list[tuple[str, int]] = field(default_factory=list)
+    note: str | None = None
+    """Why the list is empty when that is not the filter's doing (e.g. who you are is unknown)."""
+
+    @property
+    def more(self) -> bool:
+        return self.offset + len(self.rows) < self.total
+
+
+def item_query(kind: str, recipes: list[Recipe], f: ListFilter) -> ItemQuery:
+    chosen = [r for r in recipes if f.upstream in (None, r.name)]
+    base = ItemQuery(
+        repos=tuple(r.upstream.repo for r in chosen),
+        labels=f.labels,
+        search=f.text.strip() or None,
+    )
+    if kind == "issues":
+        newcomer = {r.upstream.repo: r.labels.newcomer for r in chosen} if f.newcomer else None
+        return dataclasses.replace(
+            base, pull_requests=False, newcomer=newcomer, unassigned=f.unassigned
+        )
+    if kind == "mine":
+        return dataclasses.replace(base, pull_requests=True, mine=True)
+    if kind == "reviews":
+        return dataclasses.replace(base, pull_requests=True, review_requested=True)
+    raise ValueError(f"not a list: {kind}")
+
+
+def read_page(
+    store: Store,
+    recipes: list[Recipe],
+    kind: str,
+    f: ListFilter,
+    offset: int = 0,
+    *,
+    limit: int = PAGE_SIZE,
+    facets: bool = False,
+) -> Page:
+    """``limit`` rows from ``offset``, the filtered count, and label facets when asked."""
+    q = item_query(kind, recipes, f)
+    try:
+        rows = store.query(dataclasses.replace(q, limit=limit, offset=offset))
+        if len(rows) < limit and (rows or not offset):
+            total = offset + len(rows)  # the last page: no COUNT needed
+        else:
+            total = store.count_matching(q)
+        counts = store.label_counts(q) if facets else []
+    except NotSynced as exc:
+        return Page(kind, f, offset, [], 0, note=exc.one_line())
+    return Page(kind, f, offset, rows, total, counts)
+
+
+@dataclass
+class UpstreamCounts:
+    name: str
+    issues: int
+    prs: int
+
+
+def upstream_counts(store: Store, recipes: list[Recipe]) -> list[UpstreamCounts]:
+    """Open issues and open PRs per upstream, for the sidebar."""
+    out = []
+    for r in recipes:
+        repo = (r.upstream.repo,)
+        out.append(
+            UpstreamCounts(
+                r.name,
+                store.count_matching(ItemQuery(repos=repo, pull_requests=False)),
+                store.count_matching(ItemQuery(repos=repo, pull_requests=True)),
+            )
+        )
+    return out
+
+
+@dataclass
+class SyncInfo:
+    synced_at: str | None
+    rate_remaining: int | None
+    viewer: str | None
+    items: int
+
+
+def sync_info(store: Store, recipes: list[Recipe]) -> SyncInfo:
+    repos = [r.upstream.repo for r in recipes]
+    remaining = None
+    newest = ""
+    for repo in repos:
+        s = store.sync_state(repo)
+        if s and s.synced_at and s.synced_at >= newest:
+            newest, remaining = s.synced_at, s.rate_remaining
+    return SyncInfo(store.last_synced(repos), remaining, store.viewer(), store.count())
+
+
+# --- series and runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class SeriesView:
+    """One upstream's series as the Patches tab shows it."""
+
+    name: str
+    status: dict[str, Any] | None
+    error: WorkbenchError | None = None
+    tests: RunResult | None = None
+    tests_state: str = "none"
+    bench: RunResult | None = None
+    bench_state: str = "none"
+
+    @property
+    def applies(self) -> str:
+        a = (self.status or {}).get("applies_to_head")
+        if a is None:
+            return "not checked"
+        if a["clean"]:
+            return "applies cleanly"
+        if a["ok"]:
+            return "applies with a 3-way merge"
+        return f"conflicts at {a['failed']}"
+
+
+def series_view(ws: Workspace, recipe: Recipe, *, check_head: bool = True) -> SeriesView:
+    """The series status (a trial apply onto upstream's head) and the newest run verdicts."""
+    from workbench.gitops.engine import SeriesEngine
+
+    engine = SeriesEngine(ws, recipe)
+    digest = engine.series().digest()
+    view = SeriesView(recipe.name, None)
+    try:
+        view.status = engine.status(check_head=check_head)
+    except WorkbenchError as exc:  # not fetched yet: the view says so and how to fix it
+        view.error = exc
+    for kind in ("tests", "bench"):
+        found = latest(ws, recipe.name, kind, digest)
+        setattr(view, kind, found.result)
+        setattr(view, f"{kind}_state", found.state)
+    return view
+
+
+def all_runs(ws: Workspace, recipes: list[Recipe]) -> list[tuple[RunResult, bool]]:
+    """Every run of every upstream, newest first, with whether it matches the current series."""
+    from workbench.gitops.series import load_series
+
+    out = []
+    for r in recipes:
+        try:
+            digest = load_series(ws.patches(r.name)).digest()
+        except WorkbenchError:
+            digest = None
+        out.extend((run, run.is_current(digest)) for run in list_runs(ws, r.name))
+    out.sort(key=lambda pair: (pair[0].started, pair[0].run_id), reverse=True)
+    return out

@@ -1,0 +1,136 @@
+"""Markdown for the detail pane: an issue or PR, a run, a series. No Textual here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workbench.config import Recipe
+from workbench.github.store import TrackedItem
+from workbench.runs import RunResult
+from workbench.tui.data import SeriesView
+from workbench.tui.format import REVIEW_TEXT, ago, is_stale, missing_labels
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def item_markdown(
+    t: TrackedItem, recipe: Recipe | None, now: datetime, linked: list[int] | None = None
+) -> str:
+    i = t.item
+    kind = "pull request" if i.is_pull_request else "issue"
+    lines = [f"## #{i.number} {i.title}", ""]
+    facts = [f"**{i.repo}**", kind, i.state]
+    if i.draft:
+        facts.append("draft")
+    if i.author:
+        facts.append(f"by @{i.author}")
+    lines.append(" · ".join(facts))
+    lines.append("")
+    when = f"updated {ago(i.updated_at, now)} ({i.updated_at}) · created {i.created_at}"
+    if i.state == "open" and is_stale(i.updated_at, now):
+        when += " · **stale**"
+    lines += [when, ""]
+    if i.labels:
+        lines += ["Labels: " + " ".join(_code(label) for label in i.labels), ""]
+    if i.assignees:
+        lines += ["Assignees: " + ", ".join(f"@{a}" for a in i.assignees), ""]
+    if i.is_pull_request:
+        status = [f"CI: {t.ci or 'unknown'}"]
+        if t.review:
+            status.append(f"review: {REVIEW_TEXT.get(t.review, (t.review,))[0]}")
+        if t.review_requested:
+            status.append("your review is requested")
+        missing = missing_labels(recipe, i.labels)
+        if missing:
+            status.append("missing labels: " + ", ".join(_code(m) for m in missing))
+        lines += [" · ".join(status), ""]
+        if i.linked_issues:
+            lines += ["Fixes " + ", ".join(f"#{n}" for n in i.linked_issues), ""]
+    if linked:
+        lines += ["Linked PRs: " + ", ".join(f"#{n}" for n in linked), ""]
+    lines += [f"<{i.url}>", "", "---", "", i.body.strip() or "*No description.*"]
+    return "\n".join(lines)
+
+
+def run_markdown(run: RunResult, current: bool) -> str:
+    d = run.doc
+    state = "current" if current else "stale (made from another version of the series)"
+    lines = [
+        f"## {run.upstream} {run.kind}: {run.verdict()}",
+        "",
+        f"run `{run.run_id}` · {run.origin} · device {run.device} · {state}",
+        "",
+    ]
+    if d.get("command"):
+        lines += [f"`{d['command']}`", ""]
+    if run.kind == "tests":
+        counts = d.get("counts") or {}
+        if counts:
+            lines += ["| passed | failed | error | skipped |", "|---:|---:|---:|---:|"]
+            lines.append(
+                "| "
+                + " | ".join(
+                    str(counts.get(k, 0)) for k in ("passed", "failed", "error", "skipped")
+                )
+                + " |"
+            )
+            lines.append("")
+        elif d.get("note"):
+            lines += [d["note"], ""]
+        skips = d.get("skipped_by_reason") or {}
+        if skips:
+            lines += ["### Skipped, by reason", "", "| tests | reason |", "|---:|---|"]
+            lines += [f"| {n} | {reason} |" for reason, n in skips.items()]
+            lines.append("")
+        for title, key in (("Regressions", "regressions"), ("Failing before too", "preexisting")):
+            entries = d.get(key) or []
+            if entries:
+                lines += [f"### {title}", ""]
+                lines += [
+                    f"- `{e['id']}` ({e['status']}; baseline: {e['on_baseline']})" for e in entries
+                ]
+                lines.append("")
+    else:
+        cases = d.get("cases") or []
+        lines += ["| case | verdict | ratio | 95% interval |", "|---|---|---:|---|"]
+        for c in cases:
+            if c.get("skipped"):
+                lines.append(f"| {c['id']} | skipped: {c['skipped']} | | |")
+                continue
+            lo, hi = c.get("ci") or (None, None)
+            interval = f"{lo:.3f} – {hi:.3f}" if lo is not None else ""
+            lines.append(
+                f"| {c['id']} | {c.get('verdict', '')} | {c.get('ratio', 0):.3f} | {interval} |"
+            )
+        lines.append("")
+    lines.append(f"folder: `{run.folder}`")
+    return "\n".join(lines)
+
+
+def series_markdown(view: SeriesView) -> str:
+    lines = [f"## Series {view.name}", ""]
+    if view.error is not None:
+        lines += [f"**{view.error.message}**", "", view.error.hint or ""]
+        return "\n".join(lines)
+    st = view.status or {}
+    pin = st.get("pin", {})
+    wt = st.get("worktree", {})
+    lines += [
+        f"pin `{pin.get('ref')}` (from {pin.get('source')}) · {len(st.get('patches', []))} patch(es) · {view.applies}",
+        "",
+        f"worktree `{wt.get('path')}`: {wt.get('state')}"
+        + (f" → `{wt['hint']}`" if wt.get("hint") else ""),
+        "",
+        f"last tests: {view.tests.verdict() if view.tests else 'none'} ({view.tests_state}) · "
+        f"last bench: {view.bench.verdict() if view.bench else 'none'} ({view.bench_state})",
+        "",
+    ]
+    for p in st.get("patches", []):
+        lines += [f"### {p['file']}", "", f"{p['subject']} (+{p['added']} −{p['deleted']})", ""]
+        lines += [f"- `{f['path']}`" for f in p["files"]]
+        lines.append("")
+    changed = st.get("changed_files", [])
+    lines.append(f"changed files: {len(changed)}")
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Dialogs: an error with the library's hint, the PR draft preview, the rebase target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, Static
+
+from workbench.fsutil import atomic_write_bytes
+
+
+class ErrorDialog(ModalScreen[None]):
+    """What went wrong and what to do: the message and hint of a WorkbenchError."""
+
+    DEFAULT_CSS = """
+    ErrorDialog { align: center middle; }
+    ErrorDialog > Vertical {
+        width: 80; height: auto; max-height: 80%; border: thick $error; background: $surface;
+        padding: 1 2;
+    }
+    ErrorDialog #error-title { text-style: bold; color: $error; }
+    ErrorDialog #error-hint { color: $success; margin-top: 1; }
+    ErrorDialog #error-details { color: $text-muted; margin-top: 1; max-height: 12; }
+    ErrorDialog Button { margin-top: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "dismiss", "Close", id="error.close", tooltip="Close this dialog")
+    ]
+
+    def __init__(self, title: str, message: str, hint: str | None, details: str | None = None):
+        super().__init__()
+        self.error_title, self.message, self.hint, self.details = title, message, hint, details
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.error_title, id="error-title")
+            yield Static(self.message, id="error-message", markup=False)
+            if self.hint:
+                yield Static(f"→ {self.hint}", id="error-hint", markup=False)
+            if self.details:
+                with VerticalScroll(id="error-details"):
+                    yield Static(self.details.strip()[-4000:], markup=False)
+            yield Button("Close", variant="error", id="error-close")
+
+    def on_button_pressed(self) -> None:
+        self.dismiss()
+
+
+class DraftScreen(ModalScreen[None]):
+    """The PR draft as `workbench pr draft` prints it; copy it or save it to a file."""
+
+    DEFAULT_CSS = """
+    DraftScreen { align: center middle; }
+    DraftScreen > Vertical { width: 90%; height: 90%; border: thick $primary; background: $surface; }
+    DraftScreen #draft-help { dock: bottom; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy", id="draft.copy", tooltip="Copy the draft to the clipboard"),
+        Binding("s", "save", "Save", id="draft.save", tooltip="Save the draft to a Markdown file"),
+        Binding("escape", "dismiss", "Close", id="draft.close", tooltip="Close the preview"),
+    ]
+
+    def __init__(self, name: str, text: str, save_to: Path):
+        super().__init__()
+        self.upstream, self.text, self.save_to = name, text, save_to
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll():
+                yield Markdown(self.text, id="draft-text")
+            yield Static(
+                "c copy · s save to " + str(self.save_to.name) + " · esc close", id="draft-help"
+            )
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.text)
+        self.notify("draft copied to the clipboard")
+
+    def action_save(self) -> None:
+        atomic_write_bytes(self.save_to, self.text.encode())
+        self.notify(f"draft saved to {self.save_to}")
+
+
+class RebaseDialog(ModalScreen[str | None]):
+    """Ask where to rebase the series onto (a tag, branch or commit)."""
+
+    DEFAULT_CSS = """
+    RebaseDialog { align: center middle; }
+    RebaseDialog > Vertical {
+        width: 70; height: auto; border: thick $primary; background: $surface; padding: 1 2;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="rebase.cancel", tooltip="Do not rebase")
+    ]
+
+    def __init__(self, name: str, default: str):
+        super().__init__()
+        self.upstream, self.default = name, default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Rebase the {self.upstream} series onto (tag, branch or commit):")
+            yield Input(value=self.default, id="rebase-onto")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
