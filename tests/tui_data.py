@@ -98,3 +98,112 @@ def fill(store: Store, monkeypatch) -> Store:
     for repo in (DEMO, AO):
         store.finish_pass(repo, watermark=None, etag=None, rate_remaining=4321, rate_reset=None)
     return store
+
+
+# --- a workspace: the demo upstream (fetched, one patch), ao's real recipe, a synthetic noxfile --
+
+REQUIRED = """
+[[labels.required]]
+any_prefix = ["module:"]
+why = "CI fails a PR without a label starting 'module:'"
+"""
+
+NOXFILE = '''\
+"""Synthetic sessions for the TUI tests: fast, no venv, a real nox process."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "none"
+
+
+def _write(kind: str, doc: dict) -> None:
+    from workbench.gitops.series import load_series
+
+    home = Path(os.environ.get("WORKBENCH_HOME") or Path.cwd() / ".workbench")
+    folder = home / "runs" / "demo" / f"20250301-120000-{kind}"
+    folder.mkdir(parents=True, exist_ok=True)
+    doc |= {
+        "schema": 1,
+        "kind": kind,
+        "upstream": "demo",
+        "started": "2025-03-01T11:00:00+00:00",
+        "device": "cpu",
+        "series_digest": load_series(Path.cwd() / "patches" / "demo").digest(),
+    }
+    (folder / f"{kind}.json").write_text(json.dumps(doc))
+
+
+@nox.session(python=False)
+def demo_tests(session):
+    """Print a few lines and record a passing tests.json."""
+    for i in range(3):
+        print(f"synthetic step {i}", flush=True)
+        time.sleep(0.1)
+    _write("tests", {
+        "counts": {"passed": 3, "failed": 0, "error": 0, "skipped": 2},
+        "skipped_by_reason": {"needs CUDA": 2},
+        "regressions": [],
+        "preexisting": [],
+    })
+
+
+@nox.session(python=False)
+def demo_bench(session):
+    """Announce itself, then run until cancelled."""
+    Path(os.environ["WORKBENCH_HOME"], "bench.pid").write_text(str(os.getpid()))
+    print("bench started", flush=True)
+    time.sleep(120)
+'''
+
+
+def make_workspace(fetched, monkeypatch) -> Path:
+    """``fetched`` (conftest's demo workspace, fetched) plus ao's recipe, a noxfile, one patch."""
+    from tests.conftest import REPO_ROOT, write
+
+    root = fetched.root
+    recipe = root / "upstreams" / "demo" / "recipe.toml"
+    recipe.write_text(recipe.read_text() + REQUIRED)
+    write(
+        root / "upstreams" / "ao" / "recipe.toml",
+        (REPO_ROOT / "upstreams/ao/recipe.toml").read_text(),
+    )
+    write(root / "noxfile.py", NOXFILE)
+    home = root / ".workbench"
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    fetched.commit_patched({"README.md": "# demo upstream\n\nNow faster.\n"}, "Say it is faster")
+    from workbench.config import load_recipe
+    from workbench.gitops.engine import SeriesEngine
+    from workbench.paths import Workspace
+
+    ws = Workspace(root)
+    SeriesEngine(ws, load_recipe(ws, "demo")).refresh()
+    return root
+
+
+def write_bench_run(root: Path, digest: str | None) -> None:
+    """A bench.json as `workbench bench run` writes it, for the Runs view."""
+    import json
+
+    folder = root / ".workbench" / "runs" / "demo" / "20250228-090000-bench"
+    folder.mkdir(parents=True)
+    cases = [
+        {"id": "scale[n=4096]", "verdict": "faster", "ratio": 0.82, "ci": [0.79, 0.85]},
+        {"id": "scale[n=65536]", "verdict": "unchanged", "ratio": 1.004, "ci": [0.99, 1.02]},
+    ]
+    doc = {
+        "schema": 1,
+        "kind": "bench",
+        "upstream": "demo",
+        "started": "2025-02-28T09:00:00+00:00",
+        "device": "cpu",
+        "series_digest": digest,
+        "summary": {"faster": 1, "unchanged": 1},
+        "cases": cases,
+    }
+    (folder / "bench.json").write_text(json.dumps(doc))

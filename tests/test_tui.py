@@ -1,0 +1,304 @@
+"""The dashboard's flows, driven with Textual's pilot on a real store, workspace and nox."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+
+from tests import tui_data
+from tests.github_server import fake_github, gh_env  # noqa: F401 - fixtures
+from workbench.github.model import Item
+from workbench.github.store import ItemQuery, Store
+from workbench.paths import Workspace
+from workbench.tui.app import WorkbenchApp, make_app
+from workbench.tui.screens import DraftScreen, ErrorDialog
+from workbench.tui.widgets import ItemTable
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def tui_ws(fetched, monkeypatch) -> Workspace:
+    return Workspace(tui_data.make_workspace(fetched, monkeypatch))
+
+
+@pytest.fixture
+def store(tui_ws: Workspace, monkeypatch):
+    with Store.open(tui_ws) as s:
+        yield tui_data.fill(s, monkeypatch)
+
+
+def app_for(ws: Workspace, store: Store, **kw) -> WorkbenchApp:
+    kw.setdefault("clock", tui_data.clock)
+    return make_app(ws, store=store, **kw)
+
+
+async def settle(pilot, app: WorkbenchApp) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_for(pilot, check, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def table(app: WorkbenchApp, kind: str = "issues") -> ItemTable:
+    return app.query_one(f"#table-{kind}", ItemTable)
+
+
+def titles(app: WorkbenchApp, kind: str = "issues") -> list[str]:
+    return [t.item.title for t in table(app, kind).items]
+
+
+def detail(app: WorkbenchApp) -> str:
+    return app.query_one("#detail").source
+
+
+def status(app: WorkbenchApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+async def test_the_dashboard_lists_open_issues_newest_first_with_counts(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        expected = store.query(ItemQuery(repos=(tui_data.DEMO, tui_data.AO), pull_requests=False))
+        assert [t.item.number for t in table(app).items] == [t.item.number for t in expected]
+        assert app.query_one("#tabs").get_tab("issues").label.plain == f"Issues {len(expected)}"
+        sidebar = [str(o.prompt) for o in app.query_one("#upstreams").options]
+        demo_issues = store.count_matching(ItemQuery(repos=(tui_data.DEMO,), pull_requests=False))
+        assert sidebar[1].split() == ["ao", *sidebar[1].split()[1:]]
+        assert sidebar[2].split()[:2] == ["demo", str(demo_issues)]
+        assert "synced 2h ago" in status(app) and "rate limit 4321" in status(app)
+        assert "@ada" in status(app)
+
+
+async def test_filter_as_you_type_narrows_the_list_and_the_count(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        everything = len(titles(app))
+        await pilot.press("slash", *"float8")
+        await settle(pilot, app)
+        assert titles(app) and all("float8" in t for t in titles(app))
+        assert len(titles(app)) < everything
+        label = app.query_one("#tabs").get_tab("issues").label.plain
+        assert label == f"Issues {len(titles(app))}"
+        await pilot.press(*["backspace"] * 6)
+        await settle(pilot, app)
+        assert len(titles(app)) == everything
+
+
+async def test_toggles_and_label_facets(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        facets = {o.id: str(o.prompt) for o in app.query_one("#facets").options}
+        assert "performance" in facets and "good first issue" in facets
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert table(app).items
+        assert all("good first issue" in t.item.labels for t in table(app).items)
+        await pilot.press("n", "u")
+        await settle(pilot, app)
+        assert all(not t.item.assignees for t in table(app).items)
+        assert "unassigned" in str(app.query_one("#toggles").render())
+        facet_list = app.query_one("#facets")
+        index = [o.id for o in facet_list.options].index("performance")
+        facet_list.highlighted = index
+        facet_list.action_select()
+        await settle(pilot, app)
+        assert table(app).items
+        assert all("performance" in t.item.labels for t in table(app).items)
+
+
+async def test_detail_pane_and_open_in_browser(tui_ws, store) -> None:
+    opened: list[str] = []
+    app = app_for(tui_ws, store, opener=opened.append)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("down")
+        second = table(app).items[1].item
+        assert f"## #{second.number} {second.title}" in detail(app)
+        assert "`bug`" in detail(app) or "`good first issue`" in detail(app)
+        assert second.url in detail(app)
+        await pilot.press("o")
+        assert opened == [second.url]
+
+
+async def test_my_prs_show_ci_review_and_missing_required_labels(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "mine"
+        await settle(pilot, app)
+        mine = table(app, "mine").items
+        assert mine and all(t.mine or t.item.author == tui_data.VIEWER for t in mine)
+        demo = next(t for t in mine if t.item.repo == tui_data.DEMO)
+        assert "missing labels: `module:`" in detail(app) or demo is not mine[0]
+        row = mine.index(demo)
+        cells = [str(c) for c in table(app, "mine").get_row_at(row)]
+        assert cells[3] == demo.ci and "module:" in cells[5]
+        app.query_one("#tabs").active = "reviews"
+        await settle(pilot, app)
+        assert all(t.review_requested for t in table(app, "reviews").items)
+
+
+async def test_rows_load_a_page_at_a_time(tui_ws, monkeypatch) -> None:
+    with Store.open(tui_ws) as store:
+        base = tui_data.items()[0]
+        store.upsert_items(
+            [
+                replace(base, number=n, updated_at=f"2025-02-{1 + n % 28:02d}T00:00:00Z")
+                for n in range(1, 351)
+            ]
+        )
+        app = app_for(tui_ws, store)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            assert len(table(app).items) == 100 and table(app).total == 350
+            for loaded in (200, 300, 350):  # each page comes when the cursor nears the last row
+                await pilot.press("ctrl+end")
+                await wait_for(pilot, lambda n=loaded: len(table(app).items) == n, what=f"{loaded}")
+            assert len({t.item.number for t in table(app).items}) == 350
+
+
+async def test_sync_offline_shows_in_the_status_bar_not_a_crash(tui_ws, store, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("WORKBENCH_GITHUB_API", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WORKBENCH_GITHUB_RETRIES", "0")
+    monkeypatch.setenv("GH_TOKEN", "t")
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "offline" in status(app), what="offline")
+        assert not isinstance(app.screen, ErrorDialog)
+        assert len(titles(app)) > 0  # the store still reads
+
+
+async def test_sync_now_fills_the_store_and_refreshes(gh_env, monkeypatch) -> None:  # noqa: F811
+    gh_env.server.populate("pytorch/ao", 30)
+    ws = Workspace(gh_env.root)
+    with Store.open(ws) as store:
+        app = make_app(ws, store=store)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            assert titles(app) == []
+            await pilot.press("s")
+            await wait_for(pilot, lambda: len(titles(app)) > 0, what="synced rows")
+            await settle(pilot, app)
+            assert "just now" in status(app) and "offline" not in status(app)
+            expected = store.count_matching(
+                ItemQuery(repos=("pytorch/ao",), pull_requests=False)
+            )
+            assert table(app).total == expected > 0
+
+
+async def test_a_failing_action_shows_the_library_hint(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app._set_filter(upstream="ao")
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "runs"  # no row there: the sidebar's upstream counts
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), what="dialog")
+        dialog = app.screen
+        assert "workbench upstream fetch ao" in (dialog.hint or "") + dialog.message
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ErrorDialog)
+
+
+async def test_patches_tab_shows_the_series_and_refresh_writes_it(tui_ws, store, fetched):
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "patches"
+        await settle(pilot, app)
+        patches = app.query_one("#table-patches")
+        rows = [[str(c) for c in patches.get_row_at(i)] for i in range(patches.row_count)]
+        demo = next(r for r in rows if r[0] == "demo")
+        assert demo[1] == "0001-Say-it-is-faster.patch" and demo[5] == "applies cleanly"
+        assert "no clone yet" in next(r for r in rows if r[0] == "ao")[2]
+        fetched.commit_patched({"pkg/mod.py": "def f0(x):\n    return x\n"}, "Simplify f0")
+        patches.move_cursor(row=rows.index(demo))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: patches.row_count == len(rows) + 1, what="two patches")
+        assert fetched.series() == ["0001-Say-it-is-faster.patch", "0002-Simplify-f0.patch"]
+
+
+async def test_run_a_session_streams_its_log_and_shows_the_result(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "patches"
+        await settle(pilot, app)
+        patches = app.query_one("#table-patches")
+        names = [str(patches.get_row_at(i)[0]) for i in range(patches.row_count)]
+        patches.move_cursor(row=names.index("demo"))
+        await pilot.press("t")
+        assert app.job is not None and "demo_tests" in status(app)
+        log = app.query_one("#joblog")
+        await wait_for(pilot, lambda: app.job is None, timeout=60, what="the session to end")
+        text = "\n".join(str(line) for line in log.lines)
+        assert "synthetic step 2" in text and "demo_tests finished" in text
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "runs"
+        await settle(pilot, app)
+        run, current = app.runs[0]
+        assert (run.kind, run.verdict(), current) == ("tests", "passed", True)
+        assert "| 2 | needs CUDA |" in detail(app)
+
+
+async def test_cancel_kills_the_session_and_what_it_started(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    pid_file = Path(os.environ["WORKBENCH_HOME"]) / "bench.pid"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app._set_filter(upstream="demo")
+        await pilot.press("B")
+        await wait_for(pilot, pid_file.exists, timeout=60, what="the bench session")
+        job = app.job
+        assert job is not None
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.job is None, timeout=30, what="the cancel")
+        assert job.cancelled and job.process.returncode is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
+
+
+def test_closing_the_tui_leaves_a_session_running(tui_ws) -> None:
+    from workbench.tui.jobs import NoxJob
+
+    job = NoxJob.start(tui_ws, "demo", "bench")
+    try:
+        assert os.getpgid(job.pid) == job.pid != os.getpgid(0)  # a group of its own
+    finally:
+        job.cancel()
+    assert job.process.returncode is not None
+
+
+def test_an_item_without_status_is_shown_plainly(tui_ws, store) -> None:
+    from workbench.tui.detail import item_markdown
+
+    item = Item(**{**tui_data.items()[4].__dict__, "labels": ()})
+    from workbench.github.store import TrackedItem
+
+    text = item_markdown(TrackedItem(item, None, None, False, False), None, tui_data.NOW)
+    assert "CI: unknown" in text and "missing labels" not in text
