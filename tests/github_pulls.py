@@ -20,6 +20,8 @@ class PullsState:
     upstream: str
     forks: dict[str, str] = field(default_factory=dict)
     """fork slug -> clone URL (a local bare repo)."""
+    parents: dict[str, str] = field(default_factory=dict)
+    """fork slug -> the repo it is a fork of, when not the upstream."""
     permissions: dict[str, bool] = field(
         default_factory=lambda: {"admin": False, "maintain": False, "push": False, "triage": False}
     )
@@ -58,7 +60,7 @@ class PullsState:
         path = req.path
         if req.method == "GET" and path in (f"/repos/{f}" for f in self.forks):
             slug = path.removeprefix("/repos/")
-            parent = self._repo(fake, self.upstream)
+            parent = self._repo(fake, self.parents.get(slug, self.upstream))
             return (
                 200,
                 self._repo(

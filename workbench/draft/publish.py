@@ -283,7 +283,7 @@ def push(ws: Workspace, name: str, plan: Plan, client: GitHubClient) -> None:
 def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lambda _: None) -> Plan:
     owner = plan.fork.split("/")[0]
     with client.calls(f"POST /repos/{plan.repo}/pulls"):
-        upstream = client.github.get_repo(plan.repo, lazy=True)
+        upstream = client.github.get_repo(plan.repo)
         made = []
         for pr in plan.prs:
             if pr.existing:
