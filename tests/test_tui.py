@@ -204,9 +204,7 @@ async def test_sync_now_fills_the_store_and_refreshes(gh_env, monkeypatch) -> No
             await wait_for(pilot, lambda: len(titles(app)) > 0, what="synced rows")
             await settle(pilot, app)
             assert "just now" in status(app) and "offline" not in status(app)
-            expected = store.count_matching(
-                ItemQuery(repos=("pytorch/ao",), pull_requests=False)
-            )
+            expected = store.count_matching(ItemQuery(repos=("pytorch/ao",), pull_requests=False))
             assert table(app).total == expected > 0
 
 
@@ -302,3 +300,46 @@ def test_an_item_without_status_is_shown_plainly(tui_ws, store) -> None:
 
     text = item_markdown(TrackedItem(item, None, None, False, False), None, tui_data.NOW)
     assert "CI: unknown" in text and "missing labels" not in text
+
+
+async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
+    from workbench.draft import current_work
+
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app._set_filter(upstream="demo")
+        await settle(pilot, app)
+        issue = table(app).highlighted().item
+        await pilot.press("w")
+        await settle(pilot, app)
+        work = current_work(tui_ws, "demo")
+        assert work is not None and work.number == issue.number
+        assert work.patch_file.startswith("0002-")  # the series holds one patch
+        assert any(work.patch_file in n.message for n in app._notifications)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DraftScreen), what="the draft")
+        screen = app.screen
+        assert f"Fixes #{issue.number}" in screen.text
+        assert f"Fixes #{issue.number}" in screen.query_one("#draft-text").source
+        await pilot.press("c")
+        assert app.clipboard == screen.text
+        await pilot.press("s")
+        saved = tui_ws.home / "drafts" / "demo.md"
+        assert saved.read_text() == screen.text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DraftScreen)
+
+
+async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.query_one("#tabs").active = "mine"
+        await settle(pilot, app)
+        await pilot.press("w")
+        await settle(pilot, app)
+        assert any("highlight an issue" in n.message for n in app._notifications)
+    from workbench.draft import current_work
+
+    assert current_work(tui_ws, "demo") is None and current_work(tui_ws, "ao") is None

@@ -739,13 +739,20 @@ class WorkbenchApp(App[None]):
     def _draft(self, name: str) -> None:
         from workbench.draft import make_draft
 
+        saved = self.draft_file(name)
+        # Like `pr draft -o FILE`: a re-draft keeps the title and human parts written there.
+        previous = saved.read_text(errors="replace") if saved.is_file() else None
         with Store.open(self.ws) as store:
-            self.post_message(DraftReady(make_draft(self.ws, name, store=store)))
+            draft = make_draft(self.ws, name, store=store, keep_from=previous)
+        self.post_message(DraftReady(draft))
 
     @on(DraftReady)
     def _draft_ready(self, msg: DraftReady) -> None:
         d = msg.draft
-        self.push_screen(DraftScreen(d.upstream, d.text(), self.draft_file(d.upstream)))
+        file = self.draft_file(d.upstream)
+        self.push_screen(
+            DraftScreen(d.upstream, draft_preview(d), d.file_text(), file, self.ws.relative(file))
+        )
 
     def draft_file(self, name: str) -> Path:
         return self.ws.home / "drafts" / f"{name}.md"
@@ -771,6 +778,21 @@ class WorkbenchApp(App[None]):
                     "a bug: run again with WORKBENCH_DEBUG=1 and report it",
                 )
             )
+
+
+def draft_preview(draft: Any) -> str:
+    """A PrDraft as Markdown: warnings and labels above the title and body."""
+    lines = []
+    if draft.warnings:
+        lines += [f"**{len(draft.warnings)} warning(s)**", ""]
+        lines += [f"- {w.message} `{w.code}`" for w in draft.warnings]
+        lines.append("")
+    if draft.labels:
+        lines += ["labels: " + ", ".join(f"`{label}`" for label in draft.labels), ""]
+    if draft.kept:
+        lines += [f"kept from your saved draft: {', '.join(draft.kept)}", ""]
+    lines += ["---", "", f"# {draft.title}", "", draft.body]
+    return "\n".join(lines)
 
 
 def make_app(

@@ -52,7 +52,11 @@ class ErrorDialog(ModalScreen[None]):
 
 
 class DraftScreen(ModalScreen[None]):
-    """The PR draft as `workbench pr draft` prints it; copy it or save it to a file."""
+    """The PR draft with its warnings; copy it or save it where ``pr open --body-file`` reads it.
+
+    What is copied and saved is the title and body (``PrDraft.file_text()``), as
+    ``workbench pr draft -o FILE`` writes them.
+    """
 
     DEFAULT_CSS = """
     DraftScreen { align: center middle; }
@@ -65,16 +69,20 @@ class DraftScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="draft.close", tooltip="Close the preview"),
     ]
 
-    def __init__(self, name: str, text: str, save_to: Path):
+    def __init__(self, name: str, preview: str, text: str, save_to: Path, shown_as: str):
         super().__init__()
-        self.upstream, self.text, self.save_to = name, text, save_to
+        self.upstream, self.preview, self.text = name, preview, text
+        self.save_to, self.shown_as = save_to, shown_as
 
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll():
-                yield Markdown(self.text, id="draft-text")
+                yield Markdown(self.preview, id="draft-text")
             yield Static(
-                "c copy · s save to " + str(self.save_to.name) + " · esc close", id="draft-help"
+                f"c copy · s save to {self.shown_as} (then: workbench pr open {self.upstream} "
+                f"--body-file {self.shown_as}) · esc close",
+                id="draft-help",
+                markup=False,
             )
 
     def action_copy(self) -> None:
@@ -83,7 +91,7 @@ class DraftScreen(ModalScreen[None]):
 
     def action_save(self) -> None:
         atomic_write_bytes(self.save_to, self.text.encode())
-        self.notify(f"draft saved to {self.save_to}")
+        self.notify(f"draft saved to {self.shown_as}")
 
 
 class RebaseDialog(ModalScreen[str | None]):
