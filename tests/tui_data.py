@@ -4,6 +4,7 @@ a sync time, all at known timestamps; and the clock they are seen from."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from workbench.github import store as store_module
 from workbench.github.model import Item, PrStatus
