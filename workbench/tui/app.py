@@ -62,10 +62,23 @@ TAB_TITLES = {
     "runs": "Runs",
 }
 ALL = "__all__"
+SHORT_APPLIES = {
+    "applies cleanly": "clean",
+    "applies with a 3-way merge": "3-way",
+    "conflicts": "conflict",
+    "not checked": "?",
+}
+APPLIES_STYLE = {
+    "applies cleanly": "green",
+    "applies with a 3-way merge": "yellow",
+    "conflicts": "red",
+}
 
 
-def _b(key: str, action: str, description: str, tooltip: str, show: bool = True) -> Binding:
-    return Binding(key, action, description, show=show, id=action, tooltip=tooltip)
+def _b(
+    key: str, action: str, description: str, tooltip: str, show: bool = True, **kw: Any
+) -> Binding:
+    return Binding(key, action, description, show=show, id=action, tooltip=tooltip, **kw)
 
 
 class WorkbenchApp(App[None]):
@@ -75,7 +88,15 @@ class WorkbenchApp(App[None]):
     TITLE = "workbench"
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        _b("slash", "focus_filter", "Filter", "Filter the list as you type: words or #N"),
+        # priority: the app moves the focus before it hands the next keys on, so "/float8"
+        # typed fast (or sent by a script) lands in the filter.
+        _b(
+            "slash",
+            "focus_filter",
+            "Filter",
+            "Filter the list as you type: words or #N",
+            priority=True,
+        ),
         _b("escape", "leave_filter", "Back", "Back from the filter to the table", show=False),
         _b("s", "sync", "Sync", "Sync issues, PRs and CI state from GitHub now"),
         _b("o", "open", "Open", "Open the highlighted issue or PR in the browser"),
@@ -154,9 +175,7 @@ class WorkbenchApp(App[None]):
     def on_mount(self) -> None:
         self.sub_title = str(self.ws.root.name)
         patches = self.query_one("#table-patches", DataTable)
-        patches.add_columns(
-            "upstream", "patch", "subject", "+/-", "files", "applies", "tests", "bench"
-        )
+        patches.add_columns("upstream", "patch", "+/-", "onto head", "tests", "bench")
         runs = self.query_one("#table-runs", DataTable)
         runs.add_columns(
             "upstream", "run", "kind", "verdict", "series", "device", "origin", "started"
@@ -260,39 +279,20 @@ class WorkbenchApp(App[None]):
             tests = self._verdict(v.tests.verdict() if v.tests else "none", v.tests_state)
             bench = self._verdict(v.bench.verdict() if v.bench else "none", v.bench_state)
             if v.error is not None:
-                table.add_row(
-                    v.name,
-                    "",
-                    Text(v.error.message, style="dim"),
-                    "",
-                    "",
-                    "",
-                    tests,
-                    bench,
-                    key=f"{v.name}:",
-                )
+                note = Text(v.error.message[:40], style="dim")
+                table.add_row(v.name, note, "", "", tests, bench, key=f"{v.name}:")
                 continue
             patches = (v.status or {}).get("patches", [])
-            applies = Text(v.applies, style="green" if "cleanly" in v.applies else "yellow")
+            word = v.applies.split(" ")[0] if "conflicts" in v.applies else v.applies
+            applies = Text(SHORT_APPLIES.get(word, word), style=APPLIES_STYLE.get(word, "dim"))
             if not patches:
-                table.add_row(
-                    v.name,
-                    "",
-                    Text("empty series", style="dim"),
-                    "",
-                    "",
-                    applies,
-                    tests,
-                    bench,
-                    key=f"{v.name}:",
-                )
+                empty = Text("empty series", style="dim")
+                table.add_row(v.name, empty, "", applies, tests, bench, key=f"{v.name}:")
             for p in patches:
                 table.add_row(
                     v.name,
-                    p["file"],
-                    p["subject"][:40],
+                    p["file"][:34],
                     f"+{p['added']} -{p['deleted']}",
-                    str(len(p["files"])),
                     applies,
                     tests,
                     bench,
@@ -305,7 +305,7 @@ class WorkbenchApp(App[None]):
     def _verdict(word: str, state: str) -> Text:
         text = Text(word, style=VERDICT_STYLE.get(word, "dim"))
         if state == "stale":
-            text.append(" (stale)", style="yellow")
+            text.append(" stale", style="yellow")
         return text
 
     @on(RunsLoaded)
@@ -414,6 +414,7 @@ class WorkbenchApp(App[None]):
         kind = self._active()
         if kind in LISTS:
             self.load_list(kind)
+        self.query_one(f"#table-{kind}").focus()
         self._detail_for_current()
 
     @on(Input.Changed, "#filter")
@@ -458,13 +459,16 @@ class WorkbenchApp(App[None]):
             return None
         return self.query_one(f"#table-{kind}", ItemTable).highlighted()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter":  # "/" types itself in any input and in dialogs
+            return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
+        return True
+
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.screen.set_focus(self.query_one("#filter", Input))
 
     def action_leave_filter(self) -> None:
-        kind = self._active()
-        target = f"#table-{kind}"
-        self.query_one(target).focus()
+        self.screen.set_focus(self.query_one(f"#table-{self._active()}"))
 
     def action_toggle_newcomer(self) -> None:
         self._set_filter(newcomer=not self.filter.newcomer)

@@ -105,7 +105,7 @@ def run_markdown(run: RunResult, current: bool) -> str:
                 f"| {c['id']} | {c.get('verdict', '')} | {c.get('ratio', 0):.3f} | {interval} |"
             )
         lines.append("")
-    lines.append(f"folder: `{run.folder}`")
+    lines.append(f"files: `runs/{run.upstream}/{run.run_id}/`")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from workbench.tui.format import (
 )
 
 TITLE_WIDTH = 44
+PR_TITLE_WIDTH = 34
 PREFETCH = 30
 """Load the next page when the cursor or the view comes this close to the last loaded row."""
 
@@ -75,7 +76,7 @@ class ItemTable(DataTable):
         title = Text(no_wrap=True, overflow="ellipsis")
         if i.draft:
             title.append("draft ", style="dim")
-        title.append(i.title[:TITLE_WIDTH])
+        title.append(i.title[: TITLE_WIDTH if self.kind == "issues" else PR_TITLE_WIDTH])
         cells: list[Text | str] = [recipe.name if recipe else i.repo, str(i.number), title]
         if self.kind == "issues":
             cells.append(Text(", ".join(i.labels)[:22], style="cyan"))

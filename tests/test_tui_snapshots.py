@@ -1,0 +1,90 @@
+"""How the main views look at 120x40, on the fixed store and workspace of tests/tui_data.py.
+
+Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` after looking at the report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("pytest_textual_snapshot")
+
+from tests import tui_data
+from workbench.github.store import Store
+from workbench.paths import Workspace
+from workbench.tui.app import make_app
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def app(fetched, monkeypatch):
+    root = tui_data.make_workspace(fetched, monkeypatch)
+    ws = Workspace(root)
+    from workbench.gitops.series import load_series
+
+    digest = load_series(ws.patches("demo")).digest()
+    tui_data.write_bench_run(root, None)  # made from another series: stale
+    folder = ws.runs("demo") / "20250301-110000-tests"
+    folder.mkdir(parents=True)
+    doc = {
+        "schema": 1,
+        "kind": "tests",
+        "upstream": "demo",
+        "started": "2025-03-01T11:00:00+00:00",
+        "device": "cpu",
+        "series_digest": digest,
+        "command": "pytest test/test_mod.py",
+        "counts": {"passed": 4, "failed": 1, "error": 0, "skipped": 3},
+        "skipped_by_reason": {"needs CUDA": 2, "needs a TPU": 1},
+        "regressions": [],
+        "preexisting": [
+            {"id": "test/test_mod.py::test_old", "status": "failed", "on_baseline": "failed"}
+        ],
+    }
+    (folder / "tests.json").write_text(json.dumps(doc))
+    store = tui_data.fill(Store.open(ws), monkeypatch)
+    yield make_app(ws, store=store, clock=tui_data.clock)
+    store.close()
+
+
+def show(tab: str, *keys: str):
+    async def run_before(pilot) -> None:
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        pilot.app.query_one("#tabs").active = tab
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    return run_before
+
+
+def test_issues(app, snap_compare) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("issues"))
+
+
+def test_issues_filtered(app, snap_compare) -> None:
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=show("issues", "slash", *"scale", "enter")
+    )
+
+
+def test_my_prs(app, snap_compare) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("mine"))
+
+
+def test_patches(app, snap_compare) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("patches", "down"))
+
+
+def test_runs(app, snap_compare) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("runs"))
