@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import (
     DataTable,
     Footer,
@@ -62,6 +64,10 @@ TAB_TITLES = {
     "runs": "Runs",
 }
 ALL = "__all__"
+DETAIL_AFTER = 0.08
+"""Seconds the list must rest before the detail pane follows it."""
+FACETS_AFTER = 0.15
+"""Seconds of no typing before the label facets are counted again."""
 SHORT_APPLIES = {
     "applies cleanly": "clean",
     "applies with a 3-way merge": "3-way",
@@ -141,8 +147,11 @@ class WorkbenchApp(App[None]):
         self.offline: str | None = None
         self.info: data.SyncInfo | None = None
         self.busy: str | None = None
-        self.first_paint: float | None = None
-        """perf_counter() when the first page of issues was in the table (the benchmark reads it)."""
+        self._detail_text = ""
+        self._detail_timer: Timer | None = None
+        self.paint_log: list[tuple[str, int, float]] = []
+        """(list, generation, perf_counter()) after each first page reached the screen: what
+        benchmarks/bench_tui.py times."""
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -157,6 +166,7 @@ class WorkbenchApp(App[None]):
             with Vertical(id="main"):
                 with Horizontal(id="filterbar"):
                     yield Input(placeholder="/ filter: words or #N", id="filter")
+                    yield Label("", id="count")
                     yield Label("", id="toggles")
                 with TabbedContent(id="tabs", initial="issues"):
                     for kind in LISTS:
@@ -207,11 +217,17 @@ class WorkbenchApp(App[None]):
         recipes = list(self.recipes.values())
         page = self._read(lambda: data.read_page(self.store, recipes, kind, f, offset))
         self.post_message(PageLoaded(page, generation))
-        if offset == 0 and generation == self.generation[kind]:
-            page.facets = self._read(
-                lambda: self.store.label_counts(data.item_query(kind, recipes, f))
-            )
-            self.post_message(PageLoaded(page, -generation))  # negative: facets only
+        if offset == 0:
+            self._load_facets(page, generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="facets", description="labels")
+    def _load_facets(self, page: data.Page, generation: int) -> None:
+        time.sleep(FACETS_AFTER)  # typing on: a newer filter makes these counts moot
+        if generation != self.generation[page.kind] or get_current_worker().is_cancelled:
+            return
+        q = data.item_query(page.kind, list(self.recipes.values()), page.filter)
+        page.facets = self._read(lambda: self.store.label_counts(q))
+        self.post_message(PageLoaded(page, -generation))  # negative: the facets only
 
     @work(thread=True, exit_on_error=False, group="store", description="reading the store")
     def read_store(self) -> None:
@@ -248,16 +264,22 @@ class WorkbenchApp(App[None]):
             return
         table = self.query_one(f"#table-{kind}", ItemTable)
         table.show(page, self.recipes, self.clock())
-        label = f"{TAB_TITLES[kind]} {page.total:,}"
-        self.query_one("#tabs", TabbedContent).get_tab(kind).label = label
+        if kind == self._active():
+            self._show_count(table)
         if page.note and page.offset == 0:
             self._show_detail(f"*{page.note}*")
-        if kind == "issues" and self.first_paint is None:
-            import time
-
-            self.first_paint = time.perf_counter()
+        if page.offset == 0:
+            self.call_after_refresh(self._painted, kind, msg.generation)
         if page.offset == 0 and kind == self._active():
-            self._detail_for_current()
+            self._schedule_detail()
+
+    def _show_count(self, table: ItemTable) -> None:
+        # A fixed-size label: updating it repaints it alone, with no layout pass per keystroke.
+        text = f"{len(table.items):,} of {table.total:,}" if table.more else f"{table.total:,}"
+        self.query_one("#count", Label).update(text + " shown", layout=False)
+
+    def _painted(self, kind: str, generation: int) -> None:
+        self.paint_log.append((kind, generation, time.perf_counter()))
 
     @on(ItemTable.NeedMore)
     def _need_more(self, msg: ItemTable.NeedMore) -> None:
@@ -325,7 +347,6 @@ class WorkbenchApp(App[None]):
                 run.origin,
                 ago(run.started.isoformat(), now),
             )
-        self.query_one("#tabs", TabbedContent).get_tab("runs").label = f"Runs {len(msg.runs)}"
         if self._active() == "runs":
             self._detail_for_current()
 
@@ -362,7 +383,8 @@ class WorkbenchApp(App[None]):
             if v
         ]
         labels = [f"label:{x}" for x in self.filter.labels]
-        self.query_one("#toggles", Label).update(" ".join(on_ + labels) or "all open")
+        text = " ".join(on_ + labels) or "all open"
+        self.query_one("#toggles", Label).update(text, layout=False)
 
     def _update_status(self) -> None:
         info = self.info
@@ -377,10 +399,19 @@ class WorkbenchApp(App[None]):
             job=self.job.session if self.job else None,
             busy=self.busy,
         )
-        self.query_one(StatusBar).update(text)
+        self.query_one(StatusBar).update(text, layout=False)
 
     def _show_detail(self, markdown: str) -> None:
-        self.query_one("#detail", Markdown).update(markdown)
+        if markdown != self._detail_text:
+            self._detail_text = markdown
+            self.query_one("#detail", Markdown).update(markdown)
+
+    def _schedule_detail(self) -> None:
+        """Show the highlighted row's detail once the list rests: a Markdown pane re-lays out
+        the screen, too slow to do for each keystroke or each row the cursor passes."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_AFTER, self._detail_for_current)
 
     def _active(self) -> str:
         return self.query_one("#tabs", TabbedContent).active or "issues"
@@ -407,15 +438,16 @@ class WorkbenchApp(App[None]):
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:
-        self._detail_for_current()
+        self._schedule_detail()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         kind = self._active()
         if kind in LISTS:
             self.load_list(kind)
+            self._show_count(self.query_one(f"#table-{kind}", ItemTable))
         self.query_one(f"#table-{kind}").focus()
-        self._detail_for_current()
+        self._schedule_detail()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -660,8 +692,6 @@ class WorkbenchApp(App[None]):
     def _follow(self, job: NoxJob) -> None:
         worker = get_current_worker()
         batch: list[str] = []
-        import time
-
         last = time.monotonic()
         for line in job.follow(should_stop=lambda: worker.is_cancelled):
             batch.append(line)

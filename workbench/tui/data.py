@@ -17,7 +17,7 @@ from workbench.github.store import ItemQuery, Store, TrackedItem
 from workbench.paths import Workspace
 from workbench.runs import RunResult, latest, list_runs
 
-PAGE_SIZE = 100
+PAGE_SIZE = 60
 LISTS = ("issues", "mine", "reviews")
 """The store-backed tabs: issues, my PRs, review requests."""
 

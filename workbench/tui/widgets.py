@@ -21,7 +21,8 @@ from workbench.tui.format import (
 
 TITLE_WIDTH = 44
 PR_TITLE_WIDTH = 34
-PREFETCH = 30
+COLUMNS = [("upstream", 8), ("#", 6), ("title", TITLE_WIDTH)]
+PREFETCH = 20
 """Load the next page when the cursor or the view comes this close to the last loaded row."""
 
 
@@ -43,12 +44,19 @@ class ItemTable(DataTable):
         self.now: datetime | None = None
 
     def on_mount(self) -> None:
-        cols = ["upstream", "#", "title"]
+        # Fixed widths: the table need not measure every new row to size its columns.
         if self.kind == "issues":
-            cols += ["labels", "assignees"]
+            cols = [*COLUMNS, ("labels", 22), ("assignees", 10)]
         else:
-            cols += ["ci", "review", "needs"]
-        self.add_columns(*cols, "updated")
+            cols = [
+                *COLUMNS[:2],
+                ("title", PR_TITLE_WIDTH),
+                ("ci", 7),
+                ("review", 17),
+                ("needs", 10),
+            ]
+        for label, width in [*cols, ("updated", 12)]:
+            self.add_column(label, width=width)
 
     def show(self, page: Page, recipes: dict[str, Recipe], now: datetime) -> None:
         """Put ``page`` in: replaces the rows for a first page, appends a later one."""
