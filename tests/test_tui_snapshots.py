@@ -50,20 +50,21 @@ def app(fetched, monkeypatch):
     store.close()
 
 
+async def settle(pilot) -> None:
+    for _ in range(3):
+        while any(not w.is_finished for w in pilot.app.workers):
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
+
+
 def show(tab: str, *keys: str):
     async def run_before(pilot) -> None:
-        for _ in range(3):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)
         pilot.app.query_one("#tabs").active = tab
-        for _ in range(3):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)
         if keys:
             await pilot.press(*keys)
-        for _ in range(3):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)
 
     return run_before
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import webbrowser
@@ -14,6 +15,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import (
     DataTable,
@@ -79,6 +81,20 @@ APPLIES_STYLE = {
     "applies with a 3-way merge": "yellow",
     "conflicts": "red",
 }
+
+
+def _while_open(handler: Callable) -> Callable:
+    """For handlers of worker messages: one that lands while the app closes finds no widgets."""
+
+    @functools.wraps(handler)
+    def wrapper(self: WorkbenchApp, msg: Any) -> None:
+        try:
+            handler(self, msg)
+        except NoMatches:
+            if self.is_running and self.screen_stack and self.screen_stack[0].is_attached:
+                raise
+
+    return wrapper
 
 
 def _b(
@@ -184,16 +200,16 @@ class WorkbenchApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = str(self.ws.root.name)
-        patches = self.query_one("#table-patches", DataTable)
+        patches = self._q("#table-patches", DataTable)
         patches.add_columns("upstream", "patch", "+/-", "onto head", "tests", "bench")
-        runs = self.query_one("#table-runs", DataTable)
+        runs = self._q("#table-runs", DataTable)
         runs.add_columns(
             "upstream", "run", "kind", "verdict", "series", "device", "origin", "started"
         )
         self._fill_upstreams([])
         self._show_toggles()
         self._update_status()
-        self.query_one("#table-issues", ItemTable).focus()
+        self._q("#table-issues", ItemTable).focus()
         self.load_list("issues")
         self.read_store()
         self.load_series()
@@ -252,6 +268,7 @@ class WorkbenchApp(App[None]):
     # --- showing (message handlers) --------------------------------------------------------------
 
     @on(PageLoaded)
+    @_while_open
     def _page_loaded(self, msg: PageLoaded) -> None:
         page = msg.page
         kind = page.kind
@@ -262,7 +279,7 @@ class WorkbenchApp(App[None]):
                 self.facets = page.facets
                 self._fill_facets()
             return
-        table = self.query_one(f"#table-{kind}", ItemTable)
+        table = self._q(f"#table-{kind}", ItemTable)
         table.show(page, self.recipes, self.clock())
         if kind == self._active():
             self._show_count(table)
@@ -276,7 +293,7 @@ class WorkbenchApp(App[None]):
     def _show_count(self, table: ItemTable) -> None:
         # A fixed-size label: updating it repaints it alone, with no layout pass per keystroke.
         text = f"{len(table.items):,} of {table.total:,}" if table.more else f"{table.total:,}"
-        self.query_one("#count", Label).update(text + " shown", layout=False)
+        self._q("#count", Label).update(text + " shown", layout=False)
 
     def _painted(self, kind: str, generation: int) -> None:
         self.paint_log.append((kind, generation, time.perf_counter()))
@@ -287,15 +304,17 @@ class WorkbenchApp(App[None]):
         self._load_page(t.kind, self.filter, len(t.items), self.generation[t.kind])
 
     @on(StoreRead)
+    @_while_open
     def _store_read(self, msg: StoreRead) -> None:
         self.info = msg.info
         self._fill_upstreams(msg.counts)
         self._update_status()
 
     @on(SeriesLoaded)
+    @_while_open
     def _series_loaded(self, msg: SeriesLoaded) -> None:
         self.series = {v.name: v for v in msg.views}
-        table = self.query_one("#table-patches", DataTable)
+        table = self._q("#table-patches", DataTable)
         table.clear()
         for v in msg.views:
             tests = self._verdict(v.tests.verdict() if v.tests else "none", v.tests_state)
@@ -331,9 +350,10 @@ class WorkbenchApp(App[None]):
         return text
 
     @on(RunsLoaded)
+    @_while_open
     def _runs_loaded(self, msg: RunsLoaded) -> None:
         self.runs = msg.runs
-        table = self.query_one("#table-runs", DataTable)
+        table = self._q("#table-runs", DataTable)
         table.clear()
         now = self.clock()
         for run, current in msg.runs:
@@ -351,7 +371,7 @@ class WorkbenchApp(App[None]):
             self._detail_for_current()
 
     def _fill_upstreams(self, counts: list[data.UpstreamCounts]) -> None:
-        ol = self.query_one("#upstreams", OptionList)
+        ol = self._q("#upstreams", OptionList)
         by_name = {c.name: c for c in counts}
         ol.clear_options()
         total_i = sum(c.issues for c in counts)
@@ -369,7 +389,7 @@ class WorkbenchApp(App[None]):
         )
 
     def _fill_facets(self) -> None:
-        ol = self.query_one("#facets", OptionList)
+        ol = self._q("#facets", OptionList)
         ol.clear_options()
         chosen = set(self.filter.labels)
         for name, n in self.facets:
@@ -384,13 +404,13 @@ class WorkbenchApp(App[None]):
         ]
         labels = [f"label:{x}" for x in self.filter.labels]
         text = " ".join(on_ + labels) or "all open"
-        self.query_one("#toggles", Label).update(text, layout=False)
+        self._q("#toggles", Label).update(text, layout=False)
 
     def _update_status(self) -> None:
         info = self.info
         synced = info.synced_at if info else None
         stale = synced is None or seconds_since(synced, self.clock()) > STALE_SYNC_HOURS * 3600
-        text = self.query_one(StatusBar).compose_text(
+        text = self._q(StatusBar).compose_text(
             synced=ago(synced, self.clock()),
             stale=stale,
             offline=self.offline,
@@ -399,12 +419,12 @@ class WorkbenchApp(App[None]):
             job=self.job.session if self.job else None,
             busy=self.busy,
         )
-        self.query_one(StatusBar).update(text, layout=False)
+        self._q(StatusBar).update(text, layout=False)
 
     def _show_detail(self, markdown: str) -> None:
         if markdown != self._detail_text:
             self._detail_text = markdown
-            self.query_one("#detail", Markdown).update(markdown)
+            self._q("#detail", Markdown).update(markdown)
 
     def _schedule_detail(self) -> None:
         """Show the highlighted row's detail once the list rests: a Markdown pane re-lays out
@@ -413,13 +433,21 @@ class WorkbenchApp(App[None]):
             self._detail_timer.stop()
         self._detail_timer = self.set_timer(DETAIL_AFTER, self._detail_for_current)
 
+    def _q(self, selector: Any, expect: Any = None) -> Any:
+        """A widget of the dashboard, also while a dialog is on top (App.query_one asks the
+        screen in front)."""
+        screen = self.screen_stack[0]
+        return screen.query_one(selector, expect) if expect else screen.query_one(selector)
+
     def _active(self) -> str:
-        return self.query_one("#tabs", TabbedContent).active or "issues"
+        return self._q("#tabs", TabbedContent).active or "issues"
 
     def _detail_for_current(self) -> None:
+        if not self.is_running or not self.screen_stack:
+            return  # a timer that fires while the app closes
         kind = self._active()
         if kind in LISTS:
-            t = self.query_one(f"#table-{kind}", ItemTable).highlighted()
+            t = self._q(f"#table-{kind}", ItemTable).highlighted()
             if t is not None:
                 self._show_detail(item_markdown(t, self._recipe_of(t), self.clock()))
         elif kind == "patches":
@@ -427,7 +455,7 @@ class WorkbenchApp(App[None]):
             if name in self.series:
                 self._show_detail(series_markdown(self.series[name]))
         elif kind == "runs":
-            row = self.query_one("#table-runs", DataTable).cursor_row
+            row = self._q("#table-runs", DataTable).cursor_row
             if 0 <= row < len(self.runs):
                 self._show_detail(run_markdown(*self.runs[row]))
 
@@ -437,6 +465,7 @@ class WorkbenchApp(App[None]):
     # --- events ----------------------------------------------------------------------------------
 
     @on(DataTable.RowHighlighted)
+    @on(ItemTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._schedule_detail()
 
@@ -445,8 +474,8 @@ class WorkbenchApp(App[None]):
         kind = self._active()
         if kind in LISTS:
             self.load_list(kind)
-            self._show_count(self.query_one(f"#table-{kind}", ItemTable))
-        self.query_one(f"#table-{kind}").focus()
+            self._show_count(self._q(f"#table-{kind}", ItemTable))
+        self._q(f"#table-{kind}").focus()
         self._schedule_detail()
 
     @on(Input.Changed, "#filter")
@@ -489,7 +518,7 @@ class WorkbenchApp(App[None]):
         kind = self._active()
         if kind not in LISTS:
             return None
-        return self.query_one(f"#table-{kind}", ItemTable).highlighted()
+        return self._q(f"#table-{kind}", ItemTable).highlighted()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_filter":  # "/" types itself in any input and in dialogs
@@ -497,10 +526,10 @@ class WorkbenchApp(App[None]):
         return True
 
     def action_focus_filter(self) -> None:
-        self.screen.set_focus(self.query_one("#filter", Input))
+        self.screen.set_focus(self._q("#filter", Input))
 
     def action_leave_filter(self) -> None:
-        self.screen.set_focus(self.query_one(f"#table-{self._active()}"))
+        self.screen.set_focus(self._q(f"#table-{self._active()}"))
 
     def action_toggle_newcomer(self) -> None:
         self._set_filter(newcomer=not self.filter.newcomer)
@@ -537,7 +566,7 @@ class WorkbenchApp(App[None]):
             if r:
                 return r.name
         if kind == "runs":
-            row = self.query_one("#table-runs", DataTable).cursor_row
+            row = self._q("#table-runs", DataTable).cursor_row
             if 0 <= row < len(self.runs):
                 return self.runs[row][0].upstream
         if self.filter.upstream:
@@ -547,7 +576,7 @@ class WorkbenchApp(App[None]):
         return None
 
     def _patches_upstream(self) -> str | None:
-        table = self.query_one("#table-patches", DataTable)
+        table = self._q("#table-patches", DataTable)
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -588,6 +617,7 @@ class WorkbenchApp(App[None]):
         self.post_message(SyncFinished(f"synced: {new} new, {updated} updated"))
 
     @on(SyncFinished)
+    @_while_open
     def _sync_finished(self, msg: SyncFinished) -> None:
         self.busy = None
         self.offline = msg.offline
@@ -655,6 +685,7 @@ class WorkbenchApp(App[None]):
         self.post_message(SeriesChanged(summary))
 
     @on(SeriesChanged)
+    @_while_open
     def _series_changed(self, msg: SeriesChanged) -> None:
         self.busy = None
         self._update_status()
@@ -680,7 +711,7 @@ class WorkbenchApp(App[None]):
             return
         job = NoxJob.start(self.ws, name, kind)
         self.job = job
-        log = self.query_one("#joblog", Log)
+        log = self._q("#joblog", Log)
         log.clear()
         log.remove_class("hidden")
         log.write_line(f"$ nox -s {job.session}  (pid {job.pid}, log {self.ws.relative(job.log)})")
@@ -704,10 +735,12 @@ class WorkbenchApp(App[None]):
             self.post_message(JobFinished(job.session, job.process.wait(), job.cancelled))
 
     @on(JobOutput)
+    @_while_open
     def _job_output(self, msg: JobOutput) -> None:
-        self.query_one("#joblog", Log).write_lines(msg.lines)
+        self._q("#joblog", Log).write_lines(msg.lines)
 
     @on(JobFinished)
+    @_while_open
     def _job_finished(self, msg: JobFinished) -> None:
         self.job = None
         if msg.cancelled:
@@ -716,7 +749,7 @@ class WorkbenchApp(App[None]):
             word, severity = "finished", "information"
         else:
             word, severity = f"exited with {msg.returncode}", "error"
-        self.query_one("#joblog", Log).write_line(f"--- {msg.session} {word}")
+        self._q("#joblog", Log).write_line(f"--- {msg.session} {word}")
         self.notify(f"{msg.session} {word}", severity=severity)  # type: ignore[arg-type]
         self._update_status()
         self.load_runs()
