@@ -196,7 +196,7 @@ def tmux_first_paint(ws: Workspace) -> float | None:
             pane = subprocess.run(
                 [tmux, "-S", str(sock), "capture-pane", "-p"], capture_output=True, text=True
             ).stdout
-            if "Issues 1" in pane and "ao  " in pane:  # the count tab and a row
+            if " shown" in pane and "ao  " in pane:  # the count beside the filter and a row
                 return time.perf_counter() - t0
             time.sleep(0.01)
         return None
