@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -294,6 +294,31 @@ class GitHubClient:
             )
         return data
 
+    def request(
+        self,
+        verb: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        allow: Collection[int] = (),
+    ) -> tuple[int, Any]:
+        """One REST call: the status and the parsed JSON answer (None when empty).
+
+        Statuses in ``allow`` come back to the caller instead of raising, for endpoints where an
+        error status has a meaning of its own (a 404 that says "not set up yet").
+        """
+        headers = {"Accept": "application/vnd.github+json"}
+        status, _, text = self._call(verb, url, params, headers, body, allow=allow)
+        if not text.strip():
+            return status, None
+        if status >= 400:  # an allowed error: its body is informative at best
+            try:
+                return status, json.loads(text)
+            except ValueError:
+                return status, None
+        return status, self._json(text, url)
+
     def _call(
         self,
         verb: str,
@@ -301,6 +326,8 @@ class GitHubClient:
         params: Mapping[str, Any] | None,
         headers: dict[str, str],
         body: Any = None,
+        *,
+        allow: Collection[int] = (),
     ) -> tuple[int, dict[str, str], str]:
         self.requests += 1
         try:
@@ -322,7 +349,7 @@ class GitHubClient:
                 f"cannot reach {self.settings.api}: {self._scrub(_short_reason(exc))}"
             ) from None
         self.rate = RateLimit.from_headers(answer)
-        if status >= 400:
+        if status >= 400 and status not in allow:
             try:
                 data = json.loads(text) if text else None
             except ValueError:
