@@ -22,6 +22,7 @@ from workbench.config import known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
+from workbench.runners.cli import register as register_remote
 from workbench.testsel.cli import register as register_tests
 
 out = Console(highlight=False, soft_wrap=True)
@@ -406,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_tests(sub)
     register_bench(sub)
     register_github(sub)
+    register_remote(sub)
 
     p = command(sub, "doctor", cmd_doctor, "check git, the recipes and the clones")
     p.add_argument("--json", action="store_true", help="print JSON")
