@@ -154,7 +154,11 @@ class FakeActions:
         if get and rest == wf:
             if not self.workflow:
                 return NOT_FOUND
-            return 200, {"id": 1, "name": self.doc["name"], "path": WORKFLOW_PATH, "state": "active"}, {}
+            return (
+                200,
+                {"id": 1, "name": self.doc["name"], "path": WORKFLOW_PATH, "state": "active"},
+                {},
+            )
         if post and rest == wf + "/dispatches":
             return self._dispatch(fake, req)
         if get and rest == wf + "/runs":
@@ -163,8 +167,9 @@ class FakeActions:
             run = self.runs.get(int(m[1]))
             if not get or run is None:
                 return NOT_FOUND
-            run.looks += 1
-            return 200, self._run_json(fake, run), {}
+            answer = self._run_json(fake, run)
+            run.looks += 1  # the next look sees the next state
+            return 200, answer, {}
         if (m := re.fullmatch(r"/actions/runs/(\d+)/cancel", rest)) and post:
             run = self.runs.get(int(m[1]))
             if run is None:
@@ -194,7 +199,11 @@ class FakeActions:
         body = req.json()
         self.dispatches.append(body)
         if "return_run_details" in body and self.rejects_run_details:
-            return 422, {"message": "Invalid request. 'return_run_details' is not a permitted key."}, {}
+            return (
+                422,
+                {"message": "Invalid request. 'return_run_details' is not a permitted key."},
+                {},
+            )
         if not self.workflow:
             return NOT_FOUND
         if not self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{body['ref']}"):
@@ -248,8 +257,7 @@ class FakeActions:
         runs = [
             self._run_json(self.server, r)  # type: ignore[arg-type]
             for r in sorted(self.runs.values(), key=lambda r: -r.id)
-            if r.branch == req.query.get("branch", r.branch)
-            and self.list_calls >= r.shown_after
+            if r.branch == req.query.get("branch", r.branch) and self.list_calls >= r.shown_after
         ]
         return 200, {"total_count": len(runs), "workflow_runs": runs}, {}
 
@@ -294,6 +302,11 @@ class FakeActions:
             meta, name = line.split("\t", 1)
             _, kind, sha = meta.split()
             entries.append(
-                {"name": name, "path": f"{folder}/{name}", "sha": sha, "type": "dir" if kind == "tree" else "file"}
+                {
+                    "name": name,
+                    "path": f"{folder}/{name}",
+                    "sha": sha,
+                    "type": "dir" if kind == "tree" else "file",
+                }
             )
         return 200, json.dumps(entries).encode(), {}

@@ -86,7 +86,9 @@ def test_the_device_and_log_files_are_the_ones_the_dispatcher_reads(job):
 
 
 def test_python_is_set_up_only_where_the_runner_has_none(job):
-    setup = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/setup-python"))
+    setup = next(
+        s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/setup-python")
+    )
     assert setup["if"] == "steps.python.outputs.found != 'true'"
     assert any(s.get("id") == "python" for s in job["steps"])
 

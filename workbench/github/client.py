@@ -319,6 +319,13 @@ class GitHubClient:
                 return status, None
         return status, self._json(text, url)
 
+    def redirect(self, url: str, *, allow: Collection[int] = ()) -> tuple[int, str | None]:
+        """GET an endpoint that answers with a redirect (an artifact's zip): the status and the
+        ``Location``, not followed, so the token is never sent to the storage host."""
+        headers = {"Accept": "application/vnd.github+json"}
+        status, answer, _ = self._call("GET", url, None, headers, allow=(302, *allow))
+        return status, answer.get("location")
+
     def _call(
         self,
         verb: str,

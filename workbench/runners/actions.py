@@ -187,31 +187,39 @@ class Actions:
         ]
 
     def download(self, artifact: Artifact, dest: Path) -> int:
-        """Save the artifact's zip to ``dest``; bytes written. GitHub answers with a redirect to
-        storage, which PyGithub follows without sending the token to another host."""
+        """Save the artifact's zip to ``dest``; bytes written.
+
+        GitHub answers with a redirect to a signed URL on its blob storage (another host, which
+        PyGithub would refuse to follow); that URL is fetched without any token.
+        """
+        gone = ArtifactGone(
+            f"artifact {artifact.name} of {self.repo} has expired or was deleted",
+            "dispatch the run again: workbench remote run NAME --session ... --wait",
+        )
         url = f"{self.base}/actions/artifacts/{artifact.id}/zip"
-        self.client.requests += 1
-        try:
-            _, _, chunks = self.client.github.requester.getStream(url, chunk_size=1 << 20)
-            written = 0
-            with open(dest, "wb") as fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-                    written += len(chunk)
-        except requests.HTTPError as exc:
-            code = exc.response.status_code if exc.response is not None else 0
-            if code in (404, 410):
-                raise ArtifactGone(
-                    f"artifact {artifact.name} of {self.repo} has expired or was deleted ({code})",
-                    "dispatch the run again: workbench remote run NAME --session ... --wait",
-                ) from None
+        status, location = self.client.redirect(url, allow=(404, 410))
+        if status in (404, 410):
+            raise gone
+        if not location:
             raise UnexpectedResponse(
-                f"downloading artifact {artifact.name} failed ({code})", "try again later"
-            ) from None
+                f"GitHub answered {status} without a download location for {artifact.name}",
+                "check WORKBENCH_GITHUB_API; nothing was unpacked",
+            )
+        self.client.requests += 1
+        written = 0
+        try:
+            with requests.get(location, stream=True, timeout=self.client.settings.timeout) as r:
+                if r.status_code in (403, 404, 410):
+                    raise gone  # the signed link went stale between the two requests
+                r.raise_for_status()
+                with open(dest, "wb") as fh:
+                    for chunk in r.iter_content(chunk_size=1 << 20):
+                        fh.write(chunk)
+                        written += len(chunk)
         except requests.RequestException as exc:
             raise UnexpectedResponse(
                 f"downloading artifact {artifact.name} failed: {type(exc).__name__}",
-                "check the network and try `workbench remote fetch` again",
+                "check the network and run `workbench remote fetch` again",
             ) from None
         return written
 

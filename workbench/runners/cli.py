@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,7 +20,7 @@ from workbench.github.client import GitHubClient
 from workbench.paths import Workspace
 from workbench.runners import records
 from workbench.runners.actions import Actions, Run
-from workbench.runners.dispatch import dispatch
+from workbench.runners.dispatch import dispatch, require_token
 from workbench.runners.follow import Observer, finish, follow
 from workbench.runners.guard import current_branch
 from workbench.runners.records import RemoteRun
@@ -128,11 +129,11 @@ def _progress(rec: RemoteRun, quiet: bool) -> Iterator[Observer]:
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
     ) as progress:
-        task = progress.add_task(f"{what}: dispatched")
+        task = progress.add_task(escape(f"{what}: dispatched"))
 
         def observe(run: Run, elapsed: float) -> None:
             state = run.conclusion if run.done else run.status.replace("_", " ")
-            progress.update(task, description=f"{what}: {state}")
+            progress.update(task, description=escape(f"{what}: {state}"))
 
         yield observe
 
@@ -169,10 +170,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     labels = check_labels(
         args.runner_labels or config.runner_labels or default_labels(recipe.build_devices)
     )
-    branch = args.ref or current_branch(ws.root)
-    engine = SeriesEngine(ws, recipe)
     with GitHubClient.from_env() as client:
         actions = Actions(client, repo)
+        require_token(actions)
+        branch = args.ref or current_branch(ws.root)
+        engine = SeriesEngine(ws, recipe)
         if not args.json:
             err.print(
                 f"dispatching {recipe.name} {args.session} on {repo} {branch} …", markup=False

@@ -19,6 +19,13 @@ from workbench.runners.workflow import SESSIONS, WORKFLOW_PATH, run_marker
 from workbench.runs import now_iso
 
 
+def require_token(actions: Actions) -> None:
+    if actions.client.anonymous:
+        raise UsageError(
+            "dispatching a workflow needs a GitHub token", "set GH_TOKEN or run `gh auth login`"
+        )
+
+
 def dispatch(
     engine: SeriesEngine,
     actions: Actions,
@@ -33,10 +40,7 @@ def dispatch(
     """Check, dispatch, record, and find the run id. Commits and pushes nothing."""
     if session not in SESSIONS:
         raise UsageError(f"unknown session {session!r}", f"use one of {', '.join(SESSIONS)}")
-    if actions.client.anonymous:
-        raise UsageError(
-            "dispatching a workflow needs a GitHub token", "set GH_TOKEN or run `gh auth login`"
-        )
+    require_token(actions)
     check_worktree(engine)
     actions.workflow()
     pushed = check_pushed(engine, actions, branch)
