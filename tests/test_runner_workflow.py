@@ -71,7 +71,7 @@ def test_nox_runs_the_session_named_by_the_inputs(job):
     assert len(nox) == 1
     assert 'nox -s "${UPSTREAM}_${SESSION}"' in nox[0]
     # The session's own exit code must survive the tee into the log.
-    assert "pipefail" in nox[0] and f'"$WORKBENCH_HOME/runs/$UPSTREAM/$LOG_FILE"' in nox[0]
+    assert "pipefail" in nox[0] and '"$WORKBENCH_HOME/runs/$UPSTREAM/$LOG_FILE"' in nox[0]
     # Inputs never pasted into a script: they arrive as environment variables.
     assert not any("${{ inputs." in s for s in scripts)
 
