@@ -368,3 +368,23 @@ def test_an_artifact_reaching_outside_its_folder_is_refused(remote: Remote):
     assert "outside its folder" in one_line(res.err)
     assert not list(remote.ws.root.rglob("escaped.txt"))
     assert list(remote.runs.iterdir()) == []
+
+
+def test_patch_files_changed_since_the_worktree_was_built_are_refused(remote: Remote):
+    remote.change_and_push()
+    patch = next(p for p in remote.ws.patches.iterdir() if p.suffix == ".patch")
+    patch.write_text(patch.read_text().replace("Change VALUE", "Change VALUE by hand"))
+    res = run_cli("remote", "run", "demo", "--session", "bench", "--repo", REPO)
+    assert res.code == 2
+    assert "workbench patches apply demo" in one_line(res.err)
+    assert remote.count("POST", "") == 0
+
+
+def test_a_branch_with_an_older_workflow_gets_githubs_reason(remote: Remote):
+    remote.change_and_push()
+    del remote.actions.doc["on"]["workflow_dispatch"]["inputs"]["dispatch_id"]
+    res = run_cli("remote", "run", "demo", "--session", "bench", "--repo", REPO, "--wait")
+    assert res.code == 2
+    line = one_line(res.err)
+    assert "Unexpected inputs provided: ['dispatch_id']" in line and "merge" in line
+    assert not remote.runs.exists()
