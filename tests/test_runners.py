@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -388,3 +390,13 @@ def test_a_branch_with_an_older_workflow_gets_githubs_reason(remote: Remote):
     line = one_line(res.err)
     assert "Unexpected inputs provided: ['dispatch_id']" in line and "merge" in line
     assert not remote.runs.exists()
+
+
+def test_the_remote_commands_load_without_git():
+    """`workbench sync` runs where git is missing; registering `remote` must not import GitPython."""
+    code = (
+        "import sys, workbench.runners.cli; "
+        "sys.exit(1 if 'git' in sys.modules or 'workbench.gitops.engine' in sys.modules else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

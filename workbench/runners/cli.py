@@ -20,9 +20,7 @@ from workbench.github.client import GitHubClient
 from workbench.paths import Workspace
 from workbench.runners import records
 from workbench.runners.actions import Actions, Run
-from workbench.runners.dispatch import dispatch, require_token
 from workbench.runners.follow import Observer, finish, follow
-from workbench.runners.guard import current_branch
 from workbench.runners.records import RemoteRun
 from workbench.runners.settings import (
     Timing,
@@ -161,7 +159,10 @@ def _follow_and_finish(actions: Actions, ws: Workspace, rec: RemoteRun, args) ->
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here: GitPython fails to import without git, and `workbench sync` must not care.
     from workbench.gitops.engine import SeriesEngine
+    from workbench.runners.dispatch import dispatch, require_token
+    from workbench.runners.guard import current_branch
 
     ws = Workspace.discover()
     recipe = load_recipe(ws, args.name)
