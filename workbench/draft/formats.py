@@ -13,7 +13,7 @@ from workbench.draft.facts import Facts
 from workbench.draft.labels import title_prefix
 from workbench.draft.model import GENERATED, human, quote
 
-# Where gh looks for a pull request template (case-insensitive), in its order.
+# Where GitHub looks for a pull request template (case-insensitive), in its order.
 TEMPLATE_PLACES = (".github", "", "docs")
 TEMPLATE_NAME = "pull_request_template.md"
 TEMPLATE_FOLDER = "pull_request_template"
@@ -165,7 +165,7 @@ def plain(facts: Facts) -> tuple[str, str]:
 
 
 def find_template(worktree: Path) -> Path | None:
-    """The upstream's PR template where gh looks for one; a folder of several: the first."""
+    """The upstream's PR template where GitHub looks for one; a folder of several: the first."""
     for place in TEMPLATE_PLACES:
         folder = worktree / place if place else worktree
         if not folder.is_dir():
