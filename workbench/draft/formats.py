@@ -32,6 +32,18 @@ def _join(*parts: str) -> str:
     return "\n\n".join(p.strip("\n") for p in parts if p and p.strip()) + "\n"
 
 
+def _markdown_sections(facts: Facts, commands: list[str] | None = None) -> list[str]:
+    """The series, the linked issue, the test plan and the benchmarks under ``##`` headings."""
+    return [
+        sections.series_summary(facts),
+        _fixes(facts),
+        "## Test plan",
+        sections.test_plan(facts, commands=commands),
+        "## Benchmarks",
+        sections.benchmarks(facts),
+    ]
+
+
 def first_subject(facts: Facts) -> str:
     return facts.patches[0].subject
 
@@ -116,12 +128,7 @@ def triton(facts: Facts) -> tuple[str, str]:
     ]
     body = _join(
         human("description", WHY),
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts),
-        "## Benchmarks",
-        sections.benchmarks(facts),
+        *_markdown_sections(facts),
         TRITON_INTRO,
         checklist,
         quote(f"{GENERATED}: boxes ticked only where the series shows it.\n" + "\n".join(verified)),
@@ -153,12 +160,7 @@ def plain(facts: Facts) -> tuple[str, str]:
     commands = xla_commands(facts, r.doc) if r and facts.tests.current else None
     body = _join(
         human("description", WHY),
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts, commands=commands),
-        "## Benchmarks",
-        sections.benchmarks(facts),
+        *_markdown_sections(facts, commands),
         sections.lint_reminder(facts),
     )
     return plain_title(first_subject(facts)), body
@@ -184,14 +186,7 @@ def template(facts: Facts) -> tuple[str, str]:
     """Any other upstream: its own template with the generated parts after it, else a neutral
     Summary / Test plan / Benchmarks layout."""
     found = find_template(facts.worktree)
-    generated = [
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts),
-        "## Benchmarks",
-        sections.benchmarks(facts),
-    ]
+    generated = _markdown_sections(facts)
     if found:
         text = found.read_text(errors="replace").strip()
         body = _join(human("template", text, raw=True), *generated)
