@@ -183,10 +183,12 @@ def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatc
 
 def run_cli(*args: str) -> Run:
     """Run the ``workbench`` CLI in-process and capture what it prints."""
+    from workbench.draft import cli as draft_cli
     from workbench.github import cli as github_cli
 
     out, err = io.StringIO(), io.StringIO()
     consoles = [cli.out, cli.err, bench_cli.out, bench_cli.err, github_cli.out, github_cli.err]
+    consoles += [draft_cli.out, draft_cli.err]
     with redirect_stdout(out), redirect_stderr(err):
         for console in consoles:
             console.file = err if console.stderr else out

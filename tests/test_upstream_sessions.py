@@ -176,6 +176,8 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     assert [r["id"] for r in doc["regressions"]] == ["test/test_scale.py::test_scale"]
     assert doc["regressions"][0]["on_baseline"] == "passed"
     assert [r["id"] for r in doc["preexisting"]] == ["test/test_api.py::test_known_bug"]
+    assert doc["reproduce"] == "python -m pytest test/test_api.py test/test_scale.py"
+    assert doc["versions"]["torch"] == torch.__version__
     assert "1 regression(s): test/test_scale.py::test_scale" in res.err
     run_dir = ops_workspace / ".workbench" / "runs" / "ops" / doc["run_id"]
     assert (run_dir / "tests.json").is_file() and (run_dir / "junit.xml").is_file()

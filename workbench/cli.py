@@ -19,6 +19,7 @@ from rich.table import Table
 from workbench import __version__
 from workbench.bench.cli import register as register_bench
 from workbench.config import known_upstreams, load_recipe
+from workbench.draft.cli import register as register_pr
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
@@ -408,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_bench(sub)
     register_github(sub)
     register_remote(sub)
+    register_pr(sub)
 
     p = command(sub, "doctor", cmd_doctor, "check git, the recipes and the clones")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -87,11 +87,47 @@ class TitlePrefix:
 
 
 @dataclass(frozen=True)
+class PathLabel:
+    """A label to suggest when the series changes a file under one of ``paths``."""
+
+    paths: tuple[str, ...]
+    label: str
+
+    def matches(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.paths)
+
+
+@dataclass(frozen=True)
+class SuggestedLabels:
+    by_path: tuple[PathLabel, ...] = ()
+    """First match per changed file wins."""
+    internal_paths: tuple[str, ...] = ()
+    """Tests, docs, CI: a series that only touches these is not user facing."""
+    internal: tuple[str, ...] = ()
+    """The labels for such a series (ao: 'topic: not user facing')."""
+    bot_command: str | None = None
+    """How a contributor without triage rights asks for a label, e.g. '@pytorchbot label'."""
+
+
+@dataclass(frozen=True)
+class PathWarning:
+    """A warning for the PR draft when the series touches one of ``paths``."""
+
+    paths: tuple[str, ...]
+    message: str
+
+    def matches(self, path: str) -> bool:
+        return PathLabel(self.paths, "").matches(path)
+
+
+@dataclass(frozen=True)
 class PrFormat:
     format: str
     title_prefixes: tuple[TitlePrefix, ...]
     lint: tuple[str, ...]
     notes: tuple[str, ...]
+    labels: SuggestedLabels = SuggestedLabels()
+    warnings: tuple[PathWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +266,17 @@ def _tests(t: TableReader) -> Tests:
     return tests
 
 
+def _path_rules(t: TableReader, key: str, what: str) -> list[tuple[tuple[str, ...], str]]:
+    """``[[pr.<key>]]`` tables of ``paths`` and one string (a label or a message)."""
+    rules = []
+    value = "label" if key == "labels" else "message"
+    for entry in t.tables(key):
+        paths = entry.strings("paths", "upstream paths (folders or files)", required=True)
+        rules.append((paths, entry.string(value, what)))
+        entry.done()
+    return rules
+
+
 def _pr(t: TableReader) -> PrFormat:
     prefixes = []
     for p in t.tables("title_prefixes"):
@@ -240,11 +287,30 @@ def _pr(t: TableReader) -> PrFormat:
             )
         )
         p.done()
+    by_path = [PathLabel(*fields) for fields in _path_rules(t, "labels", "the label to suggest")]
+    internal = t.table("internal", required=False)
+    suggested = SuggestedLabels(
+        by_path=tuple(by_path),
+        internal_paths=internal.strings("paths", "paths that are not user facing"),
+        internal=internal.strings("labels", "labels for a series touching only those paths"),
+        bot_command=t.string(
+            "label_bot",
+            "the comment prefix that asks a bot for a label",
+            required=False,
+            default=None,
+        ),
+    )
+    internal.done()
+    warnings = [
+        PathWarning(*fields) for fields in _path_rules(t, "warn", "what the author must know")
+    ]
     pr = PrFormat(
         format=t.string("format", "the PR body format", choices=PR_FORMATS),
         title_prefixes=tuple(prefixes),
         lint=t.strings("lint", "a list of lint commands the upstream expects"),
         notes=t.strings("notes", "a list of reminders for the PR author"),
+        labels=suggested,
+        warnings=tuple(warnings),
     )
     t.done()
     return pr

@@ -12,6 +12,7 @@ process's memory: no message, log line or file written here contains it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -363,6 +364,26 @@ class GitHubClient:
                 data = None
             raise self._error(status, answer, data, url)
         return status, answer, text
+
+    @contextlib.contextmanager
+    def calls(self, what: str) -> Iterator[None]:
+        """PyGithub object calls (``get_repo``, ``create_pull``, ...) with errors as
+        WorkbenchErrors, like the raw calls; ``what`` names the call in messages."""
+        try:
+            yield
+        except GithubException as exc:
+            headers = {k.lower(): str(v) for k, v in (exc.headers or {}).items()}
+            self.rate = RateLimit.from_headers(headers)
+            raise self._error(exc.status, headers, exc.data, what) from None
+        except requests.Timeout:
+            raise Unreachable(
+                f"no answer from {self.settings.api} within {self.settings.timeout} s ({what})",
+                "check the network, or raise WORKBENCH_GITHUB_TIMEOUT",
+            ) from None
+        except requests.RequestException as exc:
+            raise Unreachable(
+                f"cannot reach {self.settings.api} ({what}): {self._scrub(_short_reason(exc))}"
+            ) from None
 
     # --- errors ----------------------------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from workbench.config import Recipe
 from workbench.envs.builder import EnvBuilder, Log
+from workbench.envs.versions import package_versions
 from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
@@ -61,6 +63,17 @@ def run_tests(
         "unmapped": selection.unmapped,
         "override": pytest_args or None,
         "env": env,
+        "versions": package_versions(patched.python),
+        # What a reviewer can paste in the upstream checkout: no local paths, no junit options.
+        "reproduce": " ".join(
+            [
+                *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+                "python -m pytest",
+                shlex.join([*targets, *args]),
+            ]
+        )
+        if targets
+        else None,
     }
     if not targets:
         doc.update(

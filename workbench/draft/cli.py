@@ -1,0 +1,205 @@
+"""``workbench pr start|draft|open``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from workbench.errors import UsageError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pr",
+        help="draft the PR description; open it as a draft PR from your fork",
+        description="draft the PR description in the upstream's format from real results, "
+        "and open it as a draft PR from your fork",
+    )
+    psub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    s = psub.add_parser(
+        "start",
+        help="start work on an issue: the next patch is named after it, the draft fixes it",
+        description="record ISSUE as the issue the series of NAME works on: the next patch's "
+        "subject is named after it and the draft says 'Fixes #ISSUE'",
+    )
+    s.add_argument("name", metavar="NAME")
+    s.add_argument("issue", metavar="ISSUE", type=int, nargs="?")
+    s.add_argument("--stop", action="store_true", help="forget the issue work was started on")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_start)
+
+    d = psub.add_parser(
+        "draft",
+        help="the PR title, body and labels, with warnings above",
+        description="render the PR for the series of NAME in the upstream's own format, from "
+        "the series, the latest test and bench runs for it, and the linked issue; warnings "
+        "(no tests run, stale results, regressions, missing labels, empty human parts) first",
+    )
+    d.add_argument("name", metavar="NAME")
+    d.add_argument("--issue", type=int, metavar="N", help="the issue the PR fixes")
+    d.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the title and body to FILE; what you wrote in its human parts is kept",
+    )
+    d.add_argument("--json", action="store_true", help="print the draft as JSON")
+    d.set_defaults(func=cmd_draft)
+
+    o = psub.add_parser(
+        "open",
+        help="push the series to your fork and open it as a DRAFT PR (asks first)",
+        description="push the patched worktree's commits to a branch of your fork and open a "
+        "draft PR against the upstream with the drafted body and suggested labels (set only "
+        "where your token may; listed otherwise). Shows what it will do and asks unless --yes.",
+    )
+    o.add_argument("name", metavar="NAME")
+    o.add_argument("--fork", required=True, metavar="OWNER/REPO", help="your fork of the upstream")
+    o.add_argument("--yes", action="store_true", help="do not ask")
+    o.add_argument("--stack", action="store_true", help="one draft PR per patch, linked")
+    o.add_argument("--branch", metavar="NAME", help="the fork branch (default: from the title)")
+    o.add_argument(
+        "--body-file",
+        type=Path,
+        metavar="FILE",
+        help="a draft file you edited (from pr draft -o): its title and body",
+    )
+    o.add_argument("--issue", type=int, metavar="N", help="the issue the PR fixes")
+    o.add_argument("--push-url", metavar="URL", help="push here instead of the fork's clone URL")
+    o.add_argument(
+        "--force", action="store_true", help="replace the fork branch if it holds other commits"
+    )
+    o.add_argument("--json", action="store_true", help="print what was done as JSON")
+    o.set_defaults(func=cmd_open)
+
+
+@contextmanager
+def maybe_store(ws):
+    """The tracker's store if a sync has made one (titles of linked issues), else None."""
+    from workbench.github.store import Store, store_path
+
+    if not store_path(ws).exists():
+        yield None
+        return
+    store = Store.open(ws, create=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from workbench.config import load_recipe
+    from workbench.draft import start_work, stop_work
+    from workbench.paths import Workspace
+
+    ws = Workspace.discover()
+    load_recipe(ws, args.name)
+    if args.stop:
+        stopped = stop_work(ws, args.name)
+        err.print("forgot the issue" if stopped else "no issue was recorded")
+        return 0
+    if args.issue is None:
+        raise UsageError("pr start needs ISSUE (or --stop)", f"workbench pr start {args.name} 123")
+    with maybe_store(ws) as store:
+        item = start_work(ws, args.name, args.issue, store=store)
+    if args.json:
+        sys.stdout.write(json.dumps(asdict(item), indent=2) + "\n")
+        return 0
+    out.print(f"working on #{item.number}" + (f": {escape(item.title)}" if item.title else ""))
+    out.print(f"next patch: {item.patch_file}")
+    out.print(
+        f"commit in upstreams/{args.name}/patched with the subject:\n  {escape(item.subject)}\n"
+        f"then: workbench patches refresh {args.name}; the draft will say 'Fixes #{item.number}'"
+    )
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from workbench.draft import make_draft
+    from workbench.fsutil import atomic_write_bytes
+    from workbench.paths import Workspace
+
+    ws = Workspace.discover()
+    previous = None
+    if args.output and args.output.exists():
+        if not args.output.is_file():
+            raise UsageError(f"{args.output} is not a file", "give a file path to -o")
+        previous = args.output.read_text(errors="replace")
+    with maybe_store(ws) as store:
+        draft = make_draft(ws, args.name, issue=args.issue, store=store, keep_from=previous)
+    if args.output:
+        atomic_write_bytes(args.output, draft.file_text().encode())
+    if args.json:
+        doc = draft.to_json()
+        if args.output:
+            doc["written_to"] = str(args.output)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    if args.output:
+        for w in draft.warnings:
+            err.print(f"[yellow]warning[/] {escape(w.message)}")
+        if draft.kept:
+            err.print(f"kept your {', '.join(draft.kept)} from {args.output}")
+        err.print(f"draft written to {args.output}; labels: {', '.join(draft.labels) or 'none'}")
+        return 0
+    sys.stdout.write(draft.text())
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "pr open asks before it pushes, and there is no terminal to ask on",
+            "run it in a terminal, or pass --yes",
+        )
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from workbench.draft.publish import open_prs, plan_open, push
+    from workbench.github.client import GitHubClient
+    from workbench.paths import Workspace
+
+    ws = Workspace.discover()
+    with GitHubClient.from_env() as client, maybe_store(ws) as store:
+        plan = plan_open(
+            ws,
+            args.name,
+            client,
+            fork=args.fork,
+            stack=args.stack,
+            branch=args.branch,
+            body_file=args.body_file,
+            push_url=args.push_url,
+            issue=args.issue,
+            store=store,
+            force=args.force,
+        )
+        err.print(escape(plan.describe()))
+        if not args.yes and not _confirm("go ahead?"):
+            err.print("nothing was pushed or opened")
+            return 0
+        push(ws, args.name, plan, client)
+        open_prs(plan, client, log=lambda msg: err.print(escape(msg)))
+    if args.json:
+        sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
+    else:
+        for pr in plan.prs:
+            out.print(f"{pr.url}  {escape(pr.title)}")
+        if plan.prs and plan.prs[-1].labels and not plan.can_label:
+            out.print("labels to ask for: " + ", ".join(plan.prs[-1].labels))
+    return 0

@@ -1,0 +1,134 @@
+"""What the workbench knows for certain about a series, gathered once for every PR format."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.config import Recipe
+from workbench.errors import UsageError
+from workbench.gitops.engine import SeriesEngine
+from workbench.gitops.git import run
+from workbench.paths import Workspace
+from workbench.runs import Latest, latest
+
+
+@dataclass
+class Patch:
+    file: str
+    subject: str
+    body: str
+    files: list[str]
+    added: list[str]
+    """Files the patch creates."""
+
+
+@dataclass
+class LinkedIssue:
+    number: int
+    title: str | None = None
+    url: str | None = None
+    source: str = "--issue"
+    """Where the link came from: --issue, or the issue work was started on."""
+
+
+@dataclass
+class Facts:
+    recipe: Recipe
+    patches: list[Patch]
+    changed: list[str]
+    series_digest: str
+    worktree_state: str
+    worktree: Path
+    tests: Latest
+    bench: Latest
+    issue: LinkedIssue | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    @property
+    def added(self) -> list[str]:
+        out: list[str] = []
+        for p in self.patches:
+            out += [f for f in p.added if f not in out]
+        return out
+
+    def touched(self, prefix: str) -> list[str]:
+        prefix = prefix.rstrip("/") + "/"
+        return [f for f in self.changed if f.startswith(prefix)]
+
+
+def _message(patch: Path, cwd: Path) -> tuple[str, str]:
+    """Subject and body as ``git mailinfo`` reads them (encodings and folded headers handled)."""
+    with tempfile.TemporaryDirectory(prefix="workbench-mailinfo-") as tmp:
+        msg = Path(tmp) / "msg"
+        info = run(
+            cwd,
+            "mailinfo",
+            "-b",
+            "-u",
+            str(msg),
+            str(Path(tmp) / "patch"),
+            stdin=patch.read_bytes().decode("utf-8", errors="replace"),
+        )
+        body = msg.read_text(errors="replace").strip()
+    subject = ""
+    for line in info.stdout.splitlines():
+        if line.startswith("Subject: "):
+            subject = line.removeprefix("Subject: ").strip()
+    return subject, body
+
+
+def _created(patch: Path, cwd: Path) -> list[str]:
+    summary = run(cwd, "apply", "--summary", str(patch), check=False).stdout
+    return [
+        line.split(" ", 3)[3]
+        for line in (raw.strip() for raw in summary.splitlines())
+        if line.startswith("create mode ")
+    ]
+
+
+def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> Facts:
+    engine = SeriesEngine(ws, recipe)
+    if not engine.co.exists():
+        raise UsageError(
+            f"{recipe.name} has no clone yet, so there is no series to draft from",
+            f"workbench upstream fetch {recipe.name} && workbench patches apply {recipe.name}",
+        )
+    status = engine.status(check_head=False)
+    series = engine.series()
+    if not status["patches"]:
+        raise UsageError(
+            f"patches/{recipe.name}/series lists no patches: nothing to propose",
+            f"commit in upstreams/{recipe.name}/patched, then workbench patches refresh "
+            f"{recipe.name}",
+        )
+    cwd = engine.co.src
+    patches = []
+    for info, path in zip(status["patches"], series.paths(), strict=True):
+        subject, body = _message(path, cwd)
+        patches.append(
+            Patch(
+                file=info["file"],
+                subject=subject or info["subject"],
+                body=body,
+                files=[f["path"] for f in info["files"]],
+                added=_created(path, cwd),
+            )
+        )
+    digest = series.digest()
+    return Facts(
+        recipe=recipe,
+        patches=patches,
+        changed=status["changed_files"],
+        series_digest=digest,
+        worktree_state=status["worktree"]["state"],
+        worktree=engine.co.patched,
+        tests=latest(ws, recipe.name, "tests", digest),
+        bench=latest(ws, recipe.name, "bench", digest),
+        issue=issue,
+    )
