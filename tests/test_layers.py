@@ -72,3 +72,13 @@ def test_usage_errors_exit_2_in_one_line(workspace):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "--onto" in proc.stderr
+
+
+def test_the_cli_starts_without_git_on_path(tmp_path):
+    """GitPython refuses to import without git: no command may import it before it runs."""
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pr" in proc.stdout and "Traceback" not in proc.stderr

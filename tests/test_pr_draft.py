@@ -302,6 +302,13 @@ def test_pytorch_format_sections_labels_and_policy(workspace: Workspace):
     assert codes.count("missing-label") == 1
     assert any("release notes" in w["message"] for w in doc["warnings"])
     assert '@pytorchbot label "module: inference"' in " ".join(doc["label_notes"])
+    assert "nox -s demo_tests" in body
+    # A newer run with files given after -- says so.
+    newer = make_tests_doc(digest, "20261121-090000-tests", started="2026-11-21T09:00:00+00:00")
+    put_run(workspace, {**newer, "override": ["test/test_mod.py", "-k", "f1"]})
+    body = draft()["body"]
+    assert "workbench tests run demo -- test/test_mod.py -k f1" in body
+    assert "`20261121-090000-tests`" in body and "nox -s demo_tests" not in body
 
 
 def test_tests_only_series_is_not_user_facing(workspace: Workspace):

@@ -81,6 +81,21 @@ def test_real_recipes_hold_the_upstream_facts():
         (lambda t: t.replace('format = "plain"', 'format = "html"'), "pr.format", "must be one of"),
         (lambda t: t.replace("[labels]", "[labls]"), "labels", "is missing"),
         (
+            lambda t: t.replace('format = "plain"', 'format = "plain"\n[[pr.labels]]\nlabel = "x"'),
+            "pr.labels[0].paths",
+            "is missing",
+        ),
+        (
+            lambda t: t.replace('format = "plain"', 'format = "plain"\n[[pr.warn]]\npaths = ["a"]'),
+            "pr.warn[0].message",
+            "is missing",
+        ),
+        (
+            lambda t: t.replace('format = "plain"', 'format = "plain"\n[pr.internal]\npath = []'),
+            "pr.internal.path",
+            "is not a known key",
+        ),
+        (
             lambda t: t.replace('tests = ["test/test_{x}.py"]', "tests = []"),
             "tests.map[0].tests",
             "at least one",

@@ -23,6 +23,7 @@ from workbench.draft.cli import register as register_pr
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
+from workbench.runners.cli import register as register_remote
 from workbench.testsel.cli import register as register_tests
 
 out = Console(highlight=False, soft_wrap=True)
@@ -421,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_tests(sub)
     register_bench(sub)
     register_github(sub)
+    register_remote(sub)
     register_pr(sub)
 
     command(sub, "tui", cmd_tui, "the dashboard (what `workbench` opens on a terminal)")

@@ -266,6 +266,17 @@ def _tests(t: TableReader) -> Tests:
     return tests
 
 
+def _path_rules(t: TableReader, key: str, what: str) -> list[tuple[tuple[str, ...], str]]:
+    """``[[pr.<key>]]`` tables of ``paths`` and one string (a label or a message)."""
+    rules = []
+    value = "label" if key == "labels" else "message"
+    for entry in t.tables(key):
+        paths = entry.strings("paths", "upstream paths (folders or files)", required=True)
+        rules.append((paths, entry.string(value, what)))
+        entry.done()
+    return rules
+
+
 def _pr(t: TableReader) -> PrFormat:
     prefixes = []
     for p in t.tables("title_prefixes"):
@@ -276,15 +287,7 @@ def _pr(t: TableReader) -> PrFormat:
             )
         )
         p.done()
-    by_path = []
-    for entry in t.tables("labels"):
-        by_path.append(
-            PathLabel(
-                paths=entry.strings("paths", "upstream paths (folders or files)", required=True),
-                label=entry.string("label", "the label to suggest"),
-            )
-        )
-        entry.done()
+    by_path = [PathLabel(*fields) for fields in _path_rules(t, "labels", "the label to suggest")]
     internal = t.table("internal", required=False)
     suggested = SuggestedLabels(
         by_path=tuple(by_path),
@@ -298,15 +301,9 @@ def _pr(t: TableReader) -> PrFormat:
         ),
     )
     internal.done()
-    warnings = []
-    for entry in t.tables("warn"):
-        warnings.append(
-            PathWarning(
-                paths=entry.strings("paths", "upstream paths (folders or files)", required=True),
-                message=entry.string("message", "what the author must know"),
-            )
-        )
-        entry.done()
+    warnings = [
+        PathWarning(*fields) for fields in _path_rules(t, "warn", "what the author must know")
+    ]
     pr = PrFormat(
         format=t.string("format", "the PR body format", choices=PR_FORMATS),
         title_prefixes=tuple(prefixes),

@@ -13,7 +13,7 @@ from workbench.draft.facts import Facts
 from workbench.draft.labels import title_prefix
 from workbench.draft.model import GENERATED, human, quote
 
-# Where gh looks for a pull request template (case-insensitive), in its order.
+# Where GitHub looks for a pull request template (case-insensitive), in its order.
 TEMPLATE_PLACES = (".github", "", "docs")
 TEMPLATE_NAME = "pull_request_template.md"
 TEMPLATE_FOLDER = "pull_request_template"
@@ -30,6 +30,18 @@ def _fixes(facts: Facts) -> str:
 
 def _join(*parts: str) -> str:
     return "\n\n".join(p.strip("\n") for p in parts if p and p.strip()) + "\n"
+
+
+def _markdown_sections(facts: Facts, commands: list[str] | None = None) -> list[str]:
+    """The series, the linked issue, the test plan and the benchmarks under ``##`` headings."""
+    return [
+        sections.series_summary(facts),
+        _fixes(facts),
+        "## Test plan",
+        sections.test_plan(facts, commands=commands),
+        "## Benchmarks",
+        sections.benchmarks(facts),
+    ]
 
 
 def first_subject(facts: Facts) -> str:
@@ -116,12 +128,7 @@ def triton(facts: Facts) -> tuple[str, str]:
     ]
     body = _join(
         human("description", WHY),
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts),
-        "## Benchmarks",
-        sections.benchmarks(facts),
+        *_markdown_sections(facts),
         TRITON_INTRO,
         checklist,
         quote(f"{GENERATED}: boxes ticked only where the series shows it.\n" + "\n".join(verified)),
@@ -153,19 +160,14 @@ def plain(facts: Facts) -> tuple[str, str]:
     commands = xla_commands(facts, r.doc) if r and facts.tests.current else None
     body = _join(
         human("description", WHY),
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts, commands=commands),
-        "## Benchmarks",
-        sections.benchmarks(facts),
+        *_markdown_sections(facts, commands),
         sections.lint_reminder(facts),
     )
     return plain_title(first_subject(facts)), body
 
 
 def find_template(worktree: Path) -> Path | None:
-    """The upstream's PR template where gh looks for one; a folder of several: the first."""
+    """The upstream's PR template where GitHub looks for one; a folder of several: the first."""
     for place in TEMPLATE_PLACES:
         folder = worktree / place if place else worktree
         if not folder.is_dir():
@@ -184,14 +186,7 @@ def template(facts: Facts) -> tuple[str, str]:
     """Any other upstream: its own template with the generated parts after it, else a neutral
     Summary / Test plan / Benchmarks layout."""
     found = find_template(facts.worktree)
-    generated = [
-        sections.series_summary(facts),
-        _fixes(facts),
-        "## Test plan",
-        sections.test_plan(facts),
-        "## Benchmarks",
-        sections.benchmarks(facts),
-    ]
+    generated = _markdown_sections(facts)
     if found:
         text = found.read_text(errors="replace").strip()
         body = _join(human("template", text, raw=True), *generated)

@@ -94,6 +94,13 @@ def test_commands(facts: Facts, doc: dict) -> list[str]:
     return [f"{env} python -m pytest {shlex.join(targets)}".strip()] if targets else []
 
 
+def _workbench_command(facts: Facts, doc: dict) -> str:
+    """How the run was started: the session, or the CLI with the files given after --."""
+    if doc.get("override"):
+        return f"workbench tests run {facts.name} -- {shlex.join(doc['override'])}"
+    return f"nox -s {facts.name}_tests   # pin and pin+series envs; failures re-run on the pin"
+
+
 def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
     latest = facts.tests
     session = f"{facts.name}_tests"
@@ -111,7 +118,7 @@ def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
         f"{GENERATED} from test run `{r.run_id}` ({_when(r)}; {_where(r)}), made from this series:",
         "",
         "```",
-        f"nox -s {session}   # pin and pin+series environments; failures re-run on the pin",
+        _workbench_command(facts, doc),
         *shown,
         "```",
         "",

@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -295,6 +295,38 @@ class GitHubClient:
             )
         return data
 
+    def request(
+        self,
+        verb: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        *,
+        allow: Collection[int] = (),
+    ) -> tuple[int, Any]:
+        """One REST call: the status and the parsed JSON answer (None when empty).
+
+        Statuses in ``allow`` come back to the caller instead of raising, for endpoints where an
+        error status has a meaning of its own (a 404 that says "not set up yet").
+        """
+        headers = {"Accept": "application/vnd.github+json"}
+        status, _, text = self._call(verb, url, params, headers, body, allow=allow)
+        if not text.strip():
+            return status, None
+        if status >= 400:  # an allowed error: its body is informative at best
+            try:
+                return status, json.loads(text)
+            except ValueError:
+                return status, None
+        return status, self._json(text, url)
+
+    def redirect(self, url: str, *, allow: Collection[int] = ()) -> tuple[int, str | None]:
+        """GET an endpoint that answers with a redirect (an artifact's zip): the status and the
+        ``Location``, not followed, so the token is never sent to the storage host."""
+        headers = {"Accept": "application/vnd.github+json"}
+        status, answer, _ = self._call("GET", url, None, headers, allow=(302, *allow))
+        return status, answer.get("location")
+
     def _call(
         self,
         verb: str,
@@ -302,6 +334,8 @@ class GitHubClient:
         params: Mapping[str, Any] | None,
         headers: dict[str, str],
         body: Any = None,
+        *,
+        allow: Collection[int] = (),
     ) -> tuple[int, dict[str, str], str]:
         self.requests += 1
         try:
@@ -323,7 +357,7 @@ class GitHubClient:
                 f"cannot reach {self.settings.api}: {self._scrub(_short_reason(exc))}"
             ) from None
         self.rate = RateLimit.from_headers(answer)
-        if status >= 400:
+        if status >= 400 and status not in allow:
             try:
                 data = json.loads(text) if text else None
             except ValueError:
