@@ -348,3 +348,41 @@ async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
     from workbench.draft import current_work
 
     assert current_work(tui_ws, "demo") is None and current_work(tui_ws, "ao") is None
+
+
+async def test_the_command_palette_offers_every_action_for_the_current_state(tui_ws, store):
+    from workbench.tui.commands import WorkbenchCommands
+
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        issue = table(app).highlighted().item
+        names = [name for name, _, _ in WorkbenchCommands(app.screen)._commands()]
+        for expected in (
+            "sync: now",
+            "item: open in browser",
+            f"work: start on #{issue.number}",
+            "patches: apply demo",
+            "patches: rebase ao",
+            "run: demo_tests",
+            "run: demo_bench",
+            "pr: draft demo",
+        ):
+            assert expected in names
+        assert "run: cancel" not in names  # nothing runs
+        bindings = [b for b in app.BINDINGS + table(app).BINDINGS]
+        assert all(b.id and b.tooltip for b in bindings)
+
+
+def test_workbench_without_a_terminal_prints_the_overview(workspace) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "workbench --help lists the commands" in proc.stdout
