@@ -286,15 +286,24 @@ async def test_cancel_kills_the_session_and_what_it_started(tui_ws, store) -> No
             os.kill(int(pid_file.read_text()), 0)
 
 
-def test_closing_the_tui_leaves_a_session_running(tui_ws) -> None:
-    from workbench.tui.jobs import NoxJob
-
-    job = NoxJob.start(tui_ws, "demo", "bench")
+async def test_quitting_leaves_a_started_session_running(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    pid_file = Path(os.environ["WORKBENCH_HOME"]) / "bench.pid"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app._set_filter(upstream="demo")
+        await pilot.press("B")
+        await wait_for(pilot, pid_file.exists, timeout=60, what="the bench session")
+        job = app.job
+        assert job is not None and os.getpgid(job.pid) == job.pid != os.getpgid(0)
+        await pilot.press("q")
     try:
-        assert os.getpgid(job.pid) == job.pid != os.getpgid(0)  # a group of its own
+        assert job.returncode() is None  # nox goes on, in its own process group
+        os.kill(int(pid_file.read_text()), 0)
+        assert "bench started" in job.log.read_text()
     finally:
         job.cancel()
-    assert job.process.returncode is not None
+    assert job.returncode() is not None
 
 
 def test_an_item_without_status_is_shown_plainly(tui_ws, store) -> None:
