@@ -256,8 +256,9 @@ async def test_run_a_session_streams_its_log_and_shows_the_result(tui_ws, store)
         app._set_filter(upstream="demo")  # the highlighted issue is demo's
         await settle(pilot, app)
         await pilot.press("t")
-        assert app.job is not None and "demo_tests" in status(app)
         log = app.query_one("#joblog")
+        assert "$ nox -s demo_tests" in str(log.lines[0])  # written when it starts
+        assert "goes on if you quit" in str(log.lines[1])
         await wait_for(pilot, lambda: app.job is None, timeout=60, what="the session to end")
         text = "\n".join(str(line) for line in log.lines)
         assert "synthetic step 2" in text and "demo_tests finished" in text, text
