@@ -279,7 +279,7 @@ async def test_cancel_kills_the_session_and_what_it_started(tui_ws, store) -> No
         await pilot.press("B")
         await wait_for(pilot, pid_file.exists, timeout=60, what="the bench session")
         job = app.job
-        assert job is not None
+        assert job is not None and "running demo_bench" in status(app)
         await pilot.press("x")
         await wait_for(pilot, lambda: app.job is None, timeout=30, what="the cancel")
         assert job.cancelled and job.process.returncode is not None
