@@ -202,6 +202,18 @@ class WorkbenchApp(Actions):
     def load_list(self, kind: str, offset: int = 0) -> None:
         if offset == 0:
             self.generation[kind] += 1
+            # The first page is one indexed query (4-19 ms with 20,000 items): read here, it
+            # reaches the screen without a thread hop and a message (p95 per keystroke 127 ->
+            # 77 ms). If a worker holds the store, the page is read in a worker as before.
+            if self.store_lock.acquire(blocking=False):
+                try:
+                    recipes = list(self.recipes.values())
+                    page = data.read_page(self.store, recipes, kind, self.filter, 0)
+                finally:
+                    self.store_lock.release()
+                self._page_loaded(PageLoaded(page, self.generation[kind]))
+                self._load_facets(page, self.generation[kind])
+                return
         self._load_page(kind, self.filter, offset, self.generation[kind])
 
     @work(thread=True, exit_on_error=False, group="query", description="reading the store")
