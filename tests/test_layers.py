@@ -82,3 +82,13 @@ def test_the_cli_starts_without_git_on_path(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "pr" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_the_cli_starts_without_loading_heavy_libraries():
+    """Every command registers every parser: what `import workbench.cli` loads is paid by all of
+    them (a re-run of `nox -s ao_bench` reaches its benchmarks in about a second)."""
+    heavy = ("github", "git", "textual", "torch", "requests")
+    code = f"import sys, workbench.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

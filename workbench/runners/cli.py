@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,11 +17,8 @@ from rich.table import Table
 
 from workbench.config import load_recipe
 from workbench.errors import UsageError
-from workbench.github.client import GitHubClient
 from workbench.paths import Workspace
 from workbench.runners import records
-from workbench.runners.actions import Actions, Run
-from workbench.runners.follow import Observer, finish, follow
 from workbench.runners.records import RemoteRun
 from workbench.runners.settings import (
     Timing,
@@ -29,6 +27,13 @@ from workbench.runners.settings import (
     read_remote_config,
 )
 from workbench.runners.workflow import SESSIONS, default_labels
+
+if TYPE_CHECKING:
+    from workbench.runners.actions import Actions, Run
+    from workbench.runners.follow import Observer
+
+# The GitHub client (PyGithub, requests) is imported inside the commands that talk to GitHub:
+# every `workbench` command registers these parsers, and that import alone costs ~0.35 s.
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -137,6 +142,8 @@ def _progress(rec: RemoteRun, quiet: bool) -> Iterator[Observer]:
 
 
 def _follow_and_finish(actions: Actions, ws: Workspace, rec: RemoteRun, args) -> int:
+    from workbench.runners.follow import finish, follow
+
     timing = _timing(args)
     try:
         with _progress(rec, args.json) as observe:
@@ -160,7 +167,9 @@ def _follow_and_finish(actions: Actions, ws: Workspace, rec: RemoteRun, args) ->
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: GitPython fails to import without git, and `workbench sync` must not care.
+    from workbench.github.client import GitHubClient
     from workbench.gitops.engine import SeriesEngine
+    from workbench.runners.actions import Actions
     from workbench.runners.dispatch import dispatch, require_token
     from workbench.runners.guard import current_branch
 
@@ -203,6 +212,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from workbench.github.client import GitHubClient
+    from workbench.runners.actions import Actions
+
     ws = Workspace.discover()
     rec = records.find(ws, args.run_id)
     if rec.run_id is None:
@@ -215,6 +227,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from workbench.github.client import GitHubClient
+    from workbench.runners.actions import Actions
+
     ws = Workspace.discover()
     runs = [r for r in records.load(ws) if not args.name or r.upstream == args.name]
     pending = [r for r in runs if r.run_id is not None and r.status != "completed"]
