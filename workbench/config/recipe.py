@@ -86,6 +86,11 @@ class TitlePrefix:
     prefix: str
 
 
+def under(path: str, prefix: str) -> bool:
+    """``path`` is ``prefix`` itself or inside the folder ``prefix`` (not merely a longer name)."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class PathLabel:
     """A label to suggest when the series changes a file under one of ``paths``."""
@@ -94,7 +99,7 @@ class PathLabel:
     label: str
 
     def matches(self, path: str) -> bool:
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.paths)
+        return any(under(path, p) for p in self.paths)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ class PathWarning:
     message: str
 
     def matches(self, path: str) -> bool:
-        return PathLabel(self.paths, "").matches(path)
+        return any(under(path, p) for p in self.paths)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ class LinkedIssue:
     number: int
     title: str | None = None
     url: str | None = None
-    source: str = "--issue"
-    """Where the link came from: --issue, or the issue work was started on."""
 
 
 @dataclass
@@ -56,10 +54,6 @@ class Facts:
         for p in self.patches:
             out += [f for f in p.added if f not in out]
         return out
-
-    def touched(self, prefix: str) -> list[str]:
-        prefix = prefix.rstrip("/") + "/"
-        return [f for f in self.changed if f.startswith(prefix)]
 
 
 def _message(patch: Path, cwd: Path) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from workbench.config import Recipe
+from workbench.config.recipe import under
 
 
 def suggest_labels(recipe: Recipe, changed: list[str]) -> tuple[list[str], list[str]]:
@@ -21,7 +22,7 @@ def suggest_labels(recipe: Recipe, changed: list[str]) -> tuple[list[str], list[
                     why.append(f"{rule.label}: changes {path}")
                 break
     if rules.internal and changed:
-        internal = [p for p in changed if any(_under(p, i) for i in rules.internal_paths)]
+        internal = [p for p in changed if any(under(p, i) for i in rules.internal_paths)]
         if len(internal) == len(changed):
             for label in rules.internal:
                 if label not in labels:
@@ -30,17 +31,13 @@ def suggest_labels(recipe: Recipe, changed: list[str]) -> tuple[list[str], list[
     return labels, why
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
-
-
 def title_prefix(recipe: Recipe, changed: list[str]) -> str | None:
     """The bracket prefix most changed files point to (first matching rule per file)."""
     votes: Counter[str] = Counter()
     order: dict[str, int] = {}
     for path in changed:
         for i, rule in enumerate(recipe.pr.title_prefixes):
-            if _under(path, rule.path):
+            if under(path, rule.path):
                 votes[rule.prefix] += 1
                 order.setdefault(rule.prefix, i)
                 break

@@ -20,13 +20,12 @@ if TYPE_CHECKING:
 
 
 def _issue(ws: Workspace, name: str, repo: str, number: int | None, store: Store | None):
-    source = "--issue"
     if number is None:
         work = current_work(ws, name)
         if work is None:
             return None
-        number, source = work.number, "started work"
-    issue = LinkedIssue(number=number, source=source)
+        number = work.number
+    issue = LinkedIssue(number=number)
     if store is not None:
         tracked = store.item(repo, number)
         if tracked is not None:
