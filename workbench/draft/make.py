@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from workbench.github.store import Store
 
 
-def _issue(ws: Workspace, name: str, repo: str, number: int | None, store: Store | None):
+def linked_issue(
+    ws: Workspace, name: str, repo: str, number: int | None, store: Store | None
+) -> LinkedIssue | None:
+    """``number`` (or the issue work was started on), with its title if the store has it."""
     if number is None:
         work = current_work(ws, name)
         if work is None:
@@ -61,15 +64,18 @@ def make_draft(
     body: str | None = None,
     title: str | None = None,
     keep_from: str | None = None,
+    facts: Facts | None = None,
 ) -> PrDraft:
     """The draft for the series of ``name``.
 
     With ``body``/``title`` (an edited draft file) the same labels and lint run over the
     contributor's text instead of a fresh one. With ``keep_from`` (the text of an earlier draft
-    file) the fresh draft keeps that file's title and every human part written in it.
+    file) the fresh draft keeps that file's title and every human part written in it. ``facts``:
+    what a caller has gathered already (then ``issue`` and ``store`` went into it).
     """
     recipe = load_recipe(ws, name)
-    facts = gather(ws, recipe, _issue(ws, name, recipe.upstream.repo, issue, store))
+    if facts is None:
+        facts = gather(ws, recipe, linked_issue(ws, name, recipe.upstream.repo, issue, store))
     gen_title, gen_body = RENDERERS[recipe.pr.format](facts)
     title = scrub(title or gen_title, local_paths(ws))
     body = scrub(body if body is not None else gen_body, local_paths(ws))

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench.config import Recipe, load_recipe
-from workbench.draft.make import local_paths, make_draft
+from workbench.draft.facts import gather
+from workbench.draft.make import linked_issue, local_paths, make_draft
 from workbench.draft.model import GENERATED, PrDraft, human, quote, split_file_text
 from workbench.errors import ProblemFound, UsageError
 from workbench.github.client import GitHubClient
@@ -179,6 +180,7 @@ def plan_open(
         upstream = client.github.get_repo(recipe.upstream.repo)
         perms = upstream.permissions
         can_label = bool(perms and any(getattr(perms, p, False) for p in LABEL_PERMISSIONS))
+    facts = gather(ws, recipe, linked_issue(ws, name, recipe.upstream.repo, issue, store))
     if body_file is not None:
         try:
             title, body = split_file_text(body_file.read_text())
@@ -186,9 +188,9 @@ def plan_open(
             raise UsageError(f"cannot read {body_file}: {exc.strerror}") from None
         if not title:
             raise UsageError(f"{body_file} has no title line", "the first line is the PR title")
-        draft = make_draft(ws, name, issue=issue, store=store, title=title, body=body)
+        draft = make_draft(ws, name, store=store, title=title, body=body, facts=facts)
     else:
-        draft = make_draft(ws, name, issue=issue, store=store)
+        draft = make_draft(ws, name, store=store, facts=facts)
     _refuse_secrets(draft, client, ws)
     top_branch = branch or f"workbench/{name}/{_slug(draft.title)}"
     bot = recipe.pr.labels.bot_command
@@ -208,9 +210,7 @@ def plan_open(
     if not stack or len(commits) == 1:
         plan.prs.append(PlannedPr(top_branch, commits[-1], draft.title, draft.body, draft.labels))
     else:
-        from workbench.draft.facts import gather
-
-        patches = gather(ws, recipe).patches
+        patches = facts.patches
         for i, (commit, patch) in enumerate(zip(commits, patches, strict=True)):
             last = i == len(commits) - 1
             plan.prs.append(
