@@ -3,6 +3,16 @@
 Usage:
     python benchmarks/bench_quality.py run [--trials 30] [--workloads loop,torch] [--rows ...]
     python benchmarks/bench_quality.py report            # markdown table from the saved trials
+    python benchmarks/bench_quality.py ao --python PY --ao-src DIR [--trials 2] [--load both]
+    python benchmarks/bench_quality.py ao-report         # the real-torchao table
+
+`ao`: all CPU cases of `upstreams/ao/benches/bench_quant_primitives.py` on a real torchao, with
+the interpreter of a built ao environment (`.workbench/envs/ao/baseline/bin/python`) and two
+copies of its `torchao/` package (from `--ao-src`, the worktree at the pin) laid first on
+PYTHONPATH: A/A (both copies as released) and A/B (the patched copy clones the input before
+rounding in `_quantize_affine_no_dtype_cast`: only adds work, to the quantize cases only; the
+choose_qparams cases stay unchanged), each quiet and with a CPU-bound process on another core.
+Appended to benchmarks/results/quality_ao.jsonl.
 
 Each trial is one `workbench bench run` comparison of two import paths whose only difference is
 the amount of work: `loop` (a pure-Python loop over n items) or `torch` (torchao's
@@ -85,6 +95,17 @@ def one_run_per_side(case, min_effect: float) -> str:
     if ratio < 1 - min_effect:
         return stats.FASTER
     return stats.UNCHANGED
+
+
+def one_pair_rounds(case, min_effect: float) -> str:
+    """What the harness said before processes were sampled: the rounds of one long-lived pair
+    of processes, each round taken as independent evidence."""
+    first = [i for i, b in enumerate(case.blocks) if b == case.blocks[0]]
+    return stats.compare(
+        [case.baseline_rounds[i] for i in first],
+        [case.patched_rounds[i] for i in first],
+        min_effect=min_effect,
+    ).verdict
 
 
 def asv_rule(case) -> str:
@@ -275,6 +296,151 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         )
 
 
+AO_RESULTS = RESULTS.parent / "quality_ao.jsonl"
+AO_BENCH = Path(__file__).resolve().parent.parent / "upstreams/ao/benches/bench_quant_primitives.py"
+CLONE_OLD = "    quant = torch.clamp(\n        _Round.apply(input * (1.0 / scale))"
+CLONE_NEW = "    input = input.clone()\n" + CLONE_OLD
+
+
+def _overlay(src: Path, dest: Path, patched: bool) -> None:
+    import shutil
+
+    shutil.copytree(src / "torchao", dest / "torchao", ignore=shutil.ignore_patterns("*.so"))
+    if patched:
+        f = dest / "torchao" / "quantization" / "quant_primitives.py"
+        text = f.read_text()
+        assert text.count(CLONE_OLD) == 1, "the clone patch no longer applies"
+        f.write_text(text.replace(CLONE_OLD, CLONE_NEW))
+
+
+def _burn() -> None:
+    while True:
+        sum(i * i for i in range(10_000))
+
+
+def ao_trial(python: str, src: Path, row: str, load: bool) -> list[dict]:
+    import multiprocessing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = Path(tmp, "a"), Path(tmp, "b")
+        _overlay(src, a, False)
+        _overlay(src, b, row == "clone")
+        burner = None
+        if load:
+            burner = multiprocessing.get_context("spawn").Process(target=_burn, daemon=True)
+            burner.start()
+        try:
+            t0 = time.perf_counter()
+            env = {"TORCHAO_FORCE_SKIP_LOADING_SO_FILES": "1"}
+            result = run(
+                AO_BENCH,
+                SideSpec("baseline", python=python, path=str(a), env=env),
+                SideSpec("patched", python=python, path=str(b), env=env),
+                Settings(),
+            )
+            wall = time.perf_counter() - t0
+        finally:
+            if burner:
+                burner.terminate()
+    loaded_from = result.env["patched"]["modules"]["torchao"]["file"] or ""
+    assert loaded_from.startswith(str(b)), f"torchao came from {loaded_from}, not the overlay"
+    records = []
+    for case in result.cases:
+        if case.skipped:
+            continue
+        c = case.comparison
+        records.append(
+            {
+                "row": row,
+                "load": load,
+                "case": case.id,
+                "changed": row == "clone" and case.bench == "quantize_affine",
+                "verdict": c.verdict,
+                "ratio": c.ratio,
+                "ci": [c.ci_low, c.ci_high],
+                "p": c.p_value,
+                "processes": case.processes,
+                "rounds": c.rounds,
+                "stopped": case.stopped,
+                "measured_s": case.measured_seconds,
+                "case_s": case.seconds,
+                "spread": c.process_spread,
+                "one_run": one_run_per_side(case, 0.02),
+                "one_pair": one_pair_rounds(case, 0.02),
+                "asv": asv_rule(case),
+                "trial_wall_s": wall,
+                "startup_s": result.startup_seconds,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+    return records
+
+
+def cmd_ao(args: argparse.Namespace) -> None:
+    AO_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    loads = {"both": (False, True), "quiet": (False,), "loaded": (True,)}[args.load]
+    for i in range(args.trials):
+        for row in ("same", "clone"):
+            for load in loads:
+                recs = ao_trial(args.python, Path(args.ao_src), row, load)
+                with AO_RESULTS.open("a") as fh:
+                    for rec in recs:
+                        fh.write(json.dumps(rec) + "\n")
+                for rec in recs:
+                    print(
+                        f"{row:5} {'loaded' if load else 'quiet':6} #{i + 1} {rec['case']:55} "
+                        f"{rec['verdict']:12} {rec['ratio']:.3f} [{rec['ci'][0]:.3f}, "
+                        f"{rec['ci'][1]:.3f}] procs {rec['processes']:2} one-run {rec['one_run']:9} "
+                        f"asv {rec['asv']}",
+                        flush=True,
+                    )
+                print(f"trial wall {recs[0]['trial_wall_s']:.0f} s", flush=True)
+
+
+def _ao_mix(recs: list[dict], key: str) -> str:
+    n = len(recs)
+    counts = {v: sum(r[key] == v for r in recs) for v in ("slower", "faster", "unchanged")}
+    counts["inconclusive"] = n - sum(counts.values())
+    return " / ".join(str(counts[v]) for v in ("slower", "faster", "unchanged", "inconclusive"))
+
+
+def cmd_ao_report(args: argparse.Namespace) -> None:
+    recs = [json.loads(ln) for ln in AO_RESULTS.read_text().splitlines()]
+    print(
+        "| row | load | cases | harness: slower / faster / unchanged / inconclusive | "
+        "one long-lived pair (rounds as evidence) | one run per side | asv rule | "
+        "processes per side (median) | case s (median) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    groups = [
+        ("A/A: every case", "same", None),
+        ("A/B: quantize cases, 2^21 (clone: large)", "clone", "n=2097152"),
+        ("A/B: quantize cases, 2^16 (clone: ~10%)", "clone", "n=65536"),
+        ("A/B: choose_qparams cases (unchanged code)", "clone", "choose"),
+    ]
+    for label, row, sel in groups:
+        for load in (False, True):
+            rs = [
+                r
+                for r in recs
+                if r["row"] == row
+                and r["load"] == load
+                and (
+                    sel is None
+                    or (sel == "choose" and not r["changed"])
+                    or (sel != "choose" and r["changed"] and sel in r["case"])
+                )
+            ]
+            if not rs:
+                continue
+            print(
+                f"| {label} | {'loaded' if load else 'quiet'} | {len(rs)} | "
+                f"{_ao_mix(rs, 'verdict')} | {_ao_mix(rs, 'one_pair')} | {_ao_mix(rs, 'one_run')} | {_ao_mix(rs, 'asv')} | "
+                f"{statistics.median(r['processes'] for r in rs):.0f} | "
+                f"{statistics.median(r['case_s'] for r in rs):.0f} |"
+            )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(required=True)
@@ -285,6 +451,13 @@ def main() -> None:
     r.set_defaults(func=cmd_run)
     sub.add_parser("report").set_defaults(func=cmd_report)
     sub.add_parser("calibrate").set_defaults(func=cmd_calibrate)
+    a = sub.add_parser("ao")
+    a.add_argument("--python", required=True, help="interpreter of a built ao environment")
+    a.add_argument("--ao-src", required=True, help="the ao worktree at the pin")
+    a.add_argument("--trials", type=int, default=2)
+    a.add_argument("--load", choices=("both", "quiet", "loaded"), default="both")
+    a.set_defaults(func=cmd_ao)
+    sub.add_parser("ao-report").set_defaults(func=cmd_ao_report)
     args = p.parse_args()
     args.func(args)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write
+from workbench.bench import report, stats
 from workbench.bench.api import bench, specs_in
 from workbench.bench.roofline import Peak, gpu_peak, roofline
 from workbench.bench.runner import Settings, SideSpec, rounds_per_block, run
@@ -79,6 +80,9 @@ def test_slower_patched_side_is_called_slower(sides):
     assert c.ci_low > 1.05
     assert case.number and case.number >= 1
     assert len(case.baseline_rounds) == len(case.patched_rounds) == len(case.blocks) >= 2
+    # Every process pair started for the file took part; each visit forked fresh children.
+    assert case.processes == result.processes >= 8
+    assert case.children >= case.processes
     # Each side really ran its own module.
     assert result.env["baseline"]["pythonpath_first"] == str(sides["fast"])
     assert result.env["patched"]["pythonpath_first"] == str(sides["slow"])
@@ -108,14 +112,115 @@ def test_separate_interpreters_and_skips(sides, tmp_path):
 
 
 def test_rounds_per_block_follows_startup_cost():
-    # Cheap start-up: a fresh pair every round or two.
+    # Forking and setting up a case is cheap: a round or two per visit of a pair.
     assert rounds_per_block(0.01, 0.125, 40, 0.25) == 1
     assert rounds_per_block(0.1, 0.125, 40, 0.25) == 2
     assert rounds_per_block(0.08, 0.025, 200, 0.25) == 5
-    # A torch import (seconds): one long-lived pair for the whole case.
-    assert rounds_per_block(6.0, 0.125, 40, 0.25) == 40
-    # Short rounds (a small budget): blocks only if enough of them fit for a verdict.
-    assert rounds_per_block(0.1, 0.019, 40, 0.25) == 40
+    # A dear set-up: more rounds per visit, but never more than one cycle over the pairs allows.
+    assert rounds_per_block(6.0, 0.125, 25, 0.25) == 25
+    assert rounds_per_block(0.2, 0.025, 25, 0.25) == 13  # ceil of float 12.0…
+
+
+DRAWN_ONCE = """\
+import os
+
+# Drawn once per process, when the process imports this module: about half the processes are
+# three times slower than the others, running the same code (as an allocator's state or a
+# memory layout can make them).
+FACTOR = 3 if os.urandom(1)[0] < 128 else 1
+
+
+def work(n):
+    s = 0
+    for i in range(n * FACTOR):
+        s += i * i
+    return s
+"""
+
+DRAWN_BENCH = """\
+import os
+from workbench.bench import bench
+
+
+@bench
+def drawn():
+    import wl
+    with open(os.environ["PIDS_FILE"], "a") as fh:
+        fh.write(f"{os.getpid()} {os.getppid()}\\n")
+    return lambda: wl.work(300)
+"""
+
+
+def test_speed_drawn_once_per_process_never_gives_a_verdict(tmp_path, monkeypatch):
+    """Same code on both sides, each process slow or fast by a draw at import: the verdict
+    must not be faster or slower. The one-long-lived-pair reading of the same samples (rounds
+    taken as independent, as the harness once did) calls a direction whenever the two processes
+    of a pair drew differently."""
+    code = write(tmp_path / "code" / "wl.py", DRAWN_ONCE).parent
+    bench_file = write(tmp_path / "bench_drawn.py", DRAWN_BENCH)
+    pids = tmp_path / "pids.txt"
+    monkeypatch.setenv("PIDS_FILE", str(pids))
+    result = run(
+        bench_file,
+        SideSpec("baseline", path=str(code)),
+        SideSpec("patched", path=str(code)),
+        Settings(budget=4.0, max_budget=4.0, min_effect=0.05, processes=12),
+    )
+    [case] = result.cases
+    assert case.comparison.verdict not in (stats.FASTER, stats.SLOWER), case.comparison
+    assert case.processes == 12
+    # Each visit ran in a fresh child of its side's process: two children per visit, and as
+    # many parents as processes started on both sides.
+    lines = [ln.split() for ln in pids.read_text().splitlines()]
+    assert len({pid for pid, _ in lines}) == len(lines) == 2 * case.children
+    assert len({ppid for _, ppid in lines}) == 2 * case.processes
+    # The draw happened per process: some pairs' processes differ about threefold …
+    base = stats.process_medians(case.baseline_rounds, case.blocks)
+    patched = stats.process_medians(case.patched_rounds, case.blocks)
+    differing = [b for b in base if max(base[b] / patched[b], patched[b] / base[b]) > 2]
+    assert differing  # all twelve pairs drawing alike has a chance of 1 in 4096
+    # … and one pair's rounds, read as independent evidence, give a confident wrong answer.
+    for b in differing:
+        rounds = [i for i, blk in enumerate(case.blocks) if blk == b]
+        one_pair = stats.compare(
+            [case.baseline_rounds[i] for i in rounds],
+            [case.patched_rounds[i] for i in rounds],
+            min_effect=0.05,
+        )
+        assert one_pair.verdict in (stats.FASTER, stats.SLOWER)
+
+
+def test_reports_never_read_a_verdict_without_processes():
+    case = {
+        "id": "f[n=1]",
+        "device": "cpu",
+        "ratio": 0.577,
+        "ci": [0.526, 0.633],
+        "p_value": 0.001,
+        "verdict": "faster",
+        "baseline": {"median_ns": 1e6},
+        "patched": {"median_ns": 5.77e5},
+    }
+    skipped = [
+        {"id": f"f[n={n},device=cuda]", "device": "cuda", "skipped": "needs CUDA"} for n in (1, 2)
+    ]
+    doc = {
+        "cases": [case, *skipped],
+        "files": ["b.py"],
+        "device": "CPU",
+        "settings": {"budget": 10.0, "min_effect": 0.02},
+        "sides": {"patched": {"env": {}}},
+    }
+    # A run from the one-pair-per-side harness: its "faster" rests on one process per side.
+    md = report.to_markdown(doc)
+    assert "**faster**" not in md and "| inconclusive |" in md
+    assert "one long-lived process per side" in md
+    assert "2 CUDA cases skipped: needs CUDA." in md and "`f[n=1,device=cuda]`" not in md
+    assert report.summary_of(doc["cases"]) == {"inconclusive": 1, "skipped": 2}
+    # Enough processes behind it: the verdict stands.
+    case["processes"] = {"baseline": 8, "patched": 8}
+    md = report.to_markdown(doc)
+    assert "| 8 | **faster** |" in md and "No verdict" not in md
 
 
 def test_roofline_figures():
@@ -167,6 +272,8 @@ def test_cli_run_writes_reports_and_gates(sides, wb, tmp_path):
     assert doc["sides"]["patched"]["env"]["threads"] == 1
     md = (out / "bench.md").read_text()
     assert md.startswith("| benchmark | baseline | patched | patched/baseline (95% CI) |")
+    assert case["processes"]["baseline"] == case["processes"]["patched"] >= 8
+    assert doc["processes"] >= 8 and doc["startup_seconds"] > 0
     assert "`loop[size=200]`" in md and "**slower**" in md
     assert (out / "bench.png").read_bytes()[:4] == b"\x89PNG"
     # show re-renders the same markdown from the JSON.

@@ -199,6 +199,7 @@ def make_bench_doc(
                 "ci": [ratio - 0.02, ratio + 0.02],
                 "p_value": 0.0039,
                 "verdict": verdict,
+                "processes": {"baseline": 8, "patched": 8},
                 "baseline": side,
                 "patched": {"median_ns": side["median_ns"] * ratio},
             }

@@ -61,7 +61,10 @@ class RunResult:
             if not counts:
                 return "no tests"
             return "passed"
-        summary = self.doc.get("summary") or {}
+        from workbench.bench.report import summary_of
+
+        cases = self.doc.get("cases")
+        summary = summary_of(cases) if isinstance(cases, list) else {}
         if summary.get("slower"):
             return "slower"
         if summary.get("faster"):

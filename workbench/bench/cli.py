@@ -58,6 +58,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="measurement time per case, both sides together (default 10)",
     )
     run.add_argument(
+        "--max-budget",
+        type=float,
+        metavar="SECONDS",
+        help="how long an undecided case may go on, with more processes (default 3x --budget)",
+    )
+    run.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="processes per side to start for each bench file (default: from what one costs, "
+        "at least 8); an undecided case starts more",
+    )
+    run.add_argument(
         "--min-effect",
         type=float,
         default=0.02,
@@ -181,6 +194,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--budget must be > 0 and --min-effect between 0 and 1",
             "e.g. --budget 10 --min-effect 0.02",
         )
+    if args.max_budget is not None and args.max_budget < args.budget:
+        raise UsageError(
+            "--max-budget must be at least --budget", "e.g. --budget 10 --max-budget 30"
+        )
+    if args.processes is not None and args.processes < 1:
+        raise UsageError("--processes must be at least 1", "e.g. --processes 8")
     try:
         ws = Workspace.discover()
     except UsageError:
@@ -189,6 +208,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     files, base, patched = _sides(args, ws, series)
     settings = Settings(
         budget=args.budget,
+        max_budget=args.max_budget,
+        processes=args.processes,
         min_effect=args.min_effect,
         threads=args.threads or None,
         adaptive=not args.no_adaptive,
@@ -240,13 +261,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         out.print(report.to_rich(doc))
-        for c in doc["cases"]:
-            for note in (c.get("noise_warning"), c.get("sampling_note")):
-                if note:
-                    err.print(f"[yellow]warning[/] {escape(c['id'])}: {note}")
+        for line in report.warning_lines(doc):
+            err.print(f"[yellow]no verdict[/] {escape(line.replace('`', ''))}")
         out.print(f"results in {folder}")
     if args.fail_on_slower and doc["summary"].get("slower"):
-        slower = [c["id"] for c in doc["cases"] if c.get("verdict") == "slower"]
+        slower = [c["id"] for c in doc["cases"] if report.backed_verdict(c) == "slower"]
         raise ProblemFound(f"slower: {', '.join(slower)}", f"details in {folder / 'bench.md'}")
     return 0
 

@@ -11,14 +11,55 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from workbench.bench import stats
 from workbench.bench.roofline import Peak, cpu_peak, gpu_peak, roofline
 from workbench.bench.runner import BenchRun, CaseRun
 
 SCHEMA = 1
-SINGLE_PAIR_NOTE = (
-    "one process per side (starting one costs too much to recycle): a difference between two "
-    "processes of the same code, a few percent on some machines, is not in the interval"
-)
+
+
+def processes_of(case: dict) -> int | None:
+    """Independent processes per side a case's numbers rest on (None: a run from before this
+    was recorded, when one long-lived process per side ran the whole case)."""
+    procs = case.get("processes")
+    if isinstance(procs, dict):
+        return min(int(v) for v in procs.values())
+    return None
+
+
+def backed_verdict(case: dict) -> str | None:
+    """The verdict a reader may see: faster/slower/unchanged only when the case rests on enough
+    independent processes; anything else reads inconclusive. None for a skipped case."""
+    if case.get("skipped") or "verdict" not in case:
+        return None
+    procs = processes_of(case)
+    if procs is None or procs < stats.MIN_UNITS:
+        return stats.INCONCLUSIVE
+    return str(case["verdict"])
+
+
+def reason_of(case: dict) -> str | None:
+    """One line on why a case has no verdict (None when it has one)."""
+    if backed_verdict(case) != stats.INCONCLUSIVE:
+        return None
+    procs = processes_of(case)
+    if procs is None:
+        return (
+            "measured in one long-lived process per side, so the difference between two "
+            "processes of the same code is not in the interval: run it again"
+        )
+    return case.get("noise_warning") or (
+        f"the 95% interval {case['ci'][0]:.3f}-{case['ci'][1]:.3f} crosses "
+        f"±{100 * case.get('min_effect', 0.02):g}% (p = {case['p_value']:.2g})"
+    )
+
+
+def summary_of(cases: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for case in cases:
+        key = backed_verdict(case) or "skipped"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def fmt_time(ns: float | None) -> str:
@@ -71,8 +112,15 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         p_value=c.p_value,
         verdict=c.verdict,
         noise_warning=c.noise_warning,
-        process_pairs=len(set(case.blocks)),
-        sampling_note=None if len(set(case.blocks)) > 1 else SINGLE_PAIR_NOTE,
+        processes={"baseline": case.processes, "patched": case.processes},
+        children={"baseline": case.children, "patched": case.children},
+        visit_of_round=case.visits,
+        measured_seconds=round(case.measured_seconds, 3),
+        process_spread=c.process_spread,
+        min_effect=run.settings.min_effect,
+        faults_per_call={
+            side: _fault_range(case.faults[side], case.blocks) for side in ("baseline", "patched")
+        },
         baseline={**asdict(c.baseline), "samples_ns": case.baseline_rounds},
         patched={**asdict(c.patched), "samples_ns": case.patched_rounds},
     )
@@ -87,6 +135,17 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         }
         doc["peak"] = asdict(peak)
     return doc
+
+
+def _fault_range(per_round: list[float], blocks: list[int]) -> list[float] | None:
+    """Lowest and highest per-process median of page faults per call (CPU cases)."""
+    if not per_round or len(per_round) != len(blocks):
+        return None
+    by_process: dict[int, list[float]] = {}
+    for x, b in zip(per_round, blocks, strict=True):
+        by_process.setdefault(b, []).append(x)
+    medians = [sorted(v)[len(v) // 2] for v in by_process.values()]
+    return [round(min(medians), 1), round(max(medians), 1)]
 
 
 def _roofline_doc(r) -> dict | None:
@@ -110,10 +169,6 @@ def to_document(
     """The ``bench.json`` document for one or more bench files run with the same sides."""
     first = runs[0]
     cases = [{"file": Path(r.file).name, **_case_doc(r, c)} for r in runs for c in r.cases]
-    counts: dict[str, int] = {}
-    for case in cases:
-        key = case.get("verdict", "skipped")
-        counts[key] = counts.get(key, 0) + 1
     return {
         "schema": SCHEMA,
         "kind": "bench",
@@ -128,7 +183,9 @@ def to_document(
             "baseline": {**asdict(first.baseline), "env": first.env.get("baseline", {})},
             "patched": {**asdict(first.patched), "env": first.env.get("patched", {})},
         },
-        "summary": counts,
+        "summary": summary_of(cases),
+        "startup_seconds": round(sum(r.startup_seconds for r in runs), 2),
+        "processes": max((r.processes for r in runs), default=0),
         "cases": cases,
         **(extra or {}),
     }
@@ -170,45 +227,91 @@ def _environment_line(doc: dict) -> str:
     if env.get("threads"):
         parts.append(f"{env['threads']} thread(s)")
     s = doc["settings"]
-    parts.append(f"budget {s['budget']:g} s/case, min effect ±{100 * s['min_effect']:g}%")
+    budget = f"budget {s['budget']:g} s/case"
+    if s.get("max_budget") or "min_processes" in s:
+        budget += f" (up to {s.get('max_budget') or 3 * s['budget']:g} s when undecided)"
+    parts.append(f"{budget}, min effect ±{100 * s['min_effect']:g}%")
     return "; ".join(parts)
+
+
+def _procs_text(case: dict) -> str:
+    procs = processes_of(case)
+    return "1 (old run)" if procs is None else str(procs)
+
+
+def skipped_lines(doc: dict) -> list[str]:
+    """Skipped cases, one line per reason: "8 CUDA cases skipped: needs CUDA"."""
+    by_reason: dict[str, list[dict]] = {}
+    for c in doc["cases"]:
+        if c.get("skipped") or "ratio" not in c:
+            by_reason.setdefault(str(c.get("skipped") or "not run"), []).append(c)
+    lines = []
+    for reason, cases in by_reason.items():
+        devices = {str(c.get("device", "cpu")).split(":")[0] for c in cases}
+        kind = f"{devices.pop().upper()} " if len(devices) == 1 and "cpu" not in devices else ""
+        noun = "case" if len(cases) == 1 else "cases"
+        lines.append(f"{len(cases)} {kind}{noun} skipped: {reason}")
+    return lines
+
+
+def warning_lines(doc: dict) -> list[str]:
+    """Why each case without a verdict has none; a reason shared by several cases once."""
+    by_text: dict[str, list[str]] = {}
+    for c in doc["cases"]:
+        if c.get("skipped") or "ratio" not in c:
+            continue
+        text = reason_of(c)
+        if text:
+            by_text.setdefault(text, []).append(c["id"])
+    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
+    lines = []
+    for text, ids in by_text.items():
+        if len(ids) == len(measured) and len(ids) > 1:
+            lines.append(f"all cases: {text}")
+        else:
+            lines.append(", ".join(f"`{i}`" for i in ids) + f": {text}")
+    return lines
 
 
 def to_markdown(doc: dict) -> str:
     """A GitHub-markdown table, ready for a PR body."""
-    has_roof = any(c.get("roofline") for c in doc["cases"])
-    head = ["benchmark", "baseline", "patched", "patched/baseline (95% CI)", "p", "verdict"]
+    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
+    has_roof = any(c.get("roofline") for c in measured)
+    head = [
+        "benchmark",
+        "baseline",
+        "patched",
+        "patched/baseline (95% CI)",
+        "p",
+        "processes per side",
+        "verdict",
+    ]
     if has_roof:
         head.append("patched throughput (% of peak)")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for c in doc["cases"]:
-        if c.get("skipped") or "ratio" not in c:
-            lines.append(
-                f"| `{c['id']}` | | | skipped: {c.get('skipped')} | | |"
-                + (" |" if has_roof else "")
-            )
-            continue
+    for c in measured:
+        verdict = backed_verdict(c)
         row = [
             f"`{c['id']}`",
             fmt_time(c["baseline"]["median_ns"]),
             fmt_time(c["patched"]["median_ns"]),
             _ratio_text(c),
             f"{c['p_value']:.2g}",
-            f"**{c['verdict']}**",
+            _procs_text(c),
+            f"**{verdict}**" if verdict != stats.INCONCLUSIVE else str(verdict),
         ]
         if has_roof:
             row.append(_pct_peak(c))
         lines.append("| " + " | ".join(row) + " |")
+    if not measured:
+        lines = ["No case ran here."]
     lines.append("")
+    for line in skipped_lines(doc):
+        lines.append(line + ".")
     lines.append(_environment_line(doc) + ".")
-    warnings = [
-        f"- `{c['id']}`: {note}"
-        for c in doc["cases"]
-        for note in (c.get("noise_warning"), c.get("sampling_note"))
-        if note
-    ]
+    warnings = warning_lines(doc)
     if warnings:
-        lines += ["", "Warnings:", *warnings]
+        lines += ["", "No verdict:", *(f"- {w}" for w in warnings)]
     if doc.get("command"):
         lines += ["", f"Reproduce: `{doc['command']}`"]
     return "\n".join(lines) + "\n"
@@ -221,26 +324,18 @@ def to_rich(doc: dict):
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{_title(doc)}: patched vs baseline", caption=_environment_line(doc))
+    caption = "\n".join([*skipped_lines(doc), _environment_line(doc)])
+    table = Table(title=f"{_title(doc)}: patched vs baseline", caption=caption)
     table.add_column("case", no_wrap=True)
-    for col in ("baseline", "patched", "ratio [95% CI]", "p", "verdict"):
+    for col in ("baseline", "patched", "ratio [95% CI]", "p", "procs", "verdict"):
         table.add_column(col, justify="right", no_wrap=True)
-    has_roof = any(c.get("roofline") for c in doc["cases"])
+    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
+    has_roof = any(c.get("roofline") for c in measured)
     if has_roof:
         table.add_column("throughput (% peak)", justify="right")
-    for c in doc["cases"]:
-        if "ratio" not in c:
-            table.add_row(
-                escape(c["id"]),
-                "",
-                "",
-                f"skipped: {escape(str(c.get('skipped')))}",
-                "",
-                "",
-                *([""] if has_roof else []),
-            )
-            continue
-        style = VERDICT_STYLE.get(c["verdict"], "")
+    for c in measured:
+        verdict = backed_verdict(c) or ""
+        style = VERDICT_STYLE.get(verdict, "")
         lo, hi = c["ci"]
         row = [
             escape(c["id"]),
@@ -248,7 +343,8 @@ def to_rich(doc: dict):
             fmt_time(c["patched"]["median_ns"]),
             f"{c['ratio']:.3f} [{lo:.3f}, {hi:.3f}]",
             f"{c['p_value']:.2g}",
-            f"[{style}]{c['verdict']}[/]",
+            _procs_text(c),
+            f"[{style}]{verdict}[/]",
         ]
         if has_roof:
             row.append(_pct_peak(c))
@@ -263,7 +359,7 @@ def to_png(doc: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = [c for c in doc["cases"] if "ratio" in c]
+    cases = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
     height = max(2.0, 0.45 * len(cases) + 1.2)
     fig, ax = plt.subplots(figsize=(8, height), dpi=120)
     eff = doc["settings"]["min_effect"]
@@ -282,11 +378,11 @@ def to_png(doc: dict, path: Path) -> Path:
             i,
             xerr=[[c["ratio"] - lo], [hi - c["ratio"]]],
             fmt="o",
-            color=colors.get(c["verdict"], "k"),
+            color=colors.get(backed_verdict(c) or "", "k"),
             capsize=3,
         )
         ax.annotate(
-            c["verdict"],
+            backed_verdict(c) or "",
             (hi, i),
             xytext=(4, 0),
             textcoords="offset points",

@@ -1,18 +1,22 @@
 """Run a bench file on two sides, baseline and patched, in interleaved rounds.
 
-Each side is a worker process (``worker.py``) in its own environment: another interpreter, or the
-same interpreter with another first ``PYTHONPATH`` entry. For every case, rounds alternate the
-order (A B, B A, A B, …) so linear drift cancels; a round is a warm-up then timed batches.
+Each side runs in processes of its own environment (``worker.py``): another interpreter, or the
+same interpreter with another first ``PYTHONPATH`` entry. Two processes of the same code can
+differ by far more than a patch does: on torch CPU cases fresh interpreters timing the same call
+gave medians 2-5x apart, each stable within itself (the memory allocator's state after the
+imports decides whether calls take fresh pages). So the unit of evidence is a *process*, never
+a round: a verdict rests on several independent processes per side.
 
-Two processes running the same code can differ by several percent (memory layout, hash seeds),
-so one process per side would call identical code faster or slower. Rounds therefore run in
-blocks, each block in a fresh pair of processes, and the statistics resample blocks. How many
-rounds a block holds follows from what starting a pair costs; when start-up is too dear (a torch
-import), one pair runs the whole case and the report says so.
+What a process costs to start (importing torch takes seconds) is paid once per process for the
+whole bench file: each process is a fork server that imports the file and what its benchmarks
+import, and forks a fresh child for every *visit* of a case. A *pair* is one such process per
+side, started together; every case visits every pair, a few rounds per visit, the order of the
+sides alternating (A B, B A, …) so that drift cancels. The statistics resample pairs.
 
 The loop stops at the time budget, or earlier once the answer is clear at a stricter level than
-the one reported, checked at a few fixed counts only (looking after every round would inflate
-false alarms).
+the one reported, checked after whole cycles over the pairs at a few fixed counts only (looking
+after every round would inflate false alarms). A case still undecided at its budget gets more
+pairs, up to ``max_budget`` seconds of measurement: more processes, not only more rounds.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ from workbench.bench import stats
 from workbench.errors import ProblemFound, UsageError
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
-CHECKPOINTS = (6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+CHECKS = (1, 2, 4, 8, 16, 32, 64, 128)
+"""Cycles over the pairs after which an early stop may be taken."""
+GROWTH = (8, 12, 16, 24, 32, 48, 64)
+"""Pool sizes an undecided case grows through."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +59,17 @@ class SideSpec:
 class Settings:
     budget: float = 10.0
     """Seconds of measurement per case (both sides together)."""
+    max_budget: float | None = None
+    """Seconds an undecided case may extend to, with more processes (None: 3x the budget)."""
     min_effect: float = 0.02
     threads: int | None = 1
-    min_blocks: int = 6
-    max_rounds: int = 2000
+    processes: int | None = None
+    """Process pairs to start for a file (None: from what one costs, at least ``min_processes``)."""
+    min_processes: int = 8
+    max_processes: int = 24
+    max_rounds: int = 4000
     rounds_per_block: int | None = None
-    """Rounds each fresh pair of processes runs (None: chosen from the start-up cost)."""
+    """Rounds per visit of a pair (None: chosen from what forking and setting up a case cost)."""
     max_startup_share: float = 0.25
     rounds_per_budget: int = 200
     """Rounds planned per budget: sets how long one side's round lasts. Short rounds keep the two
@@ -65,6 +77,10 @@ class Settings:
     min_batch_ns: int = 1_000_000
     adaptive: bool = True
     seed: int = 0
+
+    @property
+    def limit(self) -> float:
+        return max(self.budget, self.max_budget if self.max_budget else 3 * self.budget)
 
 
 @dataclass
@@ -78,13 +94,28 @@ class CaseRun:
     number: int | None = None
     rounds_per_block: int | None = None
     blocks: list[int] = field(default_factory=list)
-    """The process pair (block) each round ran in."""
+    """The process pair each round ran in: the unit the statistics resample."""
+    visits: list[int] = field(default_factory=list)
+    """The visit (a forked child per side) each round ran in."""
     baseline_rounds: list[list[float]] = field(default_factory=list)
     patched_rounds: list[list[float]] = field(default_factory=list)
+    faults: dict[str, list[float]] = field(default_factory=lambda: {"baseline": [], "patched": []})
+    """Page faults per call of each round, per side (CPU cases)."""
     skipped: str | None = None
     stopped: str | None = None
     comparison: stats.Comparison | None = None
     seconds: float = 0.0
+    measured_seconds: float = 0.0
+
+    @property
+    def processes(self) -> int:
+        """Independent processes per side the case's rounds ran in."""
+        return len(set(self.blocks))
+
+    @property
+    def children(self) -> int:
+        """Forked children per side (one per visit)."""
+        return len(set(self.visits))
 
 
 class WorkerError(ProblemFound):
@@ -92,10 +123,13 @@ class WorkerError(ProblemFound):
 
 
 class Worker:
-    """A worker process and its request/reply pipe."""
+    """One side's fork-server process and its request/reply pipe."""
 
     def __init__(self, side: SideSpec, file: Path, threads: int | None):
         env = {**os.environ, **side.env}
+        # torch.cuda.is_available() through NVML leaves the process fit to fork; the parent
+        # never initialises CUDA itself, its children do.
+        env.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         if side.path:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (side.path, os.environ.get("PYTHONPATH", "")) if p
@@ -105,6 +139,7 @@ class Worker:
                 env[var] = str(threads)
         self.side = side
         self.stderr_tail: list[str] = []
+        self.hello: dict = {}
         try:
             self.proc = subprocess.Popen(
                 [side.python, str(WORKER), str(file), str(threads or 0)],
@@ -150,6 +185,7 @@ class Worker:
                 f"it ran {self.side.describe()}",
                 details=reply["error"],
             )
+        self.hello = reply
 
     def ask(self, **req) -> dict:
         assert self.proc.stdin is not None
@@ -157,13 +193,24 @@ class Worker:
         self.proc.stdin.flush()
         reply = self._read()
         if not reply.get("ok") and "error" in reply:
+            tail = "\n".join(self.stderr_tail[-12:])
             raise WorkerError(
                 f"{req.get('case', req['op'])} failed on the {self.side.label} side: "
                 f"{reply['error'].strip().splitlines()[-1]}",
                 f"it ran {self.side.describe()}",
-                details=reply["error"],
+                details=reply["error"] + ("\n" + tail if tail else ""),
             )
         return reply
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the parent after its imports (Linux), to size the pool."""
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            pass
+        return None
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -186,6 +233,10 @@ class BenchRun:
     cases: list[CaseRun] = field(default_factory=list)
     started: float = 0.0
     seconds: float = 0.0
+    startup_seconds: float = 0.0
+    """Wall time spent starting the processes (imports), paid once per file, not per case."""
+    processes: int = 0
+    """Process pairs started for the file."""
 
 
 Progress = Callable[[str, CaseRun | None], None]
@@ -200,47 +251,111 @@ def _matches(case_id: str, only: str | None) -> bool:
 
 
 class Pair:
-    """One worker process per side; replaced by a fresh pair at each block boundary."""
+    """One fork-server process per side, started together: one independent unit of evidence."""
 
-    def __init__(self, file: Path, baseline: SideSpec, patched: SideSpec, threads: int | None):
-        t0 = time.perf_counter()
-        # Both start at once: importing torch takes seconds, and nothing is being timed.
-        self.a = Worker(baseline, file, threads)
-        self.b = Worker(patched, file, threads)
-        try:
-            self.a.ready()
-            self.b.ready()
-        except BaseException:
-            self.close()
-            raise
-        self.ready_seconds = time.perf_counter() - t0
-        self.first_setup_seconds: float | None = None
-        self.ready_cases: set[str] = set()
+    def __init__(self, index: int, a: Worker, b: Worker):
+        self.index, self.a, self.b = index, a, b
 
-    def setup(self, case_id: str) -> str | None:
-        """Prepare a case on both sides; returns a skip reason, if any."""
-        if case_id in self.ready_cases:
-            return None
-        t0 = time.perf_counter()
-        for w in (self.a, self.b):
+    def sides(self, first_a: bool) -> tuple[Worker, Worker]:
+        return (self.a, self.b) if first_a else (self.b, self.a)
+
+    def open(self, case_id: str) -> str | None:
+        """Fork a child per side and set the case up in both; returns a skip reason, if any."""
+        first, second = self.sides(self.index % 2 == 0)
+        first.ask(op="fork")
+        second.ask(op="fork")
+        for w in (first, second):
             reply = w.ask(op="setup", case=case_id)
             if not reply["ok"]:
                 return reply.get("skip", "skipped")
-        if self.first_setup_seconds is None:
-            # The first setup pays for the heavy imports (torch, the upstream), as any fresh
-            # pair would: that is what recycling a pair costs.
-            self.first_setup_seconds = time.perf_counter() - t0
-        self.ready_cases.add(case_id)
         return None
 
-    @property
-    def startup(self) -> float:
-        """Seconds a fresh pair takes to be ready to time a case."""
-        return self.ready_seconds + (self.first_setup_seconds or 0.0)
+    def end(self) -> None:
+        for w in (self.a, self.b):
+            w.ask(op="end")
 
     def close(self) -> None:
         for w in (self.a, self.b):
             w.close()
+
+
+class Pool:
+    """The pairs started for one bench file, shared by its cases; grown on demand."""
+
+    def __init__(self, file: Path, baseline: SideSpec, patched: SideSpec, s: Settings):
+        self.file, self.baseline, self.patched, self.settings = file, baseline, patched, s
+        self.pairs: list[Pair] = []
+        self.startup_seconds = 0.0
+        self.pair_seconds = 0.0
+        """Wall time the first pair took to be ready (both sides at once)."""
+        self.cap = s.max_processes
+
+    def grow(self, n: int) -> float:
+        """Start ``n`` more pairs at once (which side starts first alternates); returns seconds."""
+        n = min(n, self.cap - len(self.pairs))
+        if n <= 0:
+            return 0.0
+        t0 = time.perf_counter()
+        started: list[Pair] = []
+        try:
+            for _ in range(n):
+                i = len(self.pairs) + len(started)
+                first, second = (
+                    (self.baseline, self.patched) if i % 2 == 0 else (self.patched, self.baseline)
+                )
+                w1 = Worker(first, self.file, self.settings.threads)
+                w2 = Worker(second, self.file, self.settings.threads)
+                a, b = (w1, w2) if first is self.baseline else (w2, w1)
+                started.append(Pair(i, a, b))
+            for pair in started:
+                pair.a.ready()
+                pair.b.ready()
+        except BaseException:
+            for pair in started:
+                pair.close()
+            raise
+        self.pairs += started
+        seconds = time.perf_counter() - t0
+        self.startup_seconds += seconds
+        if len(self.pairs) == n:
+            self.pair_seconds = seconds / n
+            self._cap_by_memory()
+        return seconds
+
+    def _cap_by_memory(self) -> None:
+        """At most half the available memory for the parents (torch's are a few hundred MB)."""
+        rss = [w.rss_bytes() for w in (self.pairs[0].a, self.pairs[0].b)]
+        avail = _mem_available()
+        if avail and all(rss):
+            fits = int(0.5 * avail / sum(r for r in rss if r))
+            self.cap = max(self.settings.min_processes, min(self.settings.max_processes, fits))
+
+    def close(self) -> None:
+        for pair in self.pairs:
+            pair.close()
+
+
+def _mem_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def initial_processes(pair_seconds: float, cases: int, s: Settings) -> int:
+    """Pairs to start for a file: starting them may take ``max_startup_share`` of the file's
+    measuring time, and never fewer than a verdict needs."""
+    if s.processes:
+        return max(1, s.processes)
+    if pair_seconds <= 0:
+        return s.max_processes
+    # Pairs start in parallel: about two processes per core at once.
+    per_pair = pair_seconds * 2 / max(1, min(os.cpu_count() or 1, 8))
+    fits = int(s.max_startup_share * cases * s.budget / max(per_pair, 1e-3))
+    return max(s.min_processes, min(s.max_processes, fits))
 
 
 def run(
@@ -258,12 +373,16 @@ def run(
     note = progress or (lambda msg, case: None)
     result = BenchRun(str(file), baseline, patched, settings, started=time.time())
     t_start = time.perf_counter()
-    pair = Pair(file, baseline, patched, settings.threads)
+    pool = Pool(file, baseline, patched, settings)
     try:
-        listing = pair.a.ask(op="list")["cases"]
+        note("starting one process per side", None)
+        pool.grow(1)
+        listing = [c for c in pool.pairs[0].a.ask(op="list")["cases"] if _matches(c["id"], only)]
+        if listing:
+            want = initial_processes(pool.pair_seconds, len(listing), settings)
+            note(f"starting {want} processes per side (imports once per process)", None)
+            pool.grow(want - len(pool.pairs))
         for info in listing:
-            if not _matches(info["id"], only):
-                continue
             case = CaseRun(
                 info["id"],
                 info["bench"],
@@ -274,46 +393,41 @@ def run(
             )
             result.cases.append(case)
             note(f"{case.id}: setting up", case)
-            pair = _run_case(case, pair, file, baseline, patched, settings, note)
-        # The environment as it is after the benchmarks imported their libraries.
-        result.env = {
-            "baseline": pair.a.ask(op="env")["env"],
-            "patched": pair.b.ask(op="env")["env"],
-        }
+            _run_case(case, pool, settings, note)
+        # The environment as a child sees it: the bench file's imports done, CUDA queried.
+        first = pool.pairs[0]
+        result.env = {}
+        for label, w in (("baseline", first.a), ("patched", first.b)):
+            w.ask(op="fork")
+            result.env[label] = w.ask(op="env")["env"]
+            w.ask(op="end")
     finally:
-        pair.close()
+        pool.close()
+    result.startup_seconds = pool.startup_seconds
+    result.processes = len(pool.pairs)
     result.seconds = time.perf_counter() - t_start
     return result
 
 
-def rounds_per_block(startup: float, side_round: float, planned: int, max_share: float) -> int:
-    """Rounds each process pair runs so that starting it costs at most ``max_share`` of its time.
-
-    When too few blocks for a verdict would fit in the plan, one pair runs every round (a
-    long-lived pair: what start-up costs, for example importing torch, rules out fresh ones; the
-    report says so, as its interval cannot include the variation between processes).
-    """
+def rounds_per_block(startup: float, side_round: float, cap: int, max_share: float) -> int:
+    """Rounds per visit of a pair so that forking and setting up the case cost at most
+    ``max_share`` of the visit, and at most ``cap`` (so one cycle over the pairs fits)."""
     if side_round <= 0:
-        return planned
+        return max(1, cap)
     k = max(1, math.ceil(startup * (1 - max_share) / (max_share * 2 * side_round)))
-    return k if planned // k >= stats.MIN_UNITS + 2 else planned
+    return max(1, min(k, cap))
 
 
-def _run_case(
-    case: CaseRun,
-    pair: Pair,
-    file: Path,
-    baseline: SideSpec,
-    patched: SideSpec,
-    s: Settings,
-    note: Progress,
-) -> Pair:
+def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
     t_setup = time.perf_counter()
-    skipped = pair.setup(case.id)
+    pair = pool.pairs[0]
+    skipped = pair.open(case.id)
     if skipped:
+        pair.end()
         case.skipped = skipped
         note(f"{case.id}: skipped ({skipped})", case)
-        return pair
+        return
+    child_start = time.perf_counter() - t_setup
     case.number = pair.a.ask(op="calibrate", case=case.id, min_batch_ns=s.min_batch_ns)["number"]
     side_ns = int(s.budget * 1e9 / (2 * s.rounds_per_budget))
     request = {
@@ -324,51 +438,74 @@ def _run_case(
         "target_ns": side_ns,
         "min_samples": 3,
     }
-    per_block = s.rounds_per_block or rounds_per_block(
-        pair.startup, side_ns / 1e9, s.rounds_per_budget, s.max_startup_share
+    per_visit = s.rounds_per_block or rounds_per_block(
+        child_start,
+        side_ns / 1e9,
+        max(1, s.rounds_per_budget // len(pool.pairs)),
+        s.max_startup_share,
     )
-    case.rounds_per_block = per_block
-    t0 = time.perf_counter()  # the budget is for measuring: set-up and calibration are not in it
-    deadline = t0 + s.budget
-    block = 0
-    in_block = 0
+    case.rounds_per_block = per_visit
+    rounds_of = [0] * len(pool.pairs)
+    t0 = time.perf_counter()  # the budget is for measuring: starting processes is not in it
+    paused = 0.0  # seconds spent starting more pairs for this case
+    visit = 0
+    cycles = 0
     while True:
-        if in_block == per_block:
-            pair.close()
-            pair = Pair(file, baseline, patched, s.threads)
-            pair.setup(case.id)
-            block += 1
-            in_block = 0
+        for _ in range(per_visit):
+            first_a = (rounds_of[pair.index] + pair.index) % 2 == 0
+            got = {w: w.ask(**request) for w in pair.sides(first_a)}
+            case.baseline_rounds.append(got[pair.a]["samples"])
+            case.patched_rounds.append(got[pair.b]["samples"])
+            for label, w in (("baseline", pair.a), ("patched", pair.b)):
+                if got[w].get("faults_per_call") is not None:
+                    case.faults[label].append(got[w]["faults_per_call"])
+            case.blocks.append(pair.index)
+            case.visits.append(visit)
+            rounds_of[pair.index] += 1
+        pair.end()
         r = len(case.baseline_rounds)
-        order = (pair.a, pair.b) if r % 2 == 0 else (pair.b, pair.a)
-        got = {w: w.ask(**request)["samples"] for w in order}
-        case.baseline_rounds.append(got[pair.a])
-        case.patched_rounds.append(got[pair.b])
-        case.blocks.append(block)
-        in_block += 1
-        r += 1
+        elapsed = time.perf_counter() - t0 - paused
+        if r % (4 * per_visit) == 0:
+            note(f"{case.id}: {r} rounds, {len(set(case.blocks))} processes per side", case)
+        stop = None
+        cycle_done = min(rounds_of) == max(rounds_of)
         if r >= s.max_rounds:
-            case.stopped = "max rounds"
+            stop = "max rounds"
+        elif elapsed >= s.limit:
+            stop = "max budget"
+        elif cycle_done:
+            cycles += 1
+            if (
+                s.adaptive
+                and cycles in CHECKS
+                and stats.decided(
+                    case.baseline_rounds, case.patched_rounds, s.min_effect, blocks=case.blocks
+                )
+            ):
+                stop = "clear answer"
+            elif elapsed >= s.budget:
+                stop = "budget"
+                if s.adaptive and _undecided(case, s):
+                    grown = _grow(pool, rounds_of)
+                    if grown:
+                        paused += grown
+                        note(f"{case.id}: undecided, {len(pool.pairs)} processes per side", case)
+                        stop = None
+                    elif len(pool.pairs) >= s.min_processes:
+                        stop = None  # no more processes to start: more rounds, to the limit
+        if stop:
+            case.stopped = stop
             break
-        if time.perf_counter() >= deadline and r >= 2:
-            case.stopped = "budget"
-            break
-        # Units of evidence: blocks when pairs are recycled, rounds for one long-lived pair.
-        units = block + 1 if per_block < s.rounds_per_budget else r
-        at_unit_end = in_block == per_block or per_block >= s.rounds_per_budget
-        if (
-            s.adaptive
-            and at_unit_end
-            and units >= s.min_blocks
-            and units in CHECKPOINTS
-            and stats.decided(
-                case.baseline_rounds, case.patched_rounds, s.min_effect, blocks=case.blocks
+        # The pair with the fewest rounds next: round-robin, and new pairs catch up first.
+        pair = pool.pairs[min(range(len(rounds_of)), key=rounds_of.__getitem__)]
+        visit += 1
+        skipped = pair.open(case.id)
+        if skipped:
+            raise WorkerError(
+                f"{case.id} skipped in one process and ran in another ({skipped})",
+                "a benchmark must decide to skip the same way in every process",
             )
-        ):
-            case.stopped = "clear answer"
-            break
-        if r % 4 == 0:
-            note(f"{case.id}: {r} rounds", case)
+    case.measured_seconds = time.perf_counter() - t0 - paused
     case.comparison = stats.compare(
         case.baseline_rounds,
         case.patched_rounds,
@@ -378,4 +515,24 @@ def _run_case(
     )
     case.seconds = time.perf_counter() - t_setup
     note(f"{case.id}: {case.comparison.verdict}", case)
-    return pair
+
+
+def _undecided(case: CaseRun, s: Settings) -> bool:
+    c = stats.compare(
+        case.baseline_rounds,
+        case.patched_rounds,
+        min_effect=s.min_effect,
+        seed=s.seed,
+        blocks=case.blocks,
+        resamples=500,
+    )
+    return c.verdict == stats.INCONCLUSIVE
+
+
+def _grow(pool: Pool, rounds_of: list[int]) -> float:
+    """Start the next step of pairs for an undecided case; returns the seconds it took."""
+    have = len(pool.pairs)
+    target = next((g for g in GROWTH if g > have), have)
+    seconds = pool.grow(target - have)
+    rounds_of += [0] * (len(pool.pairs) - len(rounds_of))
+    return seconds

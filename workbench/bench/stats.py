@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 FASTER, SLOWER, UNCHANGED, INCONCLUSIVE = "faster", "slower", "unchanged", "inconclusive"
 MIN_UNITS = 6
-"""Independent rounds (or blocks) below which no verdict is given: a bootstrap of fewer is noise."""
+"""Independent process pairs below which no verdict is given: a bootstrap of fewer is noise."""
 ALPHA = 0.05
 """faster/slower also needs the rank test's p-value below this."""
 
@@ -136,10 +136,13 @@ class Comparison:
     verdict: str
     rounds: int
     blocks: int
-    """Independent process pairs the rounds ran in (1: one long-lived pair)."""
+    """Independent process pairs the rounds ran in."""
     baseline: SideSummary
     patched: SideSummary
     noise_warning: str | None
+    process_spread: float = 0.0
+    """How far apart the processes of one side were: the larger side's max/min - 1 of the
+    per-process medians (0 with a single process)."""
 
 
 def summarize_side(rounds: Sequence[Sequence[float]]) -> SideSummary:
@@ -208,12 +211,21 @@ def compare(
     v = verdict(ci_low, ci_high, min_effect)
     if v in (FASTER, SLOWER) and p_value >= ALPHA:
         v = INCONCLUSIVE  # the interval and the rank test must agree
+    spread = process_spread(base, patched, blocks)
     warning = None
     if len(groups) < MIN_UNITS:
         v = INCONCLUSIVE
+        unit = "process pairs" if blocks and len(set(blocks)) > 1 else "independent rounds"
         warning = (
-            f"only {len(groups)} independent rounds fit in the budget (at least {MIN_UNITS} are "
-            "needed for a verdict); raise --budget"
+            f"only {len(groups)} {unit} (at least {MIN_UNITS} are needed for a verdict); "
+            "raise --budget or --max-budget"
+        )
+    elif v == INCONCLUSIVE and spread > 2 * min_effect and (ci_high - ci_low) > 2 * min_effect:
+        warning = (
+            f"processes of the same code differ by up to {100 * spread:.0f}% here, so "
+            f"{len(groups)} processes per side cannot bound a ±{100 * min_effect:g}% change "
+            "(the interval is "
+            f"{100 * (ci_high - ci_low):.1f}% wide); raise --max-budget or quiet the machine"
         )
     elif v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
         warning = (
@@ -232,7 +244,33 @@ def compare(
         baseline=summarize_side(base),
         patched=summarize_side(patched),
         noise_warning=warning,
+        process_spread=spread,
     )
+
+
+def process_medians(
+    rounds: Sequence[Sequence[float]], blocks: Sequence[int] | None
+) -> dict[int, float]:
+    """The median of each process (block) of one side, from its rounds' samples."""
+    if not blocks:
+        return {0: statistics.median(x for r in rounds for x in r)} if rounds else {}
+    pooled: dict[int, list[float]] = {}
+    for r, b in zip(rounds, blocks, strict=True):
+        pooled.setdefault(b, []).extend(r)
+    return {b: statistics.median(xs) for b, xs in pooled.items()}
+
+
+def process_spread(
+    base: Sequence[Sequence[float]],
+    patched: Sequence[Sequence[float]],
+    blocks: Sequence[int] | None,
+) -> float:
+    worst = 0.0
+    for rounds in (base, patched):
+        medians = list(process_medians(rounds, blocks).values())
+        if len(medians) > 1 and min(medians) > 0:
+            worst = max(worst, max(medians) / min(medians) - 1)
+    return worst
 
 
 def decided(

@@ -5,6 +5,14 @@ or the patched environment, so it needs nothing but the standard library (torch 
 benchmark uses it). It answers JSON requests, one per line, on a private pipe: anything the
 benchmark prints goes to stderr and cannot corrupt the protocol.
 
+The process is a fork server: it imports the bench file and the modules its benchmarks import
+(torch, the upstream), once, then forks a fresh child for every visit of a case (``fork``), and
+passes the case's requests to that child until ``end``. Every visit thus starts from the state a
+fresh interpreter has after its imports, whatever cases ran before; CUDA is only ever initialised
+in a child. What a child cannot re-draw is what the parent fixed before the fork (the memory
+allocator's state after the imports, for one): the runner therefore starts several of these
+processes per side and treats each as one independent unit of evidence.
+
 Timing: CPU cases time batches of ``number`` calls with ``perf_counter_ns`` and the garbage
 collector off; CUDA cases time each call with its own pair of CUDA events after flushing the L2
 cache (zeroing a 256 MiB buffer), as ``triton.testing.do_bench`` does.
@@ -12,11 +20,15 @@ cache (zeroing a 256 MiB buffer), as ``triton.testing.do_bench`` does.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import gc
+import importlib
 import importlib.util
 import json
 import os
 import platform
+import resource
 import sys
 import time
 import traceback
@@ -46,6 +58,34 @@ def load_cases(file: str) -> dict[str, Case]:
         for case in s.cases():
             cases[case.id] = case
     return cases
+
+
+def preload(file: str) -> list[str]:
+    """Import what the bench file's functions import (``import torch`` inside a benchmark), so
+    that every forked child starts with those imports done. Failures are left to the child,
+    where the case reports them."""
+    try:
+        tree = ast.parse(Path(file).read_text())
+    except (OSError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    done = []
+    for name in dict.fromkeys(names):
+        try:
+            importlib.import_module(name)
+            done.append(name)
+        except Exception:  # the child raises it again, with its case
+            pass
+    return done
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def environment(threads: int | None) -> dict:
@@ -148,6 +188,7 @@ class Worker:
             if perf() >= end:
                 break
         samples: list[float] = []
+        faults = _minor_faults()
         gc.disable()
         try:
             start = perf()
@@ -161,7 +202,10 @@ class Worker:
                     break
         finally:
             gc.enable()
-        return {"ok": True, "samples": samples, "warmup_calls": warm}
+        # Page faults per call: a process whose allocator hands out fresh pages on every call
+        # is several times slower than one that reuses them (seen on torch CPU cases).
+        per_call = (_minor_faults() - faults) / (len(samples) * number)
+        return {"ok": True, "samples": samples, "warmup_calls": warm, "faults_per_call": per_call}
 
     def _round_cuda(self, case_id: str, warmup_ns: int, target_ns: int, min_samples: int) -> dict:
         import torch
@@ -233,6 +277,75 @@ class Worker:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
+def serve(worker: Worker, requests, replies) -> None:
+    """Answer requests, one JSON object per line, until ``quit`` or the end of input."""
+    for line in requests:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        if req.get("op") in ("quit", "end"):
+            break
+        try:
+            reply = worker.handle(req)
+        except Exception:
+            reply = {"ok": False, "error": traceback.format_exc(limit=-3)}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+class Child:
+    """A forked child serving one visit of a case over its own pair of pipes."""
+
+    def __init__(self, worker: Worker, proto, stdin_fd: int):
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its own pipes only
+            code = 0
+            try:
+                os.close(from_parent)
+                os.close(to_parent)
+                proto.close()
+                os.close(stdin_fd)
+                requests = os.fdopen(to_child, "r")
+                replies = os.fdopen(from_child, "w", buffering=1)
+                replies.write(json.dumps({"ok": True, "pid": os.getpid()}) + "\n")
+                replies.flush()
+                serve(worker, requests, replies)
+            except BaseException:
+                code = 1
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid = pid
+        self.status: int | None = None
+        self.requests = os.fdopen(from_parent, "w", buffering=1)
+        self.replies = os.fdopen(to_parent, "r")
+
+    def ask(self, line: str) -> str:
+        try:
+            self.requests.write(line if line.endswith("\n") else line + "\n")
+            self.requests.flush()
+        except OSError:
+            pass
+        reply = self.replies.readline()
+        if reply:
+            return reply
+        status = self.end()
+        return json.dumps({"ok": False, "error": f"the forked child exited ({status})"})
+
+    def end(self) -> int:
+        if self.status is None:
+            for f in (self.requests, self.replies):
+                with contextlib.suppress(OSError):
+                    f.close()
+            _, status = os.waitpid(self.pid, 0)
+            self.status = os.waitstatus_to_exitcode(status)
+        return self.status
+
+
 def main() -> None:
     file = sys.argv[1]
     threads = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "0" else None
@@ -240,23 +353,53 @@ def main() -> None:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    t0 = time.perf_counter()
     try:
         worker = Worker(file, threads)
-        proto.write(json.dumps({"ok": True, "ready": True}) + "\n")
+        loaded = preload(file)
+        # What the imports made is collected once and frozen: children then leave those pages
+        # shared instead of touching them all with their first collection.
+        gc.collect()
+        gc.freeze()
+        hello = {"ok": True, "ready": True, "preloaded": loaded, "fork": hasattr(os, "fork")}
+        hello["seconds"] = time.perf_counter() - t0
+        proto.write(json.dumps(hello) + "\n")
     except BaseException:
         proto.write(json.dumps({"ok": False, "error": traceback.format_exc(limit=-3)}) + "\n")
         return
+    child: Child | None = None
     for line in sys.stdin:
         if not line.strip():
             continue
-        req = json.loads(line)
-        if req.get("op") == "quit":
+        op = json.loads(line).get("op")
+        if op == "quit":
             break
-        try:
-            reply = worker.handle(req)
-        except Exception:
-            reply = {"ok": False, "error": traceback.format_exc(limit=-3)}
-        proto.write(json.dumps(reply) + "\n")
+        if op == "fork":
+            if child is not None:
+                child.end()
+            if not hasattr(os, "fork"):
+                reply = json.dumps({"ok": False, "error": "this platform has no os.fork"})
+            else:
+                child = Child(worker, proto, sys.stdin.fileno())
+                reply = child.replies.readline() or json.dumps(
+                    {"ok": False, "error": f"the forked child exited ({child.end()})"}
+                )
+        elif op == "end":
+            code = child.end() if child is not None else 0
+            child = None
+            reply = json.dumps({"ok": True, "exit": code})
+        elif op == "list" or child is None:
+            # Listing needs no child; anything else without one is answered by the parent,
+            # which never runs a case itself.
+            if op == "list":
+                reply = json.dumps(worker.handle({"op": "list"}))
+            else:
+                reply = json.dumps({"ok": False, "error": f"{op!r} needs a forked child first"})
+        else:
+            reply = child.ask(line)
+        proto.write(reply.rstrip("\n") + "\n")
+    if child is not None:
+        child.end()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.bench import report
 from workbench.draft.facts import Facts
 from workbench.draft.formats import find_template
 from workbench.draft.labels import missing_required
@@ -40,7 +41,9 @@ def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:
     bench = facts.bench
     if bench.result is not None and bench.current:
         slower = [
-            c["id"] for c in bench.result.doc.get("cases", []) if c.get("verdict") == "slower"
+            c["id"]
+            for c in bench.result.doc.get("cases", [])
+            if report.backed_verdict(c) == "slower"
         ]
         if slower:
             out.append(DraftWarning("bench-regression", "slower: " + ", ".join(slower)))

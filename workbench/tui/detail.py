@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from workbench.bench import report
 from workbench.config import Recipe
 from workbench.github.store import TrackedItem
 from workbench.runs import RunResult
@@ -94,16 +95,23 @@ def run_markdown(run: RunResult, current: bool) -> str:
                 lines.append("")
     else:
         cases = d.get("cases") or []
-        lines += ["| case | verdict | ratio | 95% interval |", "|---|---|---:|---|"]
+        lines += [
+            "| case | verdict | ratio | 95% interval | processes per side |",
+            "|---|---|---:|---|---:|",
+        ]
         for c in cases:
-            if c.get("skipped"):
-                lines.append(f"| {c['id']} | skipped: {c['skipped']} | | |")
+            if c.get("skipped") or "ratio" not in c:
                 continue
             lo, hi = c.get("ci") or (None, None)
             interval = f"{lo:.3f} – {hi:.3f}" if lo is not None else ""
+            procs = report.processes_of(c)
             lines.append(
-                f"| {c['id']} | {c.get('verdict', '')} | {c.get('ratio', 0):.3f} | {interval} |"
+                f"| {c['id']} | {report.backed_verdict(c)} | {c.get('ratio', 0):.3f} | "
+                f"{interval} | {procs if procs is not None else '1 (old run)'} |"
             )
+        lines.append("")
+        lines += [f"{line}." for line in report.skipped_lines(d)]
+        lines += [f"- no verdict: {w}" for w in report.warning_lines(d)]
         lines.append("")
     lines.append(f"files: `runs/{run.upstream}/{run.run_id}/`")
     return "\n".join(lines)
