@@ -209,10 +209,16 @@ def compare(
     ratio, ci_low, ci_high = math.exp(est), math.exp(lo), math.exp(hi)
     p_value = wilcoxon_signed_rank([statistics.median(g) for g in groups])
     v = verdict(ci_low, ci_high, min_effect)
-    if v in (FASTER, SLOWER) and p_value >= ALPHA:
-        v = INCONCLUSIVE  # the interval and the rank test must agree
-    spread = process_spread(base, patched, blocks)
     warning = None
+    if v in (FASTER, SLOWER) and p_value >= ALPHA:
+        # The interval and the rank test must agree.
+        warning = (
+            f"the interval is beyond ±{100 * min_effect:g}% but the rank test over "
+            f"{len(groups)} {'process pairs' if blocks else 'rounds'} is not (p = {p_value:.2g}); "
+            "raise --max-budget for more processes"
+        )
+        v = INCONCLUSIVE
+    spread = process_spread(base, patched, blocks)
     if len(groups) < MIN_UNITS:
         v = INCONCLUSIVE
         unit = "process pairs" if blocks and len(set(blocks)) > 1 else "independent rounds"
@@ -220,14 +226,19 @@ def compare(
             f"only {len(groups)} {unit} (at least {MIN_UNITS} are needed for a verdict); "
             "raise --budget or --max-budget"
         )
-    elif v == INCONCLUSIVE and spread > 2 * min_effect and (ci_high - ci_low) > 2 * min_effect:
+    elif (
+        warning is None
+        and v == INCONCLUSIVE
+        and spread > 2 * min_effect
+        and (ci_high - ci_low) > 2 * min_effect
+    ):
         warning = (
             f"processes of the same code differ by up to {100 * spread:.0f}% here, so "
             f"{len(groups)} processes per side cannot bound a ±{100 * min_effect:g}% change "
             "(the interval is "
             f"{100 * (ci_high - ci_low):.1f}% wide); raise --max-budget or quiet the machine"
         )
-    elif v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
+    elif warning is None and v == INCONCLUSIVE and (ci_high - ci_low) > 2 * min_effect:
         warning = (
             f"noise too high for the budget: the interval is {100 * (ci_high - ci_low):.1f}% wide, "
             f"more than twice ±{100 * min_effect:g}%; raise --budget, quiet the machine, or raise "
