@@ -306,8 +306,9 @@ def to_markdown(doc: dict) -> str:
     if not measured:
         lines = ["No case ran here."]
     lines.append("")
-    for line in skipped_lines(doc):
-        lines.append(line + ".")
+    skips = skipped_lines(doc)
+    if skips:
+        lines += [" ".join(f"{line}." for line in skips), ""]
     lines.append(_environment_line(doc) + ".")
     warnings = warning_lines(doc)
     if warnings:
