@@ -342,3 +342,33 @@ def test_broken_bench_file_names_the_side(sides, wb, tmp_path):
     assert res.code == 1
     assert "the baseline side could not load the bench file" in res.err
     assert "No module named 'does_not_exist'" in res.err
+
+
+def test_tui_run_detail_shows_processes_and_backed_verdicts(tmp_path):
+    """The dashboard's run pane: processes per side, skips on one line, and a run from the
+    one-pair-per-side harness read as inconclusive, in the table and in the run's verdict."""
+    import datetime as dt
+
+    from workbench.runs import RunResult
+    from workbench.tui.detail import run_markdown
+
+    measured = {
+        "id": "f[n=1]",
+        "ratio": 0.6,
+        "ci": [0.55, 0.65],
+        "p_value": 0.01,
+        "verdict": "faster",
+        "processes": {"baseline": 12, "patched": 12},
+    }
+    old = {**measured, "id": "f[n=2]"}
+    del old["processes"]
+    skips = [{"id": f"g[{i}]", "device": "cuda", "skipped": "needs CUDA"} for i in range(3)]
+    doc = {"kind": "bench", "summary": {"faster": 2}, "cases": [measured, old, *skips]}
+    run = RunResult("ao", "r1", "bench", tmp_path, doc, dt.datetime.now(dt.UTC))
+    md = run_markdown(run, current=True)
+    assert "| f[n=1] | faster | 0.600 | 0.550 – 0.650 | 12 |" in md
+    assert "| f[n=2] | inconclusive | 0.600 | 0.550 – 0.650 | 1 (old run) |" in md
+    assert "3 CUDA cases skipped: needs CUDA." in md and "g[0]" not in md
+    assert run.verdict() == "faster"  # one case has a backed verdict
+    doc["cases"] = [old]
+    assert run.verdict() == "inconclusive"  # "summary" said faster; the cases say why not
