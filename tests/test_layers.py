@@ -5,6 +5,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,18 @@ def test_the_cli_starts_without_loading_heavy_libraries():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_only_paths_names_the_state_folder():
+    """``.workbench/`` moves with WORKBENCH_HOME: one module may spell it, the rest ask it."""
+    import ast
+
+    pkg = Path(__file__).resolve().parent.parent / "workbench"
+    found = []
+    for file in sorted(pkg.rglob("*.py")):
+        if file.name == "paths.py" and file.parent == pkg:
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Constant) and node.value == ".workbench":
+                found.append(f"{file.relative_to(pkg)}:{node.lineno}")
+    assert not found

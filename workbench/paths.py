@@ -23,6 +23,16 @@ def _is_workspace(path: Path) -> bool:
     return upstreams.is_dir() and any(upstreams.glob(f"*/{RECIPE_FILE}"))
 
 
+STATE_DIR = ".workbench"
+
+
+def state_home(base: Path) -> Path:
+    """``WORKBENCH_HOME`` if set, else ``.workbench/`` in ``base`` (a checkout, or the current
+    folder for commands that also run outside one, such as ``bench run --file``)."""
+    env = os.environ.get("WORKBENCH_HOME")
+    return Path(env).expanduser().resolve() if env else base / STATE_DIR
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A workbench checkout and the paths derived from it."""
@@ -65,8 +75,7 @@ class Workspace:
     @property
     def home(self) -> Path:
         """Per-workspace state (``.workbench/``), moved by ``WORKBENCH_HOME``."""
-        env = os.environ.get("WORKBENCH_HOME")
-        return Path(env).expanduser().resolve() if env else self.root / ".workbench"
+        return state_home(self.root)
 
     def recipe_file(self, name: str) -> Path:
         return self.upstreams_dir / name / RECIPE_FILE

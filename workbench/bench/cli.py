@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from workbench.errors import ProblemFound, UsageError
-from workbench.paths import Workspace
+from workbench.paths import Workspace, state_home
 
 err = Console(stderr=True, highlight=False)
 # Wide enough for the table when the output goes to a file or a CI log.
@@ -180,7 +180,7 @@ def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> 
     if out_dir:
         return out_dir
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-bench"
-    runs = ws.runs(name or "adhoc") if ws else Path.cwd() / ".workbench" / "runs" / "adhoc"
+    runs = ws.runs(name or "adhoc") if ws else state_home(Path.cwd()) / "runs" / "adhoc"
     return runs / run_id
 
 
