@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,39 @@ import pytest
 import workbench
 from workbench.cli import build_parser
 
-LIBRARY = sorted(
-    m.name
-    for m in pkgutil.walk_packages(workbench.__path__, "workbench.")
-    if not m.name.startswith("workbench.tui")
-)
+PACKAGE = Path(workbench.__file__).resolve().parent
+
+
+def _module_name(file: Path) -> str:
+    parts = file.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+# From the files, not pkgutil: a folder without __init__.py (a namespace package) counts too.
+MODULES = sorted(_module_name(f) for f in PACKAGE.rglob("*.py") if "__pycache__" not in f.parts)
+LIBRARY = [m for m in MODULES if m != "workbench.tui" and not m.startswith("workbench.tui.")]
 
 
 def test_library_modules_exist():
     assert {"workbench.config", "workbench.gitops.engine", "workbench.cli"} <= set(LIBRARY)
+    assert {"workbench.envs.builder", "workbench.bench.worker"} <= set(LIBRARY)
+    assert "workbench.tui.app" in MODULES and "workbench.tui.app" not in LIBRARY
+
+
+def test_only_the_tui_imports_textual():
+    import ast
+
+    importers = []
+    for file in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "textual" or n.startswith("textual.") for n in names):
+                importers.append(_module_name(file))
+    assert importers and all(m.startswith("workbench.tui") for m in importers), importers
 
 
 @pytest.mark.parametrize("module", LIBRARY)

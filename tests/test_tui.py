@@ -8,8 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("textual")
+import textual  # noqa: F401 - required by the test extra: missing, the run fails
 
 from tests import tui_data
 from tests.github_server import fake_github, gh_env  # noqa: F401 - fixtures

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-pytest.importorskip("pytest_textual_snapshot")
+import pytest_textual_snapshot  # noqa: F401 - required by the test extra: missing, the run fails
 
 from tests import tui_data
 from workbench.github.store import Store

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+# torch is a required test dependency (the test extra pins it): missing, this fails, not skips.
+import torch
+
 from tests.conftest import git, write
 from workbench.config import load_recipe
 from workbench.gitops.engine import SeriesEngine
 from workbench.paths import Workspace
 from workbench.runs import latest, list_runs
-
-torch = pytest.importorskip("torch")
 
 UPSTREAM = {
     "pyproject.toml": (
