@@ -87,6 +87,20 @@ def test_every_command_has_help(command):
     assert proc.stdout.startswith("usage: workbench " + " ".join(command))
 
 
+@pytest.mark.parametrize("command", [(), *COMMANDS], ids=lambda c: " ".join(c) or "workbench")
+def test_every_command_rejects_a_bad_option_in_one_line(command):
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", *command, "--no-such-option"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert (
+        "--no-such-option" in proc.stderr or "required" in proc.stderr or "invalid" in proc.stderr
+    )
+
+
 def test_usage_errors_exit_2_in_one_line(workspace):
     proc = subprocess.run(
         [sys.executable, "-m", "workbench", "patches", "rebase", "demo"],

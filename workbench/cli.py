@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -302,8 +303,15 @@ def cmd_default(args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------------------------
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors in one line, with where to look, instead of usage and error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="workbench",
         description="A contributor's workbench for pytorch/ao, triton-lang/triton and pytorch/xla.",
     )
