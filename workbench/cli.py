@@ -7,28 +7,24 @@ of the design contract (0 ok, 1 a problem found, 2 bad input or environment).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import NoReturn
 
-from rich.console import Console
 from rich.table import Table
 
 from workbench import __version__
 from workbench.bench.cli import register as register_bench
 from workbench.config import known_upstreams, load_recipe
+from workbench.console import err, out, print_json
 from workbench.draft.cli import register as register_pr
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.paths import Workspace
 from workbench.runners.cli import register as register_remote
 from workbench.testsel.cli import register as register_tests
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _engine(args: argparse.Namespace):
@@ -38,10 +34,6 @@ def _engine(args: argparse.Namespace):
     return SeriesEngine(ws, load_recipe(ws, args.name))
 
 
-def _print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-
-
 # --- upstream ------------------------------------------------------------------------------------
 
 
@@ -49,7 +41,7 @@ def cmd_upstream_list(args: argparse.Namespace) -> int:
     ws = Workspace.discover()
     recipes = [load_recipe(ws, n) for n in known_upstreams(ws)]
     if args.json:
-        _print_json(
+        print_json(
             [
                 {
                     "name": r.name,
@@ -112,7 +104,7 @@ def cmd_upstream_fetch(args: argparse.Namespace) -> int:
             "hint": wt.get("hint"),
         }
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     verb = "cloned" if report.cloned else "fetched"
     out.print(f"{verb} {engine.name} from {report.url}")
@@ -186,7 +178,7 @@ def cmd_patches_refresh(args: argparse.Namespace) -> int:
     engine = _engine(args)
     result = engine.refresh(force=args.force)
     if args.json:
-        _print_json(
+        print_json(
             {**asdict(result), "kept_old": str(result.kept_old) if result.kept_old else None}
         )
         return 0
@@ -211,7 +203,7 @@ def cmd_patches_status(args: argparse.Namespace) -> int:
     engine = _engine(args)
     st = engine.status(check_head=not args.no_check)
     if args.json:
-        _print_json({"schema": 1, **st})
+        print_json({"schema": 1, **st})
         return 0
     pin = st["pin"]
     out.print(f"[bold]{st['upstream']}[/] {st['repo']}  ({st['url']})")
@@ -265,7 +257,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     checks = run_checks()
     if args.json:
-        _print_json([asdict(c) for c in checks])
+        print_json([asdict(c) for c in checks])
     else:
         for c in checks:
             color = {"ok": "green", "warn": "yellow", "fail": "red"}[c.level]

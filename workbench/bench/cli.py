@@ -9,15 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 
+from workbench.console import err
+from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace, state_home
-
-err = Console(stderr=True, highlight=False)
-# Wide enough for the table when the output goes to a file or a CI log.
-out = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,13 +8,10 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 
+from workbench.console import err, out
 from workbench.errors import UsageError
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

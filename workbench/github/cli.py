@@ -7,27 +7,22 @@ offline.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from workbench.config import Recipe, load_recipe, load_recipes
+from workbench.console import err, out, print_json
 from workbench.errors import UsageError
 from workbench.github.errors import NotSynced
 from workbench.github.store import ItemQuery, Store, TrackedItem
 from workbench.github.sync import CLOSED_DAYS, RepoReport, SyncReport
 from workbench.paths import Workspace
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 TABLE_LIMIT = 50
 CI_STYLE = {"success": "green", "failure": "red", "pending": "yellow", "none": "dim"}
@@ -36,10 +31,6 @@ REVIEW_TEXT = {
     "CHANGES_REQUESTED": "[red]changes requested[/]",
     "REVIEW_REQUIRED": "[yellow]review required[/]",
 }
-
-
-def _print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
 
 def _non_negative(text: str) -> int:
@@ -140,7 +131,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         syncer = Syncer(client, store, closed_days=args.closed_days, observer=obs)
         report = syncer.run([(r.name, r.upstream.repo) for r in recipes])
     if args.json:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         _print_report(report)
     return 0
@@ -185,7 +176,7 @@ def _show(
     rows: list[TrackedItem], recipes: Sequence[Recipe], args: argparse.Namespace, prs: bool
 ) -> int:
     if args.json:
-        _print_json([r.to_json() for r in rows])
+        print_json([r.to_json() for r in rows])
         return 0
     if not rows:
         out.print("nothing matches")

@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from workbench.config import load_recipe
+from workbench.console import err, out
 from workbench.errors import UsageError
 from workbench.paths import Workspace
 from workbench.runners import records
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 # The GitHub client (PyGithub, requests) is imported inside the commands that talk to GitHub:
 # every `workbench` command registers these parsers, and that import alone costs ~0.35 s.
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

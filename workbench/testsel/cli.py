@@ -6,13 +6,10 @@ import argparse
 import json
 import sys
 
-from rich.console import Console
 from rich.markup import escape
 
+from workbench.console import err, out
 from workbench.errors import ProblemFound
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _context(args: argparse.Namespace):
