@@ -13,7 +13,7 @@ from typing import Any
 
 from workbench.bench import stats
 from workbench.bench.roofline import Peak, cpu_peak, gpu_peak, roofline
-from workbench.bench.runner import BenchRun, CaseRun
+from workbench.bench.runner import BenchRun, CaseRun, Settings
 
 SCHEMA = 1
 
@@ -38,7 +38,7 @@ def backed_verdict(case: dict) -> str | None:
     return str(case["verdict"])
 
 
-def reason_of(case: dict) -> str | None:
+def reason_of(case: dict, min_effect: float) -> str | None:
     """One line on why a case has no verdict (None when it has one)."""
     if backed_verdict(case) != stats.INCONCLUSIVE:
         return None
@@ -50,7 +50,7 @@ def reason_of(case: dict) -> str | None:
         )
     return case.get("noise_warning") or (
         f"the 95% interval {case['ci'][0]:.3f}-{case['ci'][1]:.3f} crosses "
-        f"±{100 * case.get('min_effect', 0.02):g}% (p = {case['p_value']:.2g})"
+        f"±{100 * min_effect:g}% (p = {case['p_value']:.2g})"
     )
 
 
@@ -117,7 +117,6 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         visit_of_round=case.visits,
         measured_seconds=round(case.measured_seconds, 3),
         process_spread=c.process_spread,
-        min_effect=run.settings.min_effect,
         faults_per_call={
             side: _fault_range(case.faults[side], case.blocks) for side in ("baseline", "patched")
         },
@@ -141,10 +140,7 @@ def _fault_range(per_round: list[float], blocks: list[int]) -> list[float] | Non
     """Lowest and highest per-process median of page faults per call (CPU cases)."""
     if not per_round or len(per_round) != len(blocks):
         return None
-    by_process: dict[int, list[float]] = {}
-    for x, b in zip(per_round, blocks, strict=True):
-        by_process.setdefault(b, []).append(x)
-    medians = [sorted(v)[len(v) // 2] for v in by_process.values()]
+    medians = stats.process_medians([[x] for x in per_round], blocks).values()
     return [round(min(medians), 1), round(max(medians), 1)]
 
 
@@ -178,7 +174,8 @@ def to_document(
         "started": dt.datetime.fromtimestamp(first.started, dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(sum(r.seconds for r in runs), 2),
         "device": device_of(first),
-        "settings": asdict(first.settings),
+        # The limit an undecided case ran to, resolved (the default is a multiple of the budget).
+        "settings": {**asdict(first.settings), "max_budget": first.settings.limit},
         "sides": {
             "baseline": {**asdict(first.baseline), "env": first.env.get("baseline", {})},
             "patched": {**asdict(first.patched), "env": first.env.get("patched", {})},
@@ -228,8 +225,8 @@ def _environment_line(doc: dict) -> str:
         parts.append(f"{env['threads']} thread(s)")
     s = doc["settings"]
     budget = f"budget {s['budget']:g} s/case"
-    if s.get("max_budget") or "min_processes" in s:
-        budget += f" (up to {s.get('max_budget') or 3 * s['budget']:g} s when undecided)"
+    if s.get("max_budget"):
+        budget += f" (up to {s['max_budget']:g} s when undecided)"
     parts.append(f"{budget}, min effect ±{100 * s['min_effect']:g}%")
     return "; ".join(parts)
 
@@ -256,11 +253,13 @@ def skipped_lines(doc: dict) -> list[str]:
 
 def warning_lines(doc: dict) -> list[str]:
     """Why each case without a verdict has none; a reason shared by several cases once."""
+    # A document from elsewhere (a runner, an older release) may lack settings.
+    min_effect = (doc.get("settings") or {}).get("min_effect", Settings().min_effect)
     by_text: dict[str, list[str]] = {}
     for c in doc["cases"]:
         if c.get("skipped") or "ratio" not in c:
             continue
-        text = reason_of(c)
+        text = reason_of(c, min_effect)
         if text:
             by_text.setdefault(text, []).append(c["id"])
     measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]

@@ -139,7 +139,6 @@ class Worker:
                 env[var] = str(threads)
         self.side = side
         self.stderr_tail: list[str] = []
-        self.hello: dict = {}
         try:
             self.proc = subprocess.Popen(
                 [side.python, str(WORKER), str(file), str(threads or 0)],
@@ -185,7 +184,6 @@ class Worker:
                 f"it ran {self.side.describe()}",
                 details=reply["error"],
             )
-        self.hello = reply
 
     def ask(self, **req) -> dict:
         assert self.proc.stdin is not None
@@ -204,13 +202,7 @@ class Worker:
 
     def rss_bytes(self) -> int | None:
         """Resident memory of the parent after its imports (Linux), to size the pool."""
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        except (OSError, ValueError):
-            pass
-        return None
+        return _proc_bytes(Path(f"/proc/{self.proc.pid}/status"), "VmRSS")
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -325,7 +317,7 @@ class Pool:
     def _cap_by_memory(self) -> None:
         """At most half the available memory for the parents (torch's are a few hundred MB)."""
         rss = [w.rss_bytes() for w in (self.pairs[0].a, self.pairs[0].b)]
-        avail = _mem_available()
+        avail = _proc_bytes(Path("/proc/meminfo"), "MemAvailable")
         if avail and all(rss):
             fits = int(0.5 * avail / sum(r for r in rss if r))
             self.cap = max(self.settings.min_processes, min(self.settings.max_processes, fits))
@@ -335,10 +327,11 @@ class Pool:
             pair.close()
 
 
-def _mem_available() -> int | None:
+def _proc_bytes(path: Path, key: str) -> int | None:
+    """A ``Key:   N kB`` figure of a /proc file in bytes (None where there is no /proc)."""
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
+        for line in path.read_text().splitlines():
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
@@ -466,7 +459,7 @@ def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
         r = len(case.baseline_rounds)
         elapsed = time.perf_counter() - t0 - paused
         if r % (4 * per_visit) == 0:
-            note(f"{case.id}: {r} rounds, {len(set(case.blocks))} processes per side", case)
+            note(f"{case.id}: {r} rounds, {case.processes} processes per side", case)
         stop = None
         cycle_done = min(rounds_of) == max(rounds_of)
         if r >= s.max_rounds:

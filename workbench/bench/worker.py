@@ -60,28 +60,24 @@ def load_cases(file: str) -> dict[str, Case]:
     return cases
 
 
-def preload(file: str) -> list[str]:
+def preload(file: str) -> None:
     """Import what the bench file's functions import (``import torch`` inside a benchmark), so
     that every forked child starts with those imports done. Failures are left to the child,
     where the case reports them."""
     try:
         tree = ast.parse(Path(file).read_text())
     except (OSError, SyntaxError):
-        return []
+        return
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.append(node.module)
-    done = []
     for name in dict.fromkeys(names):
-        try:
+        # A failure is raised again in the child, with its case.
+        with contextlib.suppress(Exception):
             importlib.import_module(name)
-            done.append(name)
-        except Exception:  # the child raises it again, with its case
-            pass
-    return done
 
 
 def _minor_faults() -> int:
@@ -353,17 +349,14 @@ def main() -> None:
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    t0 = time.perf_counter()
     try:
         worker = Worker(file, threads)
-        loaded = preload(file)
+        preload(file)
         # What the imports made is collected once and frozen: children then leave those pages
         # shared instead of touching them all with their first collection.
         gc.collect()
         gc.freeze()
-        hello = {"ok": True, "ready": True, "preloaded": loaded, "fork": hasattr(os, "fork")}
-        hello["seconds"] = time.perf_counter() - t0
-        proto.write(json.dumps(hello) + "\n")
+        proto.write(json.dumps({"ok": True, "ready": True}) + "\n")
     except BaseException:
         proto.write(json.dumps({"ok": False, "error": traceback.format_exc(limit=-3)}) + "\n")
         return
@@ -388,13 +381,10 @@ def main() -> None:
             code = child.end() if child is not None else 0
             child = None
             reply = json.dumps({"ok": True, "exit": code})
-        elif op == "list" or child is None:
-            # Listing needs no child; anything else without one is answered by the parent,
-            # which never runs a case itself.
-            if op == "list":
-                reply = json.dumps(worker.handle({"op": "list"}))
-            else:
-                reply = json.dumps({"ok": False, "error": f"{op!r} needs a forked child first"})
+        elif op == "list":  # needs no child: the cases are known once the file is loaded
+            reply = json.dumps(worker.handle({"op": "list"}))
+        elif child is None:  # the parent never runs a case itself
+            reply = json.dumps({"ok": False, "error": f"{op!r} needs a forked child first"})
         else:
             reply = child.ask(line)
         proto.write(reply.rstrip("\n") + "\n")
