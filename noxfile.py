@@ -1,4 +1,4 @@
-"""nox sessions: the project's own ``tests`` and ``lint``, and three per upstream recipe.
+"""nox sessions: the project's own ``tests``, ``lint`` and ``typecheck``; three per recipe.
 
 For every ``upstreams/<name>/recipe.toml``: ``<name>_build`` (baseline and patched
 environments), ``<name>_tests`` (the tests that matter for the series, on both sides) and
@@ -14,7 +14,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "typecheck"]
 # The upstream sessions keep their venv between runs: a re-run with nothing changed must start
 # its benchmarks within seconds (see docs/benchmarks.md).
 nox.options.reuse_venv = "yes"
@@ -37,6 +37,14 @@ def lint(session: nox.Session) -> None:
     session.install(*EXTRAS["lint"])
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(reuse_venv=False)
+def typecheck(session: nox.Session) -> None:
+    """Type-check the library with mypy."""
+    # The test extra brings the pinned torch and textual, so mypy sees their types.
+    session.install("-e", ".[test,lint]")
+    session.run("mypy", *session.posargs)
 
 
 def install_workbench(session: nox.Session) -> None:

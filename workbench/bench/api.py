@@ -22,10 +22,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 Number = int | float
 Figure = Number | Callable[..., Number] | None
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MARK = "__workbench_bench__"
+"""The attribute ``@bench`` sets on a function: its :class:`BenchSpec`."""
 
 
 class Skip(Exception):
@@ -77,27 +81,50 @@ class Case:
         return str(self.params.get("device", "cpu"))
 
 
+@overload
 def bench(
-    func: Callable | None = None,
+    func: F,
     *,
     params: dict[str, list[Any]] | None = None,
     bytes_moved: Figure = None,
     flops: Figure = None,
     name: str | None = None,
-):
+) -> F: ...
+
+
+@overload
+def bench(
+    func: None = None,
+    *,
+    params: dict[str, list[Any]] | None = None,
+    bytes_moved: Figure = None,
+    flops: Figure = None,
+    name: str | None = None,
+) -> Callable[[F], F]: ...
+
+
+def bench(
+    func: F | None = None,
+    *,
+    params: dict[str, list[Any]] | None = None,
+    bytes_moved: Figure = None,
+    flops: Figure = None,
+    name: str | None = None,
+) -> F | Callable[[F], F]:
     """Mark a function as a benchmark (usable bare or with keyword arguments)."""
 
-    def mark(f: Callable) -> Callable:
+    def mark(f: F) -> F:
         for key, values in (params or {}).items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise TypeError(f"@bench params[{key!r}] must be a non-empty list")
-        f.__workbench_bench__ = BenchSpec(  # type: ignore[attr-defined]
+        spec = BenchSpec(
             name=name or f.__name__,
             func=f,
             params={k: list(v) for k, v in (params or {}).items()},
             bytes_moved=bytes_moved,
             flops=flops,
         )
+        setattr(f, _MARK, spec)
         return f
 
     return mark(func) if func is not None else mark
@@ -105,4 +132,4 @@ def bench(
 
 def specs_in(namespace: dict[str, Any]) -> list[BenchSpec]:
     """The benchmarks defined in a module's namespace, in definition order."""
-    return [v.__workbench_bench__ for v in namespace.values() if hasattr(v, "__workbench_bench__")]
+    return [getattr(v, _MARK) for v in namespace.values() if hasattr(v, _MARK)]

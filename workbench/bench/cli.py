@@ -8,6 +8,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
@@ -15,6 +16,9 @@ from workbench.console import err
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace, state_home
+
+if TYPE_CHECKING:
+    from workbench.bench.runner import SideSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_show)
 
 
-def _sides(args: argparse.Namespace, ws: Workspace | None, series: dict):
+def _sides(
+    args: argparse.Namespace, ws: Workspace | None, series: dict
+) -> tuple[list[Path], SideSpec, SideSpec]:
     """The bench files and the two sides; ``series`` gets the series digest and heads when the
     sides are the recipe's own environments."""
     from workbench.bench.runner import SideSpec

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.bench import stats
-from workbench.bench.roofline import Peak, cpu_peak, gpu_peak, roofline
+from workbench.bench.roofline import Peak, Roofline, cpu_peak, gpu_peak, roofline
 from workbench.bench.runner import BenchRun, CaseRun, Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SCHEMA = 1
 
@@ -144,7 +147,7 @@ def _fault_range(per_round: list[float], blocks: list[int]) -> list[float] | Non
     return [round(min(medians), 1), round(max(medians), 1)]
 
 
-def _roofline_doc(r) -> dict | None:
+def _roofline_doc(r: Roofline | None) -> dict | None:
     if r is None:
         return None
     return {
@@ -320,7 +323,7 @@ def to_markdown(doc: dict) -> str:
 VERDICT_STYLE = {"faster": "green", "slower": "red", "unchanged": "cyan", "inconclusive": "yellow"}
 
 
-def to_rich(doc: dict):
+def to_rich(doc: dict) -> Table:
     from rich.markup import escape
     from rich.table import Table
 

@@ -185,7 +185,7 @@ class Worker:
                 details=reply["error"],
             )
 
-    def ask(self, **req) -> dict:
+    def ask(self, **req: object) -> dict:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()

@@ -170,7 +170,9 @@ def _clusters(logs: list[float], blocks: Sequence[int] | None) -> list[list[floa
     return list(groups.values())
 
 
-def _interval(groups: list[list[float]], level: float, resamples: int, seed: int):
+def _interval(
+    groups: list[list[float]], level: float, resamples: int, seed: int
+) -> tuple[float, float]:
     """Bootstrap over groups (blocks); the statistic pools the resampled groups' rounds."""
 
     def stat(sample: Sequence[list[float]]) -> float:

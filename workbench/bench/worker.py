@@ -32,7 +32,9 @@ import resource
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_PARENT = HERE.parent.parent
@@ -42,6 +44,9 @@ if str(PACKAGE_PARENT) not in sys.path:
     sys.path.append(str(PACKAGE_PARENT))  # last: the environment's own packages win
 
 from workbench.bench.api import Case, Skip, specs_in  # noqa: E402
+
+if TYPE_CHECKING:
+    import torch
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024
 
@@ -124,8 +129,8 @@ class Worker:
     def __init__(self, file: str, threads: int | None):
         self.cases = load_cases(file)
         self.threads = threads
-        self.fns: dict[str, object] = {}
-        self._flush = None
+        self.fns: dict[str, Callable[[], object]] = {}
+        self._flush: torch.Tensor | None = None
 
     def _set_threads(self) -> None:
         torch = sys.modules.get("torch")
@@ -273,7 +278,7 @@ class Worker:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
-def serve(worker: Worker, requests, replies) -> None:
+def serve(worker: Worker, requests: Iterable[str], replies: TextIO) -> None:
     """Answer requests, one JSON object per line, until ``quit`` or the end of input."""
     for line in requests:
         if not line.strip():
@@ -292,7 +297,7 @@ def serve(worker: Worker, requests, replies) -> None:
 class Child:
     """A forked child serving one visit of a case over its own pair of pipes."""
 
-    def __init__(self, worker: Worker, proto, stdin_fd: int):
+    def __init__(self, worker: Worker, proto: TextIO, stdin_fd: int):
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
         pid = os.fork()

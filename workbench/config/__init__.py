@@ -58,16 +58,18 @@ def load_recipe(ws: Workspace, name: str) -> Recipe:
     recipe = parse_recipe(name, file, text, shown_as=ws.relative(file))
     local = read_local_config(ws.local_config, known)
     upstream = recipe.upstream
-    changes = {}
+    url_source, pin_source = recipe.url_source, recipe.pin_source
     url = override_for(name, "url", local)
     if url:
         upstream = dataclasses.replace(upstream, url=url.value)
-        changes["url_source"] = url.source
+        url_source = url.source
     pin = override_for(name, "pin", local)
     if pin:
         upstream = dataclasses.replace(upstream, pin=pin.value)
-        changes["pin_source"] = pin.source
-    return dataclasses.replace(recipe, upstream=upstream, **changes)
+        pin_source = pin.source
+    return dataclasses.replace(
+        recipe, upstream=upstream, url_source=url_source, pin_source=pin_source
+    )
 
 
 def load_recipes(ws: Workspace) -> list[Recipe]:

@@ -6,7 +6,7 @@ recipe without reading code. Unknown keys are errors too: a typo must not be sil
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from workbench.errors import RecipeError
 
@@ -30,6 +30,40 @@ class TableReader:
                 raise RecipeError(self.file, self.key(name), f"is missing; expected {what}")
             return None
         return self.data[name]
+
+    # A required key, or an optional one with a string default, always gives a string.
+    @overload
+    def string(
+        self,
+        name: str,
+        what: str = ...,
+        *,
+        required: Literal[True] = ...,
+        default: str | None = ...,
+        choices: tuple[str, ...] | None = ...,
+    ) -> str: ...
+
+    @overload
+    def string(
+        self,
+        name: str,
+        what: str = ...,
+        *,
+        required: bool,
+        default: str,
+        choices: tuple[str, ...] | None = ...,
+    ) -> str: ...
+
+    @overload
+    def string(
+        self,
+        name: str,
+        what: str = ...,
+        *,
+        required: bool = ...,
+        default: None = ...,
+        choices: tuple[str, ...] | None = ...,
+    ) -> str | None: ...
 
     def string(
         self,

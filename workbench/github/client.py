@@ -128,9 +128,9 @@ def find_credentials(api: str = DEFAULT_API, env: Mapping[str, str] = os.environ
         token = env.get(var, "").strip()
         if token:
             return Credentials(token, var)
-    token = _gh_token(api)
-    if token:
-        return Credentials(token, "gh auth token")
+    gh_token = _gh_token(api)
+    if gh_token:
+        return Credentials(gh_token, "gh auth token")
     return Credentials(None, None)
 
 

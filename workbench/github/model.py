@@ -154,6 +154,7 @@ def parse_issue(raw: object, repo: str) -> Item:
     author = user.get("login") if isinstance(user, dict) else None
     closed_at = raw.get("closed_at")
     draft = raw.get("draft")
+    comments = raw.get("comments")
     return Item(
         repo=repo,
         number=number,
@@ -164,7 +165,7 @@ def parse_issue(raw: object, repo: str) -> Item:
         author=author if isinstance(author, str) else None,
         labels=_labels(raw.get("labels", []), where),
         assignees=_logins(raw.get("assignees") or [], where),
-        comments=raw.get("comments") if isinstance(raw.get("comments"), int) else 0,
+        comments=comments if isinstance(comments, int) else 0,
         created_at=timestamp(raw.get("created_at"), f"{where}: created_at"),
         updated_at=timestamp(raw.get("updated_at"), f"{where}: updated_at"),
         closed_at=timestamp(closed_at, f"{where}: closed_at") if closed_at else None,

@@ -6,6 +6,7 @@ import shlex
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypedDict
 
 from workbench.config import Recipe
 from workbench.envs.builder import EnvBuilder, Log
@@ -16,6 +17,16 @@ from workbench.paths import Workspace
 from workbench.runs import now_iso
 from workbench.testsel.run import SCHEMA, run_pytest
 from workbench.testsel.select import select
+
+
+class FailingTest(TypedDict):
+    """A test that failed on the patched side, as ``tests.json`` lists it."""
+
+    id: str
+    status: str
+    message: str
+    on_baseline: str
+    """Its status on the baseline side, or ``missing`` when the baseline lacks the test."""
 
 
 def new_run_dir(ws: Workspace, name: str, kind: str) -> tuple[str, Path]:
@@ -117,10 +128,16 @@ def run_tests(
                 args=args,
             )
             on_baseline = {o.id: o.status for o in base_run.report.outcomes}
-    regressions, preexisting = [], []
+    regressions: list[FailingTest] = []
+    preexisting: list[FailingTest] = []
     for o in failing:
         before = on_baseline.get(o.id, "missing")
-        entry = {"id": o.id, "status": o.status, "message": o.message, "on_baseline": before}
+        entry: FailingTest = {
+            "id": o.id,
+            "status": o.status,
+            "message": o.message,
+            "on_baseline": before,
+        }
         (preexisting if before in ("failed", "error") else regressions).append(entry)
     doc.update(
         command=" ".join(result.command),

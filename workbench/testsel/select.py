@@ -113,5 +113,5 @@ def select(ws: Workspace, recipe: Recipe, worktree: Path, changed: list[str]) ->
     unmapped = [
         f for f in changed if f not in hit and not f.startswith(test_root) and f.endswith(".py")
     ]
-    tests = sorted(chosen.values(), key=lambda s: s.path)
-    return Selection(changed=changed, tests=tests, unmapped=unmapped, parsed=parsed)
+    selected = sorted(chosen.values(), key=lambda s: s.path)
+    return Selection(changed=changed, tests=selected, unmapped=unmapped, parsed=parsed)
