@@ -145,9 +145,9 @@ async def headless(ws: Workspace, keys: int) -> tuple[float, list[float]]:
     t0 = time.perf_counter()
     app = make_app(ws, check_head=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        while not app.paint_log:
+        while not app.dashboard.paint_log:
             await asyncio.sleep(0.001)
-        first = app.paint_log[0][2] - t0
+        first = app.dashboard.paint_log[0][2] - t0
         while any(not w.is_finished for w in app.workers):
             await asyncio.sleep(0.01)
         await pilot.press("slash")
@@ -158,14 +158,16 @@ async def headless(ws: Workspace, keys: int) -> tuple[float, list[float]]:
             typed += list(word) + ["backspace"] * len(word)
         latencies = []
         for key in typed[:keys]:
-            before = app.generation["issues"]
-            shown = len(app.paint_log)
+            before = app.dashboard.generation["issues"]
+            shown = len(app.dashboard.paint_log)
             t = time.perf_counter()
             await pilot.press(key)
-            assert app.generation["issues"] == before + 1
-            while not any(k == "issues" and g == before + 1 for k, g, _ in app.paint_log[shown:]):
+            assert app.dashboard.generation["issues"] == before + 1
+            while not any(
+                k == "issues" and g == before + 1 for k, g, _ in app.dashboard.paint_log[shown:]
+            ):
                 await asyncio.sleep(0.0005)
-            done = next(s for k, g, s in app.paint_log[shown:] if g == before + 1)
+            done = next(s for k, g, s in app.dashboard.paint_log[shown:] if g == before + 1)
             latencies.append(done - t)
     return first, latencies
 

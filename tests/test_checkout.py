@@ -45,7 +45,16 @@ def test_second_fetch_is_one_network_operation(fetched, wb, monkeypatch, tmp_pat
 
 def test_fetch_picks_up_new_upstream_commits(fetched, wb):
     new = fetched.upstream.commit({"README.md": "# demo upstream v2\n"}, "Docs")
-    assert wb("upstream", "fetch", "demo").code == 0
+    res = wb("upstream", "fetch", "demo", "--json")
+    assert res.code == 0, res.err
+    patched = json.loads(res.out)["patched"]
+    assert patched == {
+        "path": "upstreams/demo/patched",
+        "created": False,
+        "state": "in-sync",
+        "stopped": None,
+        "hint": None,
+    }
     assert git(fetched.src, "rev-parse", "refs/remotes/origin/main") == new
     # The worktrees stay at the pin: upstream moving on does not move them.
     assert git(fetched.patched, "rev-parse", "HEAD") == git(
@@ -63,6 +72,8 @@ def test_url_override_by_env(workspace, wb, monkeypatch, tmp_path):
     )
     res = wb("upstream", "fetch", "demo")
     assert res.code == 2 and "cannot fetch demo" in res.err
+    # git's own last line, as text: not a Python list of lines
+    assert "['" not in res.err and "fatal:" in res.err and res.err.count("\n") == 1, res.err
     monkeypatch.setenv("WORKBENCH_DEMO_URL", str(mirror))
     res = wb("upstream", "fetch", "demo", "--json")
     assert res.code == 0, res.err

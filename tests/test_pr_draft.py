@@ -352,6 +352,18 @@ def test_no_results_and_regressions_are_warned(workspace: Workspace):
     assert "**1 regression(s)**" in doc["body"]
 
 
+def test_a_worktree_out_of_sync_with_the_files_is_warned(workspace: Workspace):
+    _recipe(workspace, "pytorch")
+    _series(workspace, "pytorch")
+    assert "worktree" not in {w["code"] for w in draft()["warnings"]}
+    workspace.commit_patched({"pkg/late.py": "Y = 1\n"}, "Not refreshed yet")
+    [warning] = [w for w in draft()["warnings"] if w["code"] == "worktree"]
+    assert warning["message"] == (
+        "upstreams/demo/patched has commits not saved to patches/: the draft is made from "
+        "patches/demo/"
+    )
+
+
 def test_triton_ticks_only_what_the_series_shows(workspace: Workspace):
     _recipe(workspace, "triton")
     _series(workspace, "triton")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from tests.conftest import git
+from workbench.display import WORKTREE_SENTENCE, worktree_sentence
+from workbench.gitops.status import HeadOutcome, SeriesStatus, WorktreeState
 
 MOD = "pkg/mod.py"
 
@@ -113,7 +116,7 @@ def test_refresh_refuses_to_overwrite_hand_edited_patch_files(fetched, wb):
     assert "changed since upstreams/demo/patched was built" in res.err
     assert "VALUE = 6" in patch.read_text()
     res = wb("patches", "status", "demo", "--json")
-    assert json.loads(res.out)["worktree"]["state"] == "has commits not saved to patches/"
+    assert json.loads(res.out)["worktree"]["state"] == "unsaved-commits"
 
 
 def _conflicting_series(fetched, wb) -> None:
@@ -132,8 +135,10 @@ def test_rebase_conflict_reports_patch_files_and_hunks_then_abort(fetched, wb):
     before_head = git(fetched.patched, "rev-parse", "HEAD")
     res = wb("patches", "status", "demo", "--json")
     applies = json.loads(res.out)["applies_to_head"]
-    assert applies["ok"] is False
+    assert applies["ok"] is False and applies["outcome"] == "conflict"
     assert applies["failed"] == "0001-Tune-f5.patch" and applies["conflicts"] == [MOD]
+    text = wb("patches", "status", "demo").out
+    assert f"onto main: conflicts at 0001-Tune-f5.patch ({MOD})" in text
     res = wb("patches", "rebase", "demo", "--onto", "main")
     assert res.code == 1
     assert "0001-Tune-f5.patch (1 of 1) does not apply:" in res.err
@@ -141,6 +146,12 @@ def test_rebase_conflict_reports_patch_files_and_hunks_then_abort(fetched, wb):
     assert "--continue" in res.err.splitlines()[-1] and "--abort" in res.err.splitlines()[-1]
     assert fetched.snapshot() == before_patches
     assert "<<<<<<<" in _mod(fetched)
+    wt = json.loads(wb("patches", "status", "demo", "--json").out)["worktree"]
+    assert (wt["state"], wt["stopped"]) == ("conflict", "rebase")
+    assert "`workbench patches rebase demo --continue`" in wt["hint"]
+    assert "worktree  upstreams/demo/patched: rebase stopped on a conflict" in (
+        wb("patches", "status", "demo").out
+    )
     # Anything else waits for the conflict to be finished.
     res = wb("patches", "refresh", "demo")
     assert res.code == 2 and "stopped on a conflict" in res.err
@@ -150,7 +161,7 @@ def test_rebase_conflict_reports_patch_files_and_hunks_then_abort(fetched, wb):
     assert git(fetched.patched, "status", "--porcelain") == ""
     assert fetched.snapshot() == before_patches
     st = json.loads(wb("patches", "status", "demo", "--json").out)
-    assert st["worktree"]["state"] == "in sync with patches/"
+    assert st["worktree"]["state"] == "in-sync"
 
 
 def test_rebase_conflict_continue_records_the_new_base(fetched, wb):
@@ -170,7 +181,7 @@ def test_rebase_conflict_continue_records_the_new_base(fetched, wb):
     st = json.loads(wb("patches", "status", "demo", "--json").out)
     assert st["pin"]["commit"] == main
     assert st["pin"]["source"] == "patches/demo/series (workbench-base)"
-    assert st["worktree"]["state"] == "in sync with patches/"
+    assert st["worktree"]["state"] == "in-sync"
     assert st["applies_to_head"]["clean"] is True
     assert git(fetched.base, "rev-parse", "HEAD") == main
     # The recorded base is what apply uses from now on.
@@ -203,7 +214,7 @@ def test_apply_conflict_continue_and_abort(fetched, wb, monkeypatch):
     assert res.code == 0, res.err
     assert "workbench patches refresh demo" in res.out
     st = json.loads(wb("patches", "status", "demo", "--json").out)
-    assert st["worktree"]["state"] == "has commits not saved to patches/"
+    assert st["worktree"]["state"] == "unsaved-commits"
     assert wb("patches", "refresh", "demo").code == 0
     assert fetched.snapshot() != before
 
@@ -216,7 +227,12 @@ def test_status_reports_patches_and_changed_files(fetched, wb):
     res = wb("patches", "status", "demo", "--json")
     assert res.code == 0, res.err
     st = json.loads(res.out)
-    assert st["schema"] == 1
+    assert st["schema"] == SeriesStatus.SCHEMA == 1
+    # The document is the dataclass: it reads back into the same value and prints the same.
+    typed = SeriesStatus.from_json(st)
+    assert typed.to_json() == st
+    assert typed.worktree.state is WorktreeState.IN_SYNC and typed.worktree.hint is None
+    assert typed.head_outcome is HeadOutcome.CLEAN and st["applies_to_head"]["outcome"] == "clean"
     assert [p["subject"] for p in st["patches"]] == ["Move mod", "Add a test"]
     files = st["patches"][0]["files"]
     assert {"path": "pkg/renamed.py", "renamed_from": MOD, "added": 0, "deleted": 0} in files
@@ -226,6 +242,67 @@ def test_status_reports_patches_and_changed_files(fetched, wb):
     assert st["upstream_head"]["commits_since_pin"] == 1
     text = wb("patches", "status", "demo")
     assert "Move mod" in text.out and "applies cleanly" in text.out
+
+
+def _worktree(wb) -> tuple[dict, str]:
+    """The worktree part of `patches status --json`, and the human output's worktree line."""
+    doc = json.loads(wb("patches", "status", "demo", "--json", "--no-check").out)
+    line = next(
+        ln
+        for ln in wb("patches", "status", "demo", "--no-check").out.splitlines()
+        if ln.startswith("worktree  ")
+    )
+    return doc["worktree"], line
+
+
+def test_every_worktree_state_is_reported_in_json_and_in_words(fetched, wb):
+    assert set(WORKTREE_SENTENCE) == set(WorktreeState)
+    wt, line = _worktree(wb)
+    assert (wt["state"], wt["hint"], wt["stopped"]) == ("in-sync", None, None)
+    assert line == "worktree  upstreams/demo/patched: in sync with patches/"
+    fetched.commit_patched({"pkg/util.py": "VALUE = 8\n"}, "Value eight")
+    wt, line = _worktree(wb)
+    assert (wt["state"], wt["hint"]) == ("unsaved-commits", "workbench patches refresh demo")
+    assert line.endswith(": has commits not saved to patches/  → workbench patches refresh demo")
+    assert wb("patches", "refresh", "demo").code == 0
+    assert _worktree(wb)[0]["state"] == "in-sync"
+    patch = fetched.patches / "0001-Value-eight.patch"
+    patch.write_text(patch.read_text().replace("VALUE = 8", "VALUE = 9"))
+    wt, line = _worktree(wb)
+    assert (wt["state"], wt["hint"]) == ("patches-changed", "workbench patches apply demo")
+    assert line.endswith(": patches/ changed since it was built  → workbench patches apply demo")
+    # Uncommitted files are listed whatever the state.
+    (fetched.patched / "pkg" / "scratch.py").write_text("S = 1\n")
+    assert _worktree(wb)[0]["uncommitted"] == ["?? pkg/scratch.py"]
+    shutil.rmtree(fetched.patched)
+    wt, line = _worktree(wb)
+    assert (wt["state"], wt["head"], wt["hint"]) == (
+        "missing",
+        None,
+        "workbench patches apply demo",
+    )
+    assert line.endswith(": missing  → workbench patches apply demo")
+    assert wb("patches", "apply", "demo").code == 0
+    assert _worktree(wb)[0]["state"] == "in-sync"
+    assert worktree_sentence(WorktreeState.CONFLICT, "apply") == "apply stopped on a conflict"
+
+
+def test_a_series_that_needs_a_three_way_merge_says_which_patches(fetched, wb):
+    text = _mod(fetched)
+    fetched.commit_patched({MOD: _edit_line(text, "x + 9\n", "x + 90\n")}, "Tune f9")
+    assert wb("patches", "refresh", "demo").code == 0
+    # Upstream shifts the lines above the hunk and changes its context: a plain apply fails,
+    # a three-way merge does not.
+    upstream_text = (fetched.upstream.path / MOD).read_text()
+    moved = "# header\n" * 3 + _edit_line(upstream_text, "def f8(x)", "def f8(y)")
+    moved = moved.replace("    return x + 8", "    return y + 8")
+    fetched.upstream.commit({MOD: moved}, "Upstream f8")
+    assert wb("upstream", "fetch", "demo").code == 0
+    applies = json.loads(wb("patches", "status", "demo", "--json").out)["applies_to_head"]
+    assert (applies["outcome"], applies["ok"], applies["clean"]) == ("3-way", True, False)
+    assert applies["three_way"] == ["0001-Tune-f9.patch"]
+    text = wb("patches", "status", "demo").out
+    assert "onto main: applies with a 3-way merge (0001-Tune-f9.patch)" in text
 
 
 def test_range_diff_against_the_committed_series(fetched, wb):

@@ -74,6 +74,22 @@ def status(app: WorkbenchApp) -> str:
     return str(app.query_one("#status").render())
 
 
+async def open_tab(pilot, app: WorkbenchApp, tab: str) -> None:
+    """Click the tab's title, as a user would."""
+    await pilot.click(f"#--content-tab-{tab}")
+    await settle(pilot, app)
+    assert app.query_one("#tabs").active == tab
+
+
+async def choose_upstream(pilot, app: WorkbenchApp, name: str) -> None:
+    """Click the upstream's line in the sidebar."""
+    options = app.query_one("#upstreams").options
+    row = next(i for i, option in enumerate(options) if option.id == name)
+    await pilot.click("#upstreams", offset=(2, row))
+    await settle(pilot, app)
+    assert app.dashboard.filter.upstream == name
+
+
 async def test_the_dashboard_lists_open_issues_newest_first_with_counts(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,7 +161,7 @@ async def test_my_prs_show_ci_review_and_missing_required_labels(tui_ws, store) 
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.query_one("#tabs").active = "mine"
+        await open_tab(pilot, app, "mine")
         await settle(pilot, app)
         mine = table(app, "mine").items
         assert mine and all(t.mine or t.item.author == tui_data.VIEWER for t in mine)
@@ -153,7 +169,7 @@ async def test_my_prs_show_ci_review_and_missing_required_labels(tui_ws, store) 
         row = mine.index(demo)
         cells = [c.plain for c in table(app, "mine").cells(table(app, "mine").items[row])]
         assert cells[3] == demo.ci and "module:" in cells[5]
-        app.query_one("#tabs").active = "reviews"
+        await open_tab(pilot, app, "reviews")
         await settle(pilot, app)
         assert all(t.review_requested for t in table(app, "reviews").items)
 
@@ -219,9 +235,9 @@ async def test_a_failing_action_shows_the_library_hint(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app._set_filter(upstream="ao")
+        await choose_upstream(pilot, app, "ao")
         await settle(pilot, app)
-        app.query_one("#tabs").active = "runs"  # no row there: the sidebar's upstream counts
+        await open_tab(pilot, app, "runs")  # no row there: the sidebar's upstream counts
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), what="dialog")
         dialog = app.screen
@@ -234,7 +250,7 @@ async def test_patches_tab_shows_the_series_and_refresh_writes_it(tui_ws, store,
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.query_one("#tabs").active = "patches"
+        await open_tab(pilot, app, "patches")
         await settle(pilot, app)
         patches = app.query_one("#table-patches")
         rows = [[str(c) for c in patches.get_row_at(i)] for i in range(patches.row_count)]
@@ -252,19 +268,21 @@ async def test_run_a_session_streams_its_log_and_shows_the_result(tui_ws, store)
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app._set_filter(upstream="demo")  # the highlighted issue is demo's
+        await choose_upstream(pilot, app, "demo")  # the highlighted issue is demo's
         await settle(pilot, app)
         await pilot.press("t")
         log = app.query_one("#joblog")
         assert "$ nox -s demo_tests" in str(log.lines[0])  # written when it starts
         assert "goes on if you quit" in str(log.lines[1])
-        await wait_for(pilot, lambda: app.job is None, timeout=60, what="the session to end")
+        await wait_for(
+            pilot, lambda: app.dashboard.joblog.job is None, timeout=60, what="the session to end"
+        )
         text = "\n".join(str(line) for line in log.lines)
         assert "synthetic step 2" in text and "demo_tests finished" in text, text
         await settle(pilot, app)
-        app.query_one("#tabs").active = "runs"
+        await open_tab(pilot, app, "runs")
         await settle(pilot, app)
-        run, current = app.runs[0]
+        run, current = app.dashboard.runs.runs[0]
         assert (run.kind, run.verdict(), current) == ("tests", "passed", True)
         await wait_for(pilot, lambda: "| 2 | needs CUDA |" in detail(app), what="the run's detail")
 
@@ -274,13 +292,15 @@ async def test_cancel_kills_the_session_and_what_it_started(tui_ws, store) -> No
     pid_file = Path(os.environ["WORKBENCH_HOME"]) / "bench.pid"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app._set_filter(upstream="demo")
+        await choose_upstream(pilot, app, "demo")
         await pilot.press("B")
         await wait_for(pilot, pid_file.exists, timeout=60, what="the bench session")
-        job = app.job
+        job = app.dashboard.joblog.job
         assert job is not None and "running demo_bench" in status(app)
         await pilot.press("x")
-        await wait_for(pilot, lambda: app.job is None, timeout=30, what="the cancel")
+        await wait_for(
+            pilot, lambda: app.dashboard.joblog.job is None, timeout=30, what="the cancel"
+        )
         assert job.cancelled and job.process.returncode is not None
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid_file.read_text()), 0)
@@ -291,10 +311,10 @@ async def test_quitting_leaves_a_started_session_running(tui_ws, store) -> None:
     pid_file = Path(os.environ["WORKBENCH_HOME"]) / "bench.pid"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app._set_filter(upstream="demo")
+        await choose_upstream(pilot, app, "demo")
         await pilot.press("B")
         await wait_for(pilot, pid_file.exists, timeout=60, what="the bench session")
-        job = app.job
+        job = app.dashboard.joblog.job
         assert job is not None and os.getpgid(job.pid) == job.pid != os.getpgid(0)
         await pilot.press("q")
     try:
@@ -322,7 +342,7 @@ async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app._set_filter(upstream="demo")
+        await choose_upstream(pilot, app, "demo")
         await settle(pilot, app)
         issue = table(app).highlighted().item
         await pilot.press("w")
@@ -349,7 +369,7 @@ async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        app.query_one("#tabs").active = "mine"
+        await open_tab(pilot, app, "mine")
         await settle(pilot, app)
         await pilot.press("w")
         await settle(pilot, app)
@@ -379,7 +399,7 @@ async def test_the_command_palette_offers_every_action_for_the_current_state(tui
         ):
             assert expected in names
         assert "run: cancel" not in names  # nothing runs
-        bindings = [b for b in app.BINDINGS + table(app).BINDINGS]
+        bindings = [b for b in app.BINDINGS + app.dashboard.BINDINGS + table(app).BINDINGS]
         assert all(b.id and b.tooltip for b in bindings)
 
 

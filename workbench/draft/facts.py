@@ -10,6 +10,7 @@ from workbench.config import Recipe
 from workbench.errors import UsageError
 from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
+from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
 from workbench.runs import Latest, latest
 
@@ -37,7 +38,7 @@ class Facts:
     patches: list[Patch]
     changed: list[str]
     series_digest: str
-    worktree_state: str
+    worktree_state: WorktreeState
     worktree: Path
     tests: Latest
     bench: Latest
@@ -93,9 +94,9 @@ def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> F
             f"{recipe.name} has no clone yet, so there is no series to draft from",
             f"workbench upstream fetch {recipe.name} && workbench patches apply {recipe.name}",
         )
-    status = engine.status(check_head=False)
+    status = engine.report.status(check_head=False)
     series = engine.series()
-    if not status["patches"]:
+    if not status.patches:
         raise UsageError(
             f"patches/{recipe.name}/series lists no patches: nothing to propose",
             f"commit in upstreams/{recipe.name}/patched, then workbench patches refresh "
@@ -103,14 +104,14 @@ def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> F
         )
     cwd = engine.co.src
     patches = []
-    for info, path in zip(status["patches"], series.paths(), strict=True):
+    for info, path in zip(status.patches, series.paths(), strict=True):
         subject, body = _message(path, cwd)
         patches.append(
             Patch(
-                file=info["file"],
-                subject=subject or info["subject"],
+                file=info.file,
+                subject=subject or info.subject,
                 body=body,
-                files=[f["path"] for f in info["files"]],
+                files=[f.path for f in info.files],
                 added=_created(path, cwd),
             )
         )
@@ -118,9 +119,9 @@ def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> F
     return Facts(
         recipe=recipe,
         patches=patches,
-        changed=status["changed_files"],
+        changed=list(status.changed_files),
         series_digest=digest,
-        worktree_state=status["worktree"]["state"],
+        worktree_state=status.worktree.state,
         worktree=engine.co.patched,
         tests=latest(ws, recipe.name, "tests", digest),
         bench=latest(ws, recipe.name, "bench", digest),

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from workbench.bench import report
+from workbench.display import worktree_sentence
 from workbench.draft.facts import Facts
 from workbench.draft.formats import find_template
 from workbench.draft.labels import missing_required
 from workbench.draft.model import DraftWarning, human_parts, is_placeholder
+from workbench.gitops.status import WorktreeState
 
 
 def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:
     out: list[DraftWarning] = []
     name = facts.name
-    if facts.worktree_state != "in sync with patches/":
+    if facts.worktree_state is not WorktreeState.IN_SYNC:
         out.append(
             DraftWarning(
                 "worktree",
-                f"upstreams/{name}/patched {facts.worktree_state}: the draft is made from "
-                f"patches/{name}/",
+                f"upstreams/{name}/patched {worktree_sentence(facts.worktree_state)}: "
+                f"the draft is made from patches/{name}/",
             )
         )
     tests = facts.tests

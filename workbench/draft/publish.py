@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.config import Recipe, load_recipe
+from workbench.display import worktree_sentence
 from workbench.draft.facts import gather
 from workbench.draft.make import linked_issue, local_paths, make_draft
 from workbench.draft.model import GENERATED, PrDraft, human, quote, split_file_text
@@ -22,7 +24,13 @@ from workbench.errors import ProblemFound, UsageError
 from workbench.github.client import GitHubClient
 from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
+from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
+
+if TYPE_CHECKING:
+    from github.Repository import Repository
+
+    from workbench.github.store import Store
 
 SLUG_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
 LABEL_PERMISSIONS = ("triage", "push", "maintain", "admin")
@@ -86,7 +94,7 @@ def _slug(text: str) -> str:
     return slug[:40].rstrip("-") or "series"
 
 
-def _check_fork(client: GitHubClient, fork: str, recipe: Recipe):
+def _check_fork(client: GitHubClient, fork: str, recipe: Recipe) -> Repository:
     if not SLUG_RE.match(fork):
         raise UsageError(f"--fork {fork!r} is not OWNER/REPO", "e.g. --fork yourname/ao")
     with client.calls(f"GET /repos/{fork}"):
@@ -106,20 +114,20 @@ def _check_fork(client: GitHubClient, fork: str, recipe: Recipe):
 
 
 def _commits(engine: SeriesEngine, name: str) -> list[str]:
-    status = engine.status(check_head=False)
-    state = status["worktree"]["state"]
-    if state != "in sync with patches/":
+    status = engine.report.status(check_head=False)
+    wt = status.worktree
+    if wt.state is not WorktreeState.IN_SYNC:
         raise UsageError(
-            f"upstreams/{name}/patched {state}",
-            status["worktree"].get("hint") or f"workbench patches refresh {name}",
+            f"upstreams/{name}/patched {worktree_sentence(wt.state, wt.stopped)}",
+            wt.hint or f"workbench patches refresh {name}",
         )
-    base = status["worktree"]["base"]
-    head = status["worktree"]["head"]
-    commits = run(engine.co.patched, "rev-list", "--reverse", f"{base}..{head}").stdout.split()
-    if len(commits) != len(status["patches"]):
+    commits = run(
+        engine.co.patched, "rev-list", "--reverse", f"{wt.base}..{wt.head}"
+    ).stdout.split()
+    if len(commits) != len(status.patches):
         raise UsageError(
             f"upstreams/{name}/patched has {len(commits)} commit(s) on the pin but the series "
-            f"lists {len(status['patches'])}",
+            f"lists {len(status.patches)}",
             f"workbench patches apply {name}",
         )
     return commits
@@ -164,7 +172,7 @@ def plan_open(
     body_file: Path | None = None,
     push_url: str | None = None,
     issue: int | None = None,
-    store=None,
+    store: Store | None = None,
     force: bool = False,
 ) -> Plan:
     recipe = load_recipe(ws, name)

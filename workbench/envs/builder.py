@@ -140,9 +140,9 @@ class EnvBuilder:
 
     def changed_files(self) -> list[str]:
         """Files the patched side changes: the series, and unsaved work in the worktree."""
-        status = self.engine.status(check_head=False)
-        files = set(status["changed_files"])
-        base = status["worktree"].get("base")
+        status = self.engine.report.status(check_head=False)
+        files = set(status.changed_files)
+        base = status.worktree.base
         patched = self.engine.co.patched
         if base and self.engine.co.worktree_ok(patched):
             out = git(patched, "diff", "--name-only", "--no-renames", base).stdout
@@ -222,7 +222,7 @@ class EnvBuilder:
 
     def _run(
         self,
-        cmd: list[str],
+        cmd: list[str] | str,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         shell: bool = False,
@@ -293,7 +293,10 @@ class EnvBuilder:
             }
             content = _hash(inputs)
         else:
-            content = _hash(self._overlay_files(worktree, mode, hashes=True))
+            files = self._overlay_files(worktree, mode)
+            content = _hash(
+                {rel: hashlib.sha1(f.read_bytes()).hexdigest() for rel, f in files.items()}
+            )
         return _hash(
             side, mode, _stamp(deps).get("key"), pin, series_digest, content, str(worktree)
         )
@@ -343,14 +346,14 @@ class EnvBuilder:
 
     # --- wheel overlay ---------------------------------------------------------------------------
 
-    def _overlay_files(self, worktree: Path, mode: BuildMode, hashes: bool = False):
+    def _overlay_files(self, worktree: Path, mode: BuildMode) -> dict[str, Path]:
         root = worktree / (mode.overlay_into or "")
-        files = {}
+        files: dict[str, Path] = {}
         for glob in mode.overlay:
             for f in worktree.glob(glob.replace("**/", "**/")):
                 if f.is_file() and f.resolve().is_relative_to(root.resolve()):
                     rel = f.relative_to(root).as_posix()
-                    files[rel] = hashlib.sha1(f.read_bytes()).hexdigest() if hashes else f
+                    files[rel] = f
         return dict(sorted(files.items()))
 
     def _overlay(

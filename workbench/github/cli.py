@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from workbench.config import Recipe, load_recipe, load_recipes
 from workbench.console import err, out, print_json
+from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
 from workbench.github.errors import NotSynced
 from workbench.github.store import ItemQuery, Store, TrackedItem
@@ -25,12 +25,6 @@ from workbench.github.sync import CLOSED_DAYS, RepoReport, SyncReport
 from workbench.paths import Workspace
 
 TABLE_LIMIT = 50
-CI_STYLE = {"success": "green", "failure": "red", "pending": "yellow", "none": "dim"}
-REVIEW_TEXT = {
-    "APPROVED": "[green]approved[/]",
-    "CHANGES_REQUESTED": "[red]changes requested[/]",
-    "REVIEW_REQUIRED": "[yellow]review required[/]",
-}
 
 
 def _non_negative(text: str) -> int:
@@ -120,16 +114,18 @@ def _print_report(report: SyncReport) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     # PyGithub is imported here so that reading the store does not pay for it.
     from workbench.github.client import ANONYMOUS_WARNING, GitHubClient
-    from workbench.github.sync import Syncer
+    from workbench.github.sync import sync_upstreams
+
+    def warn_anonymous(client: GitHubClient) -> None:
+        if client.anonymous:
+            err.print(f"warning: {ANONYMOUS_WARNING}", markup=False)
 
     ws = Workspace.discover()
     recipes = [load_recipe(ws, n) for n in dict.fromkeys(args.names)] or load_recipes(ws)
-    client = GitHubClient.from_env()
-    if client.anonymous:
-        err.print(f"warning: {ANONYMOUS_WARNING}", markup=False)
-    with client, Store.open(ws) as store, _observer(not args.json and err.is_terminal) as obs:
-        syncer = Syncer(client, store, closed_days=args.closed_days, observer=obs)
-        report = syncer.run([(r.name, r.upstream.repo) for r in recipes])
+    with _observer(not args.json and err.is_terminal) as obs:
+        report = sync_upstreams(
+            ws, recipes, closed_days=args.closed_days, observer=obs, on_client=warn_anonymous
+        )
     if args.json:
         print_json(report.to_json())
     else:
@@ -157,15 +153,6 @@ def _read(ws: Workspace, recipes: Sequence[Recipe], query: ItemQuery) -> list[Tr
         return store.query(query)
 
 
-def _ago(stamp: str) -> str:
-    then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    seconds = max(0, (datetime.now(UTC) - then).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"
-
-
 def _limit(args: argparse.Namespace) -> int | None:
     if args.limit is not None:
         return args.limit or None
@@ -182,6 +169,7 @@ def _show(
         out.print("nothing matches")
         return 0
     names = {r.upstream.repo: r.name for r in recipes}
+    now = utc_now()
     # Titles and labels give way to a narrow terminal; each row stays on one line.
     table = Table(box=None, pad_edge=False)
     for col in ("upstream", "#"):
@@ -203,16 +191,17 @@ def _show(
         cells: list[Text | str] = [names.get(i.repo, i.repo), str(i.number), title]
         if prs:
             ci = t.ci or ""
-            review = REVIEW_TEXT.get(t.review or "", "")
+            word, style = REVIEW_TEXT.get(t.review or "", ("", "dim"))
+            review = Text(word, style=style)
             if t.review_requested:
-                review = (review + " " if review else "") + "[bold]your review[/]"
-            cells += [Text(i.author or ""), f"[{CI_STYLE.get(ci, 'dim')}]{ci}[/]", review]
+                review.append((" " if word else "") + "your review", style="bold")
+            cells += [Text(i.author or ""), Text(ci, style=CI_STYLE.get(ci, "dim")), review]
         else:
             cells += [
                 Text(", ".join(i.labels), no_wrap=True, overflow="ellipsis"),
                 Text(", ".join(i.assignees)),
             ]
-        cells.append(_ago(i.updated_at))
+        cells.append(ago(i.updated_at, now))
         table.add_row(*cells)
     out.print(table)
     if args.limit is None and len(rows) == TABLE_LIMIT:

@@ -31,8 +31,12 @@ from workbench.github.errors import UnexpectedResponse, Unreachable
 from workbench.github.model import Item, PrStatus, parse_issue, parse_pr_status
 from workbench.github.store import Store
 
-if TYPE_CHECKING:  # at run time the client comes in with its caller: reading needs no PyGithub
+if TYPE_CHECKING:
+    from workbench.config import Recipe
     from workbench.github.client import GitHubClient, Page, RateLimit
+    from workbench.paths import (
+        Workspace,  # at run time the client comes in with its caller: reading needs no PyGithub
+    )
 
 CLOSED_DAYS = 30
 PER_PAGE = 100
@@ -308,3 +312,24 @@ class Syncer:
             mine=counts["mine"],
             review_requested=counts["review"],
         )
+
+
+def sync_upstreams(
+    ws: Workspace,
+    recipes: Sequence[Recipe],
+    *,
+    closed_days: int = CLOSED_DAYS,
+    observer: SyncObserver | None = None,
+    on_client: Callable[[GitHubClient], None] | None = None,
+) -> SyncReport:
+    """Sync every recipe's upstream into the workspace's store: what ``workbench sync`` and the
+    dashboard's ``s`` do. ``on_client`` sees the client before the first request (the CLI
+    warns there when no token is set)."""
+    from workbench.github.client import GitHubClient
+
+    client = GitHubClient.from_env()
+    if on_client is not None:
+        on_client(client)
+    with client, Store.open(ws) as store:
+        syncer = Syncer(client, store, closed_days=closed_days, observer=observer)
+        return syncer.run([(r.name, r.upstream.repo) for r in recipes])

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workbench.config import Recipe
 from workbench.errors import NotFetched, UsageError
-from workbench.gitops.git import run
+from workbench.gitops.git import last_line, run
 from workbench.paths import Workspace
 
 SHA_RE = re.compile(r"^[0-9a-fA-F]{7,64}$")
@@ -55,7 +56,7 @@ class UpstreamCheckout:
                 f"run: workbench upstream fetch {self.name}",
             )
 
-    def git(self, *args: str, **kw) -> str:
+    def git(self, *args: str, **kw: Any) -> str:
         return run(self.src, *args, **kw).stdout
 
     # --- network ---------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ class UpstreamCheckout:
         result = run(self.src, "fetch", "--quiet", "--tags", "--prune", "origin", check=False)
         if not result.ok:
             raise UsageError(
-                f"cannot fetch {self.name} from {url}: {result.stderr.strip().splitlines()[-1:]!s}",
+                f"cannot fetch {self.name} from {url}: {last_line(result.stderr)}",
                 f"check the URL (WORKBENCH_{self.name.upper()}_URL or workbench.toml) and the network",
             )
         head = self.git("rev-parse", "--verify", "--quiet", self.remote_ref, check=False)

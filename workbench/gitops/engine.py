@@ -1,40 +1,29 @@
-"""The patch-series engine: apply, continue/abort, refresh, rebase, status, range-diff.
+"""The patch-series engine: what changes a series (apply, continue/abort, refresh, rebase).
 
 It works like quilt/StGit on top of git: the series lives as ``git format-patch`` files in
 ``patches/<name>/``; ``apply`` rebuilds the patched worktree from them with ``git am --3way``;
 the contributor commits there; ``refresh`` writes the commits back to files. Guard rails keep
 everything the contributor wrote: no command drops uncommitted changes, commits that were not
-refreshed, or patch files edited by hand.
+refreshed, or patch files edited by hand. Reading a series (status, range-diff) is
+:mod:`workbench.gitops.report`; reading where git stopped is :mod:`workbench.gitops.conflicts`.
 """
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.config import Recipe
-from workbench.errors import (
-    DirtyWorktree,
-    NotFetched,
-    OperationInProgress,
-    ProblemFound,
-    UsageError,
-)
-from workbench.gitops.checkout import UpstreamCheckout
+from workbench.errors import DirtyWorktree, NotFetched, OperationInProgress, UsageError
+from workbench.gitops.conflicts import ConflictError, read_am_conflict
 from workbench.gitops.git import STABLE_DIFF, require_identity, run
 from workbench.gitops.replay import replay
-from workbench.gitops.series import (
-    SERIES_FILE,
-    Series,
-    load_series,
-    parse_series,
-    read_patch_header,
-    replace_series_dir,
-)
-from workbench.gitops.state import Operation, SeriesState, StateStore
+from workbench.gitops.report import SeriesReport
+from workbench.gitops.series import SERIES_FILE, Series, replace_series_dir
+from workbench.gitops.state import Operation, SeriesState
+from workbench.gitops.status import Pin
 from workbench.paths import Workspace
 
 FORMAT_PATCH = (
@@ -51,45 +40,6 @@ FORMAT_PATCH = (
     "--find-renames",
     "--binary",
 )
-PATCH_FAILED_RE = re.compile(r"^error: patch failed: (?P<file>.+):(?P<line>\d+)$")
-
-
-@dataclass(frozen=True)
-class Pin:
-    ref: str
-    source: str
-
-
-@dataclass
-class Conflict:
-    """Where ``git am`` stopped: which patch, which files, which hunks."""
-
-    patch: str
-    index: int
-    total: int
-    files: dict[str, list[str]] = field(default_factory=dict)
-    """File → conflicting regions (``lines 12-20``) or the hunk git could not place."""
-    output: str = ""
-
-    def describe(self) -> str:
-        parts = []
-        for f, hunks in self.files.items():
-            parts.append(f"{f} ({', '.join(hunks)})" if hunks else f)
-        where = "; ".join(parts) if parts else "see git am's output above"
-        return f"patch {self.patch} ({self.index} of {self.total}) conflicts: {where}"
-
-
-class ConflictError(ProblemFound):
-    title = "conflict"
-
-    def __init__(self, conflict: Conflict, name: str, worktree: str, kind: str):
-        super().__init__(
-            conflict.describe(),
-            f"resolve in {worktree}, git add the files, then run `workbench patches {kind} "
-            f"{name} --continue`; or `workbench patches {kind} {name} --abort` to back out",
-            details=conflict.output,
-        )
-        self.conflict = conflict
 
 
 @dataclass
@@ -110,80 +60,26 @@ class RefreshResult:
     kept_old: Path | None
 
 
-def _conflict_regions(path: Path) -> list[str]:
-    """Line ranges of ``<<<<<<<`` … ``>>>>>>>`` blocks in a conflicted file."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    regions, start = [], None
-    for i, line in enumerate(lines, 1):
-        if line.startswith("<<<<<<<"):
-            start = i
-        elif line.startswith(">>>>>>>") and start is not None:
-            regions.append(f"lines {start}-{i}")
-            start = None
-    return regions
-
-
-def _unquote(path: str) -> str:
-    """A path as git writes it in a patch header (C-quoted when it has special characters)."""
-    if len(path) >= 2 and path[0] == path[-1] == '"':
-        raw = path[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
-        return raw.encode("latin-1").decode("utf-8", "replace")
-    return path
-
-
-def _renames(patch: Path) -> dict[str, str]:
-    """New name → old name for every rename in a patch."""
-    moves, old = {}, None
-    with open(patch, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("rename from "):
-                old = _unquote(line[len("rename from ") :].rstrip("\n"))
-            elif line.startswith("rename to ") and old is not None:
-                moves[_unquote(line[len("rename to ") :].rstrip("\n"))] = old
-                old = None
-    return moves
-
-
-def _range_lines(src: Path, base: str, tip: str, side: str) -> str:
-    """range-diff's lines for a series compared with nothing (git needs two non-empty ranges)."""
-    out = run(src, "log", "--reverse", "--format=%h %s", f"{base}..{tip}").stdout
-    lines = []
-    for i, line in enumerate(out.splitlines(), 1):
-        sha, _, subject = line.partition(" ")
-        dashes = "-" * len(sha)
-        if side == "new":
-            lines.append(f"-:  {dashes} > {i}:  {sha} {subject}")
-        else:
-            lines.append(f"{i}:  {sha} < -:  {dashes} {subject}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
 class SeriesEngine:
+    """Changes one upstream's series; :attr:`report` reads it (status, range-diff)."""
+
     def __init__(self, ws: Workspace, recipe: Recipe):
         self.ws = ws
         self.recipe = recipe
         self.name = recipe.name
-        self.co = UpstreamCheckout(ws, recipe)
-        self.dir = ws.patches(recipe.name)
-        self.store = StateStore(ws.state_dir() / f"{recipe.name}.json")
+        self.report = SeriesReport(ws, recipe)
+        self.co = self.report.co
+        self.dir = self.report.dir
+        self.store = self.report.store
 
     # --- reading ---------------------------------------------------------------------------------
 
     def series(self) -> Series:
-        return load_series(self.dir, shown=self.ws.relative(self.dir / SERIES_FILE))
+        return self.report.series()
 
     def pin(self, series: Series | None = None) -> Pin:
         """The base commit the series applies to: an override, the series' base, or the recipe."""
-        up = self.recipe.upstream
-        if self.recipe.pin_source != "recipe":
-            return Pin(up.pin, self.recipe.pin_source)
-        series = series or self.series()
-        if series.base:
-            return Pin(series.base, f"{self.ws.relative(series.file)} (workbench-base)")
-        return Pin(up.pin, self.ws.relative(self.recipe.file))
+        return self.report.pin(series)
 
     def _rel(self, path: Path) -> str:
         return self.ws.relative(path)
@@ -292,29 +188,7 @@ class SeriesEngine:
         return self.co.head(self.co.patched) or state.base or ""
 
     def _conflict(self, series: Series, kind: str, output: str) -> ConflictError:
-        gitdir = Path(run(self.co.patched, "rev-parse", "--absolute-git-dir").stdout)
-        apply_dir = gitdir / "rebase-apply"
-        try:
-            index = int((apply_dir / "next").read_text().strip())
-            total = int((apply_dir / "last").read_text().strip())
-        except (OSError, ValueError):
-            index, total = 0, len(series.entries)
-        # git am numbers the patches of this run; map back onto the series' entries.
-        offset = len(series.entries) - total
-        entry = series.entries[offset + index - 1] if 0 < index <= total else "?"
-        conflict = Conflict(
-            patch=entry, index=offset + index, total=len(series.entries), output=output.strip()
-        )
-        unmerged = run(self.co.patched, "diff", "--name-only", "--diff-filter=U").stdout
-        for f in unmerged.splitlines():
-            conflict.files[f] = _conflict_regions(self.co.patched / f)
-        if not conflict.files:
-            for line in output.splitlines():
-                m = PATCH_FAILED_RE.match(line.strip())
-                if m:
-                    conflict.files.setdefault(m.group("file"), []).append(
-                        f"hunk at line {m.group('line')} does not apply"
-                    )
+        conflict = read_am_conflict(self.co.patched, series.entries, output)
         return ConflictError(conflict, self.name, self._rel(self.co.patched), kind)
 
     def _synced(self, state: SeriesState, head: str, series: Series) -> None:
@@ -385,8 +259,11 @@ class SeriesEngine:
 
     # --- refresh ---------------------------------------------------------------------------------
 
-    def refresh(self, force: bool = False, _new_base: str | None = None) -> RefreshResult:
-        """Write the commits between the base and the patched worktree's HEAD to patches/."""
+    def refresh(self, force: bool = False) -> RefreshResult:
+        """Write the commits between the base and the patched worktree's HEAD to patches/.
+
+        ``force`` overwrites patch files that changed since the worktree was built from them
+        (the old folder is kept in the trash)."""
         self.co.require()
         if not self.co.worktree_ok(self.co.patched):
             raise NotFetched(
@@ -394,8 +271,16 @@ class SeriesEngine:
                 f"run: workbench patches apply {self.name}",
             )
         state = self.store.load()
-        if _new_base is None:
-            self._guard_no_operation(state)
+        self._guard_no_operation(state)
+        return self._write_series(state, force=force)
+
+    def _write_series(
+        self, state: SeriesState, *, force: bool, new_base: str | None = None
+    ) -> RefreshResult:
+        """The refresh itself, once no operation is in the way (or a rebase is finishing).
+
+        ``new_base``: the base the series records from now on (a finished rebase); None keeps
+        the series' own."""
         self._guard_clean()
         series = self.series()
         head = self.co.head(self.co.patched)
@@ -413,7 +298,7 @@ class SeriesEngine:
             )
         files = self._format_patch(base, head)
         entries = sorted(files)
-        base_line = _new_base if _new_base is not None else series.base
+        base_line = new_base if new_base is not None else series.base
         files[SERIES_FILE] = series.render(entries=entries, base=base_line).encode()
         # Files the series does not list (notes, patches kept aside) stay in the folder.
         if self.dir.exists():
@@ -486,170 +371,6 @@ class SeriesEngine:
         state.op = None
         state.base = onto
         self.store.save(state)
-        self.refresh(force=True, _new_base=onto)
+        # The patch files are what the rebase started from: rewriting them is the point.
+        self._write_series(state, force=True, new_base=onto)
         self.co.ensure_base(onto)
-
-    # --- status ----------------------------------------------------------------------------------
-
-    def patch_files(self, patch: Path) -> list[dict]:
-        """Each file a patch touches, with +/- lines (None for binary) and its old name if moved."""
-        out = run(
-            self.co.src if self.co.exists() else self.ws.root,
-            "apply",
-            "--numstat",
-            "-z",
-            str(patch),
-            check=False,
-            strip=False,
-        ).stdout
-        renamed = _renames(patch)
-        files = []
-        for entry in filter(None, out.split("\0")):
-            added, deleted, path = entry.split("\t", 2)
-            files.append(
-                {
-                    "path": path,
-                    "renamed_from": renamed.get(path),
-                    "added": int(added) if added.isdigit() else None,
-                    "deleted": int(deleted) if deleted.isdigit() else None,
-                }
-            )
-        return files
-
-    def status(self, check_head: bool = True) -> dict:
-        self.co.require()
-        series = self.series()
-        pin = self.pin(series)
-        state = self.store.load()
-        pin_sha = self.co.resolve(pin.ref)
-        head_sha = self.co.default_head()
-        upstream: dict = {"branch": self.recipe.upstream.default_branch, "head": head_sha}
-        if head_sha:
-            upstream["date"] = run(self.co.src, "log", "-1", "--format=%cI", head_sha).stdout
-            if pin_sha:
-                upstream["commits_since_pin"] = int(
-                    run(self.co.src, "rev-list", "--count", f"{pin_sha}..{head_sha}").stdout
-                )
-        patches, changed = [], []
-        for p in series.paths():
-            header = read_patch_header(p)
-            files = self.patch_files(p)
-            for f in files:
-                for name in (f["renamed_from"], f["path"]):
-                    if name and name not in changed:
-                        changed.append(name)
-            patches.append(
-                {
-                    "file": p.name,
-                    "subject": header.subject,
-                    "author": header.author,
-                    "files": files,
-                    "added": sum(f["added"] or 0 for f in files),
-                    "deleted": sum(f["deleted"] or 0 for f in files),
-                }
-            )
-        applies = None
-        if check_head and head_sha:
-            trial = replay(self.co.src, head_sha, series.paths(), make_commits=False)
-            applies = {
-                "onto": head_sha,
-                "clean": trial.ok and all(m == "clean" for m in trial.modes),
-                "ok": trial.ok,
-                "three_way": [series.entries[i] for i, m in enumerate(trial.modes) if m == "3way"],
-                "failed": trial.failed.name if trial.failed else None,
-                "conflicts": trial.conflicts,
-            }
-        return {
-            "upstream": self.name,
-            "repo": self.recipe.upstream.repo,
-            "url": self.recipe.upstream.url,
-            "url_source": self.recipe.url_source,
-            "pin": {"ref": pin.ref, "source": pin.source, "commit": pin_sha},
-            "upstream_head": upstream,
-            "worktree": self._worktree_state(state, series),
-            "patches": patches,
-            "applies_to_head": applies,
-            "changed_files": sorted(changed),
-        }
-
-    def _worktree_state(self, state: SeriesState, series: Series) -> dict:
-        head = self.co.head(self.co.patched)
-        info: dict = {"path": self._rel(self.co.patched), "head": head, "base": state.base}
-        if head is None:
-            info["state"] = "missing"
-            info["hint"] = f"workbench patches apply {self.name}"
-        elif state.op or self.co.am_in_progress():
-            info["state"] = f"{state.op.kind if state.op else 'apply'} stopped on a conflict"
-            info["hint"] = "resolve, git add, then --continue (or --abort)"
-        elif head != state.synced_head:
-            info["state"] = "has commits not saved to patches/"
-            info["hint"] = f"workbench patches refresh {self.name}"
-        elif series.digest() != state.series_digest:
-            info["state"] = "patches/ changed since it was built"
-            info["hint"] = f"workbench patches apply {self.name}"
-        else:
-            info["state"] = "in sync with patches/"
-        info["uncommitted"] = [d.strip() for d in self.co.uncommitted(self.co.patched)]
-        return info
-
-    # --- range-diff ------------------------------------------------------------------------------
-
-    def range_diff(self, rev: str = "HEAD", color: bool = False) -> str:
-        """``git range-diff`` between the series committed at ``rev`` of the workbench and now."""
-        self.co.require()
-        wb = self.ws.root
-        if not run(wb, "rev-parse", "--git-dir", check=False).ok:
-            raise UsageError(
-                f"{wb} is not a git repository", "range-diff compares with its history"
-            )
-        if not run(wb, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).ok:
-            raise UsageError(
-                f"'{rev}' is not a commit of the workbench repository",
-                "give a commit, branch or tag, e.g. HEAD~1",
-            )
-        rel = self.ws.relative(self.dir)
-        listing = run(wb, "ls-tree", "--name-only", f"{rev}:{rel}", check=False)
-        new_series = self.series()
-        new_base = self.co.resolve_or_fetch(self.pin(new_series).ref, "pin")
-        with tempfile.TemporaryDirectory() as tmp:
-            old_dir = Path(tmp)
-            old_series = Series(dir=old_dir)
-            if listing.ok:
-                for name in listing.stdout.splitlines():
-                    blob = run(wb, "show", f"{rev}:{rel}/{name}", strip=False).stdout
-                    (old_dir / name).write_text(blob, encoding="utf-8", errors="surrogateescape")
-                if (old_dir / SERIES_FILE).exists():
-                    old_series = parse_series(
-                        (old_dir / SERIES_FILE).read_text(), old_dir, f"{rev}:{rel}/{SERIES_FILE}"
-                    )
-            old_base = self.co.resolve(old_series.base) if old_series.base else None
-            old_base = old_base or new_base
-            old = replay(self.co.src, old_base, old_series.paths())
-            if not old.ok and old_base != new_base:
-                old_base = new_base
-                old = replay(self.co.src, old_base, old_series.paths())
-            if not old.ok:
-                raise UsageError(
-                    f"the series at {rev} does not apply to {old_base[:12]} "
-                    f"({old.failed.name if old.failed else '?'}), so it cannot be compared",
-                    "compare with a revision whose series applies to a fetched commit",
-                )
-            new = replay(self.co.src, new_base, new_series.paths())
-            if not new.ok:
-                raise ProblemFound(
-                    f"the current series does not apply to its pin at "
-                    f"{new.failed.name if new.failed else '?'}",
-                    f"see `workbench patches apply {self.name}`",
-                )
-            if not old.commits or not new.commits:
-                return _range_lines(self.co.src, old_base, old.tip or old_base, "old") + (
-                    _range_lines(self.co.src, new_base, new.tip or new_base, "new")
-                )
-            return run(
-                self.co.src,
-                "range-diff",
-                "--color=always" if color else "--no-color",
-                f"{old_base}..{old.tip}",
-                f"{new_base}..{new.tip}",
-                strip=False,
-            ).stdout

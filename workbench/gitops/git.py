@@ -79,14 +79,15 @@ def run(
     result = Result(status, out or "", err or "")
     if check and not result.ok:
         raise GitFailed(
-            f"{what or 'git ' + args[0]} failed: {_last_line(result.stderr or result.stdout)}",
+            f"{what or 'git ' + args[0]} failed: {last_line(result.stderr or result.stdout)}",
             f"in {cwd}",
             details=result.stderr,
         )
     return result
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
+    """The last non-empty line of a command's output: what went wrong, for a one-line error."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else "no output"
 

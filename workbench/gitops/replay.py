@@ -8,17 +8,12 @@ it to say whether the series still applies to upstream's head; range-diff uses t
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.gitops.conflicts import files_from_errors
 from workbench.gitops.git import run
-
-PATCH_FAILED_RE = re.compile(r"^error: patch failed: (?P<file>.+):(?P<line>\d+)$")
-DOES_NOT_APPLY_RE = re.compile(
-    r"^error: (?P<file>.+): (?:patch does not apply|does not exist in index|already exists in index)$"
-)
 
 
 @dataclass
@@ -34,15 +29,6 @@ class Replay:
     @property
     def tip(self) -> str | None:
         return self.commits[-1] if self.commits else None
-
-
-def _files_from_errors(stderr: str) -> list[str]:
-    files: list[str] = []
-    for line in stderr.splitlines():
-        m = PATCH_FAILED_RE.match(line.strip()) or DOES_NOT_APPLY_RE.match(line.strip())
-        if m and m.group("file") not in files:
-            files.append(m.group("file"))
-    return files
 
 
 def mailinfo(src: Path, patch: Path) -> tuple[dict[str, str], str]:
@@ -83,7 +69,7 @@ def replay(src: Path, base: str, patches: list[Path], *, make_commits: bool = Tr
                     )
                     result.ok = False
                     result.failed = patch
-                    result.conflicts = files or _files_from_errors(merged.stderr + plain.stderr)
+                    result.conflicts = files or files_from_errors(merged.stderr + plain.stderr)
                     result.message = merged.stderr.strip() or plain.stderr.strip()
                     return result
                 mode = "3way"

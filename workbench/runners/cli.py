@@ -138,7 +138,9 @@ def _progress(rec: RemoteRun, quiet: bool) -> Iterator[Observer]:
         yield observe
 
 
-def _follow_and_finish(actions: Actions, ws: Workspace, rec: RemoteRun, args) -> int:
+def _follow_and_finish(
+    actions: Actions, ws: Workspace, rec: RemoteRun, args: argparse.Namespace
+) -> int:
     from workbench.runners.follow import finish, follow
 
     timing = _timing(args)
@@ -228,6 +230,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from workbench.runners.actions import Actions
 
     ws = Workspace.discover()
+    if args.name:
+        load_recipe(ws, args.name)  # a misspelt name is an error, not "no runs"
     runs = [r for r in records.load(ws) if not args.name or r.upstream == args.name]
     pending = [r for r in runs if r.run_id is not None and r.status != "completed"]
     if pending and not args.offline:

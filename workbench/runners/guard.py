@@ -16,9 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.display import worktree_sentence
 from workbench.errors import UsageError
 from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
+from workbench.gitops.status import WorktreeState
 from workbench.runners.actions import Actions
 from workbench.runners.errors import SeriesNotPushed
 
@@ -72,19 +74,19 @@ def check_worktree(engine: SeriesEngine) -> None:
     name = engine.name
     if not engine.co.exists() or engine.co.head(engine.co.patched) is None:
         return  # no worktree: the files are all there is
-    wt = engine.status(check_head=False)["worktree"]
-    if wt.get("uncommitted"):
+    wt = engine.report.worktree()
+    if wt.uncommitted:
         raise SeriesNotPushed(
-            f"{wt['path']} has uncommitted changes ({', '.join(wt['uncommitted'][:5])}); "
+            f"{wt.path} has uncommitted changes ({', '.join(wt.uncommitted[:5])}); "
             "the runner would not see them",
             f"commit them, run `workbench patches refresh {name}`, commit patches/{name} and push",
         )
-    if wt["state"] != "in sync with patches/":
+    if wt.state is not WorktreeState.IN_SYNC:
+        # While a conflict waits the hint is a sentence; otherwise it is the command to run.
         raise SeriesNotPushed(
-            f"{wt['path']}: {wt['state']}; the runner would run something else than your worktree",
-            f"run `{wt['hint']}` first"
-            if wt.get("hint", "").startswith("workbench ")
-            else str(wt.get("hint")),
+            f"{wt.path}: {worktree_sentence(wt.state, wt.stopped)}; the runner would run "
+            "something else than your worktree",
+            wt.hint if wt.state is WorktreeState.CONFLICT else f"run `{wt.hint}` first",
         )
 
 

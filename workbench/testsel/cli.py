@@ -1,18 +1,24 @@
-"""``workbench build``, ``workbench tests select`` and ``workbench tests run``."""
+"""``workbench tests select`` and ``workbench tests run``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from workbench.console import err, out
 from workbench.errors import ProblemFound
 
+if TYPE_CHECKING:
+    from workbench.config import Recipe
+    from workbench.envs.builder import Log
+    from workbench.paths import Workspace
 
-def _context(args: argparse.Namespace):
+
+def _context(args: argparse.Namespace) -> tuple[Workspace, Recipe]:
     from workbench.config import load_recipe
     from workbench.paths import Workspace
 
@@ -20,21 +26,11 @@ def _context(args: argparse.Namespace):
     return ws, load_recipe(ws, args.name)
 
 
-def _log(args: argparse.Namespace):
+def _log(args: argparse.Namespace) -> Log | None:
     return None if getattr(args, "json", False) else (lambda msg: err.print(escape(msg)))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser(
-        "build",
-        help="build the baseline and patched environments of NAME",
-        description="build the baseline and patched environments of NAME "
-        "(reused while the pin, the series and the build inputs are unchanged)",
-    )
-    b.add_argument("name", metavar="NAME")
-    b.add_argument("--json", action="store_true", help="print JSON")
-    b.set_defaults(func=cmd_build)
-
     t = sub.add_parser(
         "tests",
         help="select and run the upstream tests that matter for the series",
@@ -59,42 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("name", metavar="NAME")
     r.add_argument("--json", action="store_true", help="print tests.json")
     r.set_defaults(func=cmd_run, accepts_passthrough=True)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from workbench.envs.builder import EnvBuilder
-
-    ws, recipe = _context(args)
-    builder = EnvBuilder(ws, recipe, log=_log(args))
-    envs = builder.build()
-    if args.json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "upstream": recipe.name,
-                    "device": builder.device,
-                    "sides": [
-                        {
-                            "side": e.side,
-                            "path": str(e.path),
-                            "python": str(e.python),
-                            "mode": e.mode,
-                            "worktree": str(e.worktree),
-                            "rebuilt": e.rebuilt,
-                            "seconds": round(e.seconds, 2),
-                        }
-                        for e in envs
-                    ],
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        return 0
-    for e in envs:
-        what = f"built in {e.seconds:.1f} s" if e.rebuilt else "up to date"
-        out.print(f"{e.side:9} {ws.relative(e.path)} ({e.mode}, {builder.device}): {what}")
-    return 0
 
 
 def cmd_select(args: argparse.Namespace) -> int:

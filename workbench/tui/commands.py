@@ -4,44 +4,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from workbench.tui.app import WorkbenchApp
+from workbench.tui.dashboard import DashboardScreen
 
 
 class WorkbenchCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        if not isinstance(self.screen, DashboardScreen):
+            return []
+        screen: DashboardScreen = self.screen
         out: list[tuple[str, Callable[[], object], str]] = [
-            ("sync: now", app.action_sync, "Fetch issues, PRs and CI state from GitHub"),
-            ("item: open in browser", app.action_open, "Open the highlighted issue or PR"),
-            ("issues: toggle newcomer", app.action_toggle_newcomer, "Newcomer labels only"),
-            ("issues: toggle unassigned", app.action_toggle_unassigned, "Nobody assigned only"),
-            ("store: reload", app.action_reload, "Read the store, series and runs again"),
+            ("sync: now", screen.action_sync, "Fetch issues, PRs and CI state from GitHub"),
+            ("item: open in browser", screen.action_open, "Open the highlighted issue or PR"),
+            ("issues: toggle newcomer", screen.action_toggle_newcomer, "Newcomer labels only"),
+            ("issues: toggle unassigned", screen.action_toggle_unassigned, "Nobody assigned only"),
+            ("store: reload", screen.action_reload, "Read the store, series and runs again"),
         ]
-        item = app.highlighted_item()
+        item = screen.highlighted_item()
         if item is not None and not item.item.is_pull_request:
             out.append(
                 (
                     f"work: start on #{item.item.number}",
-                    app.action_start_work,
+                    screen.action_start_work,
                     "Record the issue as the series' work; the draft gets Fixes #N",
                 )
             )
-        for name in app.recipes:
+        for name in screen.recipes:
             out += [
-                (f"patches: apply {name}", partial(app.series_action, "apply", name), ""),
-                (f"patches: refresh {name}", partial(app.series_action, "refresh", name), ""),
-                (f"patches: rebase {name}", partial(app.ask_rebase, name), ""),
-                (f"run: {name}_tests", partial(app.start_job, name, "tests"), "nox, in background"),
-                (f"run: {name}_bench", partial(app.start_job, name, "bench"), "nox, in background"),
-                (f"pr: draft {name}", partial(app.draft, name), "Preview, copy or save the draft"),
+                (f"patches: apply {name}", partial(screen.series_action, "apply", name), ""),
+                (f"patches: refresh {name}", partial(screen.series_action, "refresh", name), ""),
+                (f"patches: rebase {name}", partial(screen.ask_rebase, name), ""),
+                (
+                    f"run: {name}_tests",
+                    partial(screen.start_job, name, "tests"),
+                    "nox, in background",
+                ),
+                (
+                    f"run: {name}_bench",
+                    partial(screen.start_job, name, "bench"),
+                    "nox, in background",
+                ),
+                (
+                    f"pr: draft {name}",
+                    partial(screen.draft, name),
+                    "Preview, copy or save the draft",
+                ),
             ]
-        if app.job is not None:
-            out.append(("run: cancel", app.action_cancel_job, f"Stop {app.job.session}"))
+        job = screen.joblog.job
+        if job is not None:
+            out.append(("run: cancel", screen.action_cancel_job, f"Stop {job.session}"))
         return out
 
     async def discover(self) -> Hits:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.config import Recipe
+from workbench.display import head_trial_text
 from workbench.errors import WorkbenchError
 from workbench.github.errors import NotSynced
 from workbench.github.store import ItemQuery, Store, TrackedItem
+from workbench.gitops.status import HeadOutcome, SeriesStatus
 from workbench.paths import Workspace
 from workbench.runs import RunResult, latest, list_runs
 
@@ -144,7 +145,7 @@ class SeriesView:
     """One upstream's series as the Patches tab shows it."""
 
     name: str
-    status: dict[str, Any] | None
+    status: SeriesStatus | None
     error: WorkbenchError | None = None
     tests: RunResult | None = None
     tests_state: str = "none"
@@ -152,15 +153,13 @@ class SeriesView:
     bench_state: str = "none"
 
     @property
+    def outcome(self) -> HeadOutcome:
+        """The trial apply onto upstream's head (see :mod:`workbench.display` for its words)."""
+        return HeadOutcome.NOT_CHECKED if self.status is None else self.status.head_outcome
+
+    @property
     def applies(self) -> str:
-        a = (self.status or {}).get("applies_to_head")
-        if a is None:
-            return "not checked"
-        if a["clean"]:
-            return "applies cleanly"
-        if a["ok"]:
-            return "applies with a 3-way merge"
-        return f"conflicts at {a['failed']}"
+        return head_trial_text(self.status.applies_to_head if self.status else None)
 
 
 def series_view(ws: Workspace, recipe: Recipe, *, check_head: bool = True) -> SeriesView:
@@ -171,7 +170,7 @@ def series_view(ws: Workspace, recipe: Recipe, *, check_head: bool = True) -> Se
     digest = engine.series().digest()
     view = SeriesView(recipe.name, None)
     try:
-        view.status = engine.status(check_head=check_head)
+        view.status = engine.report.status(check_head=check_head)
     except WorkbenchError as exc:  # not fetched yet: the view says so and how to fix it
         view.error = exc
     for kind in ("tests", "bench"):
@@ -185,7 +184,7 @@ def all_runs(ws: Workspace, recipes: list[Recipe]) -> list[tuple[RunResult, bool
     """Every run of every upstream, newest first, with whether it matches the current series."""
     from workbench.gitops.series import load_series
 
-    out = []
+    out: list[tuple[RunResult, bool]] = []
     for r in recipes:
         try:
             digest = load_series(ws.patches(r.name)).digest()

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from workbench.bench import report
 from workbench.config import Recipe
+from workbench.display import REVIEW_TEXT, ago, is_stale, missing_labels, worktree_sentence
 from workbench.github.store import TrackedItem
 from workbench.runs import RunResult
 from workbench.tui.data import SeriesView
-from workbench.tui.format import REVIEW_TEXT, ago, is_stale, missing_labels
 
 
 def _code(text: str) -> str:
@@ -122,23 +122,23 @@ def series_markdown(view: SeriesView) -> str:
     if view.error is not None:
         lines += [f"**{view.error.message}**", "", view.error.hint or ""]
         return "\n".join(lines)
-    st = view.status or {}
-    pin = st.get("pin", {})
-    wt = st.get("worktree", {})
+    st = view.status
+    if st is None:
+        return "\n".join(lines)
+    wt = st.worktree
     lines += [
-        f"pin `{pin.get('ref')}` (from {pin.get('source')}) · {len(st.get('patches', []))} patch(es) · {view.applies}",
+        f"pin `{st.pin.ref}` (from {st.pin.source}) · {len(st.patches)} patch(es) · {view.applies}",
         "",
-        f"worktree `{wt.get('path')}`: {wt.get('state')}"
-        + (f" → `{wt['hint']}`" if wt.get("hint") else ""),
+        f"worktree `{wt.path}`: {worktree_sentence(wt.state, wt.stopped)}"
+        + (f" → `{wt.hint}`" if wt.hint else ""),
         "",
         f"last tests: {view.tests.verdict() if view.tests else 'none'} ({view.tests_state}) · "
         f"last bench: {view.bench.verdict() if view.bench else 'none'} ({view.bench_state})",
         "",
     ]
-    for p in st.get("patches", []):
-        lines += [f"### {p['file']}", "", f"{p['subject']} (+{p['added']} −{p['deleted']})", ""]
-        lines += [f"- `{f['path']}`" for f in p["files"]]
+    for p in st.patches:
+        lines += [f"### {p.file}", "", f"{p.subject} (+{p.added} −{p.deleted})", ""]
+        lines += [f"- `{f.path}`" for f in p.files]
         lines.append("")
-    changed = st.get("changed_files", [])
-    lines.append(f"changed files: {len(changed)}")
+    lines.append(f"changed files: {len(st.changed_files)}")
     return "\n".join(lines)

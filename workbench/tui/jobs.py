@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +39,9 @@ class NoxJob:
     cancelled: bool = False
 
     @classmethod
-    def start(cls, ws: Workspace, name: str, kind: str, command: Sequence[str] | None = None):
+    def start(
+        cls, ws: Workspace, name: str, kind: str, command: Sequence[str] | None = None
+    ) -> NoxJob:
         if kind not in KINDS:
             raise UsageError(f"no such run kind: {kind}", f"one of {', '.join(KINDS)}")
         session = f"{name}_{kind}"
@@ -86,7 +88,9 @@ class NoxJob:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def follow(self, poll: float = 0.05, should_stop=lambda: False) -> Iterator[str]:
+    def follow(
+        self, poll: float = 0.05, should_stop: Callable[[], bool] = lambda: False
+    ) -> Iterator[str]:
         """The log's lines as they are written, until the process ends (or ``should_stop``)."""
         with open(self.log, encoding="utf-8", errors="replace") as fh:
             pending = ""

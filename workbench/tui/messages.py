@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+from textual.message_pump import MessagePump
+from textual.worker import Worker, WorkerState
 
-from workbench.runs import RunResult
-from workbench.tui.data import Page, SeriesView, SyncInfo, UpstreamCounts
+from workbench.tui.data import Page, SyncInfo, UpstreamCounts
 
 
 class _Msg(Message):
@@ -30,32 +31,10 @@ class StoreRead(_Msg):
 
 
 @dataclass(eq=False)
-class SeriesLoaded(_Msg):
-    views: list[SeriesView]
-
-
-@dataclass(eq=False)
-class RunsLoaded(_Msg):
-    runs: list[tuple[RunResult, bool]]
-
-
-@dataclass(eq=False)
 class SyncFinished(_Msg):
     summary: str
     offline: str | None = None
     """The offline message when GitHub could not be reached (the store still reads)."""
-
-
-@dataclass(eq=False)
-class JobOutput(_Msg):
-    lines: list[str]
-
-
-@dataclass(eq=False)
-class JobFinished(_Msg):
-    session: str
-    returncode: int | None
-    cancelled: bool
 
 
 @dataclass(eq=False)
@@ -75,3 +54,17 @@ class DraftReady(_Msg):
 class WorkStarted(_Msg):
     work: Any
     """A :class:`workbench.draft.WorkItem`."""
+
+
+@dataclass(eq=False)
+class StepFailed(_Msg):
+    """A widget's worker failed: the screen shows the error (worker messages do not bubble)."""
+
+    error: BaseException | None
+    doing: str
+
+
+def forward_failure(widget: MessagePump, event: Worker.StateChanged) -> None:
+    """For a widget's ``Worker.StateChanged`` handler: pass a failure on as ``StepFailed``."""
+    if event.state == WorkerState.ERROR:
+        widget.post_message(StepFailed(event.worker.error, event.worker.description))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,6 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, Static
 
 from workbench.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from workbench.draft import PrDraft
 
 
 class ErrorDialog(ModalScreen[None]):
@@ -49,6 +52,21 @@ class ErrorDialog(ModalScreen[None]):
 
     def on_button_pressed(self) -> None:
         self.dismiss()
+
+
+def draft_preview(draft: PrDraft) -> str:
+    """A PR draft as Markdown: warnings and labels above the title and body."""
+    lines = []
+    if draft.warnings:
+        lines += [f"**{len(draft.warnings)} warning(s)**", ""]
+        lines += [f"- {w.message} `{w.code}`" for w in draft.warnings]
+        lines.append("")
+    if draft.labels:
+        lines += ["labels: " + ", ".join(f"`{label}`" for label in draft.labels), ""]
+    if draft.kept:
+        lines += [f"kept from your saved draft: {', '.join(draft.kept)}", ""]
+    lines += ["---", "", f"# {draft.title}", "", draft.body]
+    return "\n".join(lines)
 
 
 class DraftScreen(ModalScreen[None]):

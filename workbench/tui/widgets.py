@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.segment import Segment
@@ -19,15 +19,15 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from workbench.config import Recipe
-from workbench.github.store import TrackedItem
-from workbench.tui.data import Page
-from workbench.tui.format import (
+from workbench.display import (
     CI_STYLE,
     REVIEW_TEXT,
     ago,
     is_stale,
     missing_labels,
 )
+from workbench.github.store import TrackedItem
+from workbench.tui.data import Page
 
 TITLE_WIDTH = 34
 PR_TITLE_WIDTH = 26
@@ -67,7 +67,7 @@ class ItemTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
 
-    def __init__(self, kind: str, **kw) -> None:
+    def __init__(self, kind: str, **kw: Any) -> None:
         super().__init__(**kw)
         self.kind = kind
         self.items: list[TrackedItem] = []

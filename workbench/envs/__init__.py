@@ -1,0 +1,1 @@
+"""Environments: the baseline and patched virtual environments of each upstream."""

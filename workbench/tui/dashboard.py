@@ -1,0 +1,702 @@
+"""The dashboard screen: the lists, the series, the runs and everything the keys start.
+
+The screen owns its state and its behaviour (the app only holds what every screen shares).
+Reads and long-running steps run in thread workers that call plain library functions and post
+a message; widgets change only in the handlers of those messages. A message that lands after
+the screen is gone (the app closing) is dropped with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import (
+    Footer,
+    Header,
+    Input,
+    Label,
+    Markdown,
+    OptionList,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from workbench.config import Recipe
+from workbench.display import STALE_SYNC_HOURS, ago, seconds_since
+from workbench.errors import WorkbenchError
+from workbench.github.store import Store, TrackedItem
+from workbench.paths import Workspace
+from workbench.tui import data
+from workbench.tui.data import LISTS, ListFilter
+from workbench.tui.detail import item_markdown, run_markdown, series_markdown
+from workbench.tui.joblog import JobLog
+from workbench.tui.messages import (
+    DraftReady,
+    PageLoaded,
+    SeriesChanged,
+    StepFailed,
+    StoreRead,
+    SyncFinished,
+    WorkStarted,
+)
+from workbench.tui.screens import DraftScreen, ErrorDialog, RebaseDialog, draft_preview
+from workbench.tui.tables import PatchesTable, RunsTable
+from workbench.tui.widgets import ItemTable, StatusBar
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+TAB_TITLES = {
+    "issues": "Issues",
+    "mine": "My PRs",
+    "reviews": "Reviews",
+    "patches": "Patches",
+    "runs": "Runs",
+}
+ALL = "__all__"
+DETAIL_AFTER = 0.08
+"""Seconds the list must rest before the detail pane follows it."""
+FACETS_AFTER = 0.15
+"""Seconds of no typing before the label facets are counted again."""
+
+
+def _b(
+    key: str, action: str, description: str, tooltip: str, show: bool = True, **kw: Any
+) -> Binding:
+    return Binding(key, action, description, show=show, id=action, tooltip=tooltip, **kw)
+
+
+class DashboardScreen(Screen[None]):
+    """Issues, PRs, reviews, the patch series and runs of every upstream, in one screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: the screen moves the focus before it hands the next keys on, so "/float8"
+        # typed fast (or sent by a script) lands in the filter.
+        _b(
+            "slash",
+            "focus_filter",
+            "Filter",
+            "Filter the list as you type: words or #N",
+            priority=True,
+        ),
+        _b("escape", "leave_filter", "Back", "Back from the filter to the table", show=False),
+        _b("s", "sync", "Sync", "Sync issues, PRs and CI state from GitHub now"),
+        _b("o", "open", "Open", "Open the highlighted issue or PR in the browser"),
+        _b("w", "start_work", "Work", "Start work on the highlighted issue: names the next patch"),
+        _b("a", "apply", "Apply", "Apply the series onto its pin (patched worktree)"),
+        _b("f", "refresh_series", "Refresh", "Write the worktree's commits back to patches/"),
+        _b("b", "rebase", "Rebase", "Rebase the series onto another ref"),
+        _b("t", "run_tests", "Tests", "Run nox -s NAME_tests in the background"),
+        _b("B", "run_bench", "Bench", "Run nox -s NAME_bench in the background"),
+        _b("x", "cancel_job", "Cancel run", "Stop the running nox session (its process group)"),
+        _b("d", "draft_pr", "Draft PR", "Draft the PR description and preview it"),
+        _b("n", "toggle_newcomer", "Newcomer", "Issues with the recipe's newcomer labels only"),
+        _b("u", "toggle_unassigned", "Unassigned", "Issues nobody is assigned to only"),
+        _b("r", "reload", "Reload", "Read the store, the series and the runs again", show=False),
+    ]
+
+    app: WorkbenchApp  # this screen runs in that app only
+
+    def __init__(self, ws: Workspace, recipes: dict[str, Recipe], store: Store) -> None:
+        super().__init__()
+        self.ws = ws
+        self.recipes = recipes
+        self.store = store
+        self.filter = ListFilter()
+        self.generation = {k: 0 for k in LISTS}
+        self.facets: list[tuple[str, int]] = []
+        self.offline: str | None = None
+        self.info: data.SyncInfo | None = None
+        self.busy: str | None = None
+        self._detail_text = ""
+        self._detail_timer: Timer | None = None
+        self.paint_log: list[tuple[str, int, float]] = []
+        """(list, generation, perf_counter()) after each first page reached the screen: what
+        benchmarks/bench_tui.py times."""
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="sidebar"):
+                yield Label("Upstreams  issues   PRs", classes="section")
+                yield OptionList(id="upstreams")
+                yield Label("Labels", classes="section")
+                yield OptionList(id="facets")
+            with Vertical(id="main"):
+                with Horizontal(id="filterbar"):
+                    yield Input(placeholder="/ filter: words or #N", id="filter")
+                    yield Label("", id="count")
+                    yield Label("", id="toggles")
+                with TabbedContent(id="tabs", initial="issues"):
+                    for kind in LISTS:
+                        with TabPane(TAB_TITLES[kind], id=kind):
+                            yield ItemTable(kind, id=f"table-{kind}")
+                    with TabPane(TAB_TITLES["patches"], id="patches"):
+                        yield PatchesTable(
+                            self.ws,
+                            self.recipes,
+                            check_head=self.app.check_head,
+                            id="table-patches",
+                        )
+                    with TabPane(TAB_TITLES["runs"], id="runs"):
+                        yield RunsTable(
+                            self.ws, self.recipes, clock=self.app.clock, id="table-runs"
+                        )
+                with VerticalScroll(id="detail-pane"):
+                    yield Markdown("Select a row to see it here.", id="detail")
+                yield JobLog(self.ws, id="joblog")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.ws.root.name)
+        self._fill_upstreams([])
+        self._show_toggles()
+        self._update_status()
+        self.query_one("#table-issues", ItemTable).focus()
+        self.load_list("issues")
+        self.read_store()
+
+    @property
+    def patches(self) -> PatchesTable:
+        return self.query_one("#table-patches", PatchesTable)
+
+    @property
+    def runs(self) -> RunsTable:
+        return self.query_one("#table-runs", RunsTable)
+
+    @property
+    def joblog(self) -> JobLog:
+        return self.query_one("#joblog", JobLog)
+
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "issues"
+
+    # --- reading (thread workers) ----------------------------------------------------------------
+
+    def _read(self, fn: Callable[[], Any]) -> Any:
+        with self.app.store_lock:  # one connection, shared by the readers in turn
+            return fn()
+
+    def load_list(self, kind: str, offset: int = 0) -> None:
+        if offset == 0:
+            self.generation[kind] += 1
+            # The first page is one indexed query (4-19 ms with 20,000 items): read here, it
+            # reaches the screen without a thread hop and a message (p95 per keystroke 127 ->
+            # 77 ms). If a worker holds the store, the page is read in a worker as before.
+            if self.app.store_lock.acquire(blocking=False):
+                try:
+                    recipes = list(self.recipes.values())
+                    page = data.read_page(self.store, recipes, kind, self.filter, 0)
+                finally:
+                    self.app.store_lock.release()
+                self._page_loaded(PageLoaded(page, self.generation[kind]))
+                self._load_facets(page, self.generation[kind])
+                return
+        self._load_page(kind, self.filter, offset, self.generation[kind])
+
+    @work(thread=True, exit_on_error=False, group="query", description="reading the store")
+    def _load_page(self, kind: str, f: ListFilter, offset: int, generation: int) -> None:
+        if generation != self.generation[kind]:
+            return  # the filter changed again before this started
+        recipes = list(self.recipes.values())
+        page = self._read(lambda: data.read_page(self.store, recipes, kind, f, offset))
+        self.post_message(PageLoaded(page, generation))
+        if offset == 0:
+            self._load_facets(page, generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="facets", description="labels")
+    def _load_facets(self, page: data.Page, generation: int) -> None:
+        time.sleep(FACETS_AFTER)  # typing on: a newer filter makes these counts moot
+        if generation != self.generation[page.kind] or get_current_worker().is_cancelled:
+            return
+        q = data.item_query(page.kind, list(self.recipes.values()), page.filter)
+        page.facets = self._read(lambda: self.store.label_counts(q))
+        self.post_message(PageLoaded(page, -generation))  # negative: the facets only
+
+    @work(thread=True, exit_on_error=False, group="store", description="reading the store")
+    def read_store(self) -> None:
+        recipes = list(self.recipes.values())
+        counts = self._read(lambda: data.upstream_counts(self.store, recipes))
+        info = self._read(lambda: data.sync_info(self.store, recipes))
+        self.post_message(StoreRead(counts, info))
+
+    # --- showing (message handlers) --------------------------------------------------------------
+
+    @on(PageLoaded)
+    def _page_loaded(self, msg: PageLoaded) -> None:
+        page = msg.page
+        kind = page.kind
+        if abs(msg.generation) != self.generation[kind]:
+            return
+        if msg.generation < 0:
+            if kind == self.active_tab():
+                self.facets = page.facets
+                self._fill_facets()
+            return
+        table = self.query_one(f"#table-{kind}", ItemTable)
+        table.show(page, self.recipes, self.app.clock())
+        if kind == self.active_tab():
+            self._show_count(table)
+        if page.note and page.offset == 0:
+            self._show_detail(f"*{page.note}*")
+        if page.offset == 0:
+            self.call_after_refresh(self._painted, kind, msg.generation)
+        if page.offset == 0 and kind == self.active_tab():
+            self._schedule_detail()
+
+    def _show_count(self, table: ItemTable) -> None:
+        # A fixed-size label: updating it repaints it alone, with no layout pass per keystroke.
+        text = f"{len(table.items):,} of {table.total:,}" if table.more else f"{table.total:,}"
+        self.query_one("#count", Label).update(text + " shown", layout=False)
+
+    def _painted(self, kind: str, generation: int) -> None:
+        self.paint_log.append((kind, generation, time.perf_counter()))
+
+    @on(ItemTable.NeedMore)
+    def _need_more(self, msg: ItemTable.NeedMore) -> None:
+        t = msg.table
+        self._load_page(t.kind, self.filter, len(t.items), self.generation[t.kind])
+
+    @on(StoreRead)
+    def _store_read(self, msg: StoreRead) -> None:
+        self.info = msg.info
+        self._fill_upstreams(msg.counts)
+        self._update_status()
+
+    @on(PatchesTable.Filled)
+    @on(RunsTable.Filled)
+    def _table_filled(self, msg: PatchesTable.Filled) -> None:
+        if self.query_one(f"#table-{self.active_tab()}") is msg.table:
+            self._detail_for_current()
+
+    def _fill_upstreams(self, counts: list[data.UpstreamCounts]) -> None:
+        ol = self.query_one("#upstreams", OptionList)
+        by_name = {c.name: c for c in counts}
+        ol.clear_options()
+        total_i = sum(c.issues for c in counts)
+        total_p = sum(c.prs for c in counts)
+        ol.add_option(Option(f"{'all':8} {total_i:>5} {total_p:>5}", id=ALL))
+        for name in self.recipes:
+            c = by_name.get(name)
+            ol.add_option(
+                Option(f"{name:8} {c.issues if c else 0:>5} {c.prs if c else 0:>5}", id=name)
+            )
+        ol.highlighted = (
+            0
+            if self.filter.upstream is None
+            else 1 + list(self.recipes).index(self.filter.upstream)
+        )
+
+    def _fill_facets(self) -> None:
+        ol = self.query_one("#facets", OptionList)
+        ol.clear_options()
+        chosen = set(self.filter.labels)
+        for name, n in self.facets:
+            mark = "✓ " if name in chosen else "  "
+            ol.add_option(Option(f"{mark}{name} ({n})", id=name))
+
+    def _show_toggles(self) -> None:
+        f = self.filter
+        on_ = [w for w, v in (("newcomer", f.newcomer), ("unassigned", f.unassigned)) if v]
+        labels = [f"label:{x}" for x in f.labels]
+        self.query_one("#toggles", Label).update(" ".join(on_ + labels) or "all open", layout=False)
+
+    def _update_status(self) -> None:
+        info = self.info
+        now = self.app.clock()
+        synced = info.synced_at if info else None
+        stale = synced is None or seconds_since(synced, now) > STALE_SYNC_HOURS * 3600
+        job = self.joblog.job
+        bar = self.query_one(StatusBar)
+        text = bar.compose_text(
+            synced=ago(synced, now),
+            stale=stale,
+            offline=self.offline,
+            rate=info.rate_remaining if info else None,
+            viewer=info.viewer if info else None,
+            job=job.session if job else None,
+            busy=self.busy,
+        )
+        bar.update(text, layout=False)
+
+    def _show_detail(self, markdown: str) -> None:
+        if markdown != self._detail_text:
+            self._detail_text = markdown
+            self.query_one("#detail", Markdown).update(markdown)
+
+    def _schedule_detail(self) -> None:
+        """Show the highlighted row's detail once the list rests: a Markdown pane re-lays out
+        the screen, too slow to do for each keystroke or each row the cursor passes."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_AFTER, self._detail_for_current)
+
+    def _detail_for_current(self) -> None:
+        kind = self.active_tab()
+        if kind in LISTS:
+            t = self.query_one(f"#table-{kind}", ItemTable).highlighted()
+            if t is not None:
+                self._show_detail(item_markdown(t, self._recipe_of(t), self.app.clock()))
+        elif kind == "patches":
+            view = self.patches.current_view()
+            if view is not None:
+                self._show_detail(series_markdown(view))
+        elif kind == "runs":
+            run = self.runs.current()
+            if run is not None:
+                self._show_detail(run_markdown(*run))
+
+    def _recipe_of(self, t: TrackedItem) -> Recipe | None:
+        return next((r for r in self.recipes.values() if r.upstream.repo == t.item.repo), None)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    @on(PatchesTable.RowHighlighted)
+    @on(ItemTable.Highlighted)
+    def _row_highlighted(self) -> None:
+        self._schedule_detail()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        kind = self.active_tab()
+        if kind in LISTS:
+            self.load_list(kind)
+            self._show_count(self.query_one(f"#table-{kind}", ItemTable))
+        self.query_one(f"#table-{kind}").focus()
+        self._schedule_detail()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.set_filter(text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.action_leave_filter()
+
+    @on(OptionList.OptionSelected, "#upstreams")
+    def _upstream_selected(self, event: OptionList.OptionSelected) -> None:
+        chosen = None if event.option.id == ALL else event.option.id
+        self.set_filter(upstream=chosen)
+
+    @on(OptionList.OptionSelected, "#facets")
+    def _facet_selected(self, event: OptionList.OptionSelected) -> None:
+        name = str(event.option.id)
+        labels = list(self.filter.labels)
+        if name in labels:
+            labels.remove(name)
+        else:
+            labels.append(name)
+        self.set_filter(labels=tuple(labels))
+
+    def set_filter(self, **changes: Any) -> None:
+        """Change the list filter (text, upstream, labels, toggles) and read the list again."""
+        self.filter = dataclasses.replace(self.filter, **changes)
+        self._show_toggles()
+        kind = self.active_tab()
+        for k in LISTS:  # the others reload when their tab is opened
+            self.generation[k] += k != kind
+        if kind in LISTS:
+            self.load_list(kind)
+
+    # --- what the keys do ------------------------------------------------------------------------
+
+    def highlighted_item(self) -> TrackedItem | None:
+        kind = self.active_tab()
+        if kind not in LISTS:
+            return None
+        return self.query_one(f"#table-{kind}", ItemTable).highlighted()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter":  # "/" types itself in the filter and in any other input
+            return not isinstance(self.focused, Input)
+        return True
+
+    def action_focus_filter(self) -> None:
+        self.set_focus(self.query_one("#filter", Input))
+
+    def action_leave_filter(self) -> None:
+        self.set_focus(self.query_one(f"#table-{self.active_tab()}"))
+
+    def action_toggle_newcomer(self) -> None:
+        self.set_filter(newcomer=not self.filter.newcomer)
+
+    def action_toggle_unassigned(self) -> None:
+        self.set_filter(unassigned=not self.filter.unassigned)
+
+    def action_reload(self) -> None:
+        kind = self.active_tab()
+        if kind in LISTS:
+            self.load_list(kind)
+        self.read_store()
+        self.patches.reload()
+        self.runs.reload()
+
+    def action_open(self) -> None:
+        t = self.highlighted_item()
+        if t is None:
+            self.notify("no issue or PR highlighted", severity="warning")
+            return
+        self.app.opener(t.item.url)
+        self.notify(f"opened {t.item.url}")
+
+    def current_upstream(self) -> str | None:
+        """The upstream an action is for: the highlighted row's, the sidebar's, or the only one."""
+        kind = self.active_tab()
+        if kind == "patches":
+            name = self.patches.current_upstream()
+            if name:
+                return name
+        t = self.highlighted_item()
+        if t is not None:
+            r = self._recipe_of(t)
+            if r:
+                return r.name
+        if kind == "runs":
+            run = self.runs.current()
+            if run is not None:
+                return run[0].upstream
+        if self.filter.upstream:
+            return self.filter.upstream
+        if len(self.recipes) == 1:
+            return next(iter(self.recipes))
+        return None
+
+    def _need_upstream(self) -> str | None:
+        name = self.current_upstream()
+        if name is None:
+            self.notify("pick an upstream in the sidebar first", severity="warning")
+        return name
+
+    def _set_busy(self, busy: str | None) -> None:
+        self.busy = busy
+        self._update_status()
+
+    # sync
+
+    def action_sync(self) -> None:
+        self._set_busy("syncing")
+        self._sync()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync", description="sync")
+    def _sync(self) -> None:
+        from workbench.github.errors import Unreachable
+        from workbench.github.sync import sync_upstreams
+
+        try:
+            report = sync_upstreams(self.ws, list(self.recipes.values()))
+        except Unreachable as exc:
+            self.post_message(SyncFinished("sync failed", offline=exc.message))
+            return
+        except BaseException:
+            self.post_message(SyncFinished("sync failed"))
+            raise
+        new = sum(r.new for r in report.repos)
+        updated = sum(r.updated for r in report.repos)
+        self.post_message(SyncFinished(f"synced: {new} new, {updated} updated"))
+
+    @on(SyncFinished)
+    def _sync_finished(self, msg: SyncFinished) -> None:
+        self.offline = msg.offline
+        if msg.offline:
+            self.notify(msg.offline, title="offline", severity="warning")
+        elif msg.summary != "sync failed":
+            self.notify(msg.summary)
+        self.action_reload()
+        self._set_busy(None)
+
+    # series
+
+    def action_apply(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.series_action("apply", name)
+
+    def action_refresh_series(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.series_action("refresh", name)
+
+    def action_rebase(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.ask_rebase(name)
+
+    def ask_rebase(self, name: str) -> None:
+        default = f"origin/{self.recipes[name].upstream.default_branch}"
+
+        def chosen(onto: str | None) -> None:
+            if onto:
+                self.series_action("rebase", name, onto)
+
+        self.app.push_screen(RebaseDialog(name, default), chosen)
+
+    def series_action(self, verb: str, name: str, onto: str | None = None) -> None:
+        self._set_busy(f"{verb} {name}")
+        self._series_action(verb, name, onto)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="git", description="series")
+    def _series_action(self, verb: str, name: str, onto: str | None) -> None:
+        from workbench.gitops.engine import SeriesEngine
+
+        engine = SeriesEngine(self.ws, self.recipes[name])
+        try:
+            if verb == "apply":
+                applied = engine.apply()
+                summary = f"{name}: applied {applied.applied} patch(es) onto {applied.pin.ref}"
+            elif verb == "refresh":
+                wrote = engine.refresh()
+                summary = (
+                    f"{name}: wrote {len(wrote.entries)} patch(es)"
+                    if wrote.changed
+                    else f"{name}: patches/ is up to date"
+                )
+            else:
+                assert onto
+                rebased = engine.rebase(onto)
+                summary = f"{name}: rebased {rebased.applied} patch(es) onto {onto}"
+        except BaseException:
+            self.post_message(SeriesChanged(""))  # the error dialog says what happened
+            raise
+        self.post_message(SeriesChanged(summary))
+
+    @on(SeriesChanged)
+    def _series_changed(self, msg: SeriesChanged) -> None:
+        self._set_busy(None)
+        if msg.summary:
+            self.notify(msg.summary)
+        self.patches.reload()
+
+    # runs
+
+    def action_run_tests(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.start_job(name, "tests")
+
+    def action_run_bench(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.start_job(name, "bench")
+
+    def start_job(self, name: str, kind: str) -> None:
+        job = self.joblog.job
+        if job is not None:
+            self.notify(f"{job.session} is still running (x cancels it)", severity="warning")
+            return
+        self.joblog.start(name, kind)
+        self._update_status()
+
+    @on(JobLog.Finished)
+    def _job_finished(self, msg: JobLog.Finished) -> None:
+        word, severity = msg.outcome
+        self.notify(f"{msg.session} {word}", severity=severity)  # type: ignore[arg-type]
+        self._update_status()
+        self.runs.reload()
+        self.patches.reload()
+
+    def action_cancel_job(self) -> None:
+        if self.joblog.job is None:
+            self.notify("no run to cancel", severity="warning")
+            return
+        self.joblog.cancel()
+
+    # work and drafts
+
+    def action_start_work(self) -> None:
+        t = self.highlighted_item()
+        if t is None or t.item.is_pull_request:
+            self.notify("highlight an issue first", severity="warning")
+            return
+        recipe = self._recipe_of(t)
+        if recipe is None:
+            return
+        self._start_work(recipe.name, t.item.number)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="work")
+    def _start_work(self, name: str, number: int) -> None:
+        from workbench.draft import start_work
+
+        with Store.open(self.ws) as store:
+            self.post_message(WorkStarted(start_work(self.ws, name, number, store=store)))
+
+    @on(WorkStarted)
+    def _work_started(self, msg: WorkStarted) -> None:
+        w = msg.work
+        self.notify(
+            f"{w.upstream}: working on #{w.number}; next patch {w.patch_file} "
+            f"({w.subject}); the draft will say Fixes #{w.number}",
+            title="work started",
+            timeout=8,
+        )
+
+    def action_draft_pr(self) -> None:
+        name = self._need_upstream()
+        if name:
+            self.draft(name)
+
+    def draft(self, name: str) -> None:
+        self._draft(name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="draft")
+    def _draft(self, name: str) -> None:
+        from workbench.draft import make_draft
+
+        saved = self.draft_file(name)
+        # Like `pr draft -o FILE`: a re-draft keeps the title and human parts written there.
+        previous = saved.read_text(errors="replace") if saved.is_file() else None
+        with Store.open(self.ws) as store:
+            draft = make_draft(self.ws, name, store=store, keep_from=previous)
+        self.post_message(DraftReady(draft))
+
+    @on(DraftReady)
+    def _draft_ready(self, msg: DraftReady) -> None:
+        d = msg.draft
+        file = self.draft_file(d.upstream)
+        preview = draft_preview(d)
+        self.app.push_screen(
+            DraftScreen(d.upstream, preview, d.file_text(), file, self.ws.relative(file))
+        )
+
+    def draft_file(self, name: str) -> Path:
+        return self.ws.home / "drafts" / f"{name}.md"
+
+    # errors
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        self._failed(StepFailed(event.worker.error, event.worker.description))
+
+    @on(StepFailed)
+    def _failed(self, msg: StepFailed) -> None:
+        if self.busy:
+            self._set_busy(None)
+        self.app.push_screen(error_dialog(msg.error, msg.doing))
+
+
+def error_dialog(exc: BaseException | None, doing: str) -> ErrorDialog:
+    """The dialog for a failed step: the library's message and hint, or a bug report's."""
+    if isinstance(exc, WorkbenchError):
+        title = exc.title if exc.title != "error" else doing
+        return ErrorDialog(title, exc.message, exc.hint, exc.details)
+    return ErrorDialog(
+        f"unexpected {type(exc).__name__}",
+        str(exc),
+        "a bug: run again with WORKBENCH_DEBUG=1 and report it",
+    )
