@@ -183,8 +183,8 @@ def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatc
 
 def run_cli(*args: str) -> Run:
     """Run the ``workbench`` CLI in-process and capture what it prints."""
-    from workbench.draft import cli as draft_cli
     from workbench.github import cli as github_cli
+    from workbench.pr import cli as draft_cli
 
     out, err = io.StringIO(), io.StringIO()
     consoles = [cli.out, cli.err, bench_cli.out, bench_cli.err, github_cli.out, github_cli.err]

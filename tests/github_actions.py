@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from tests.github_server import REPO_ROOT, FakeGitHub, Request
-from workbench.runners.workflow import WORKFLOW_FILE, WORKFLOW_PATH
+from workbench.remote.workflow import WORKFLOW_FILE, WORKFLOW_PATH
 
 Answer = tuple[int, Any, dict[str, str]]
 NOT_FOUND: Answer = (404, {"message": "Not Found"}, {})

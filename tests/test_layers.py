@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,38 @@ def test_only_paths_names_the_state_folder():
             if isinstance(node, ast.Constant) and node.value == ".workbench":
                 found.append(f"{file.relative_to(pkg)}:{node.lineno}")
     assert not found
+
+
+def _handlers(parser: argparse.ArgumentParser) -> set[str]:
+    """The modules of the functions a command (and its subcommands) runs."""
+    found = {parser.get_default("func").__module__} if parser.get_default("func") else set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _handlers(sub)
+    return found
+
+
+def test_each_command_lives_in_the_package_named_after_it_or_in_homes():
+    from workbench.cli import HOMES
+
+    top = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in top.choices.items():
+        home = f"workbench.{HOMES.get(name, name)}"
+        modules = _handlers(parser)
+        assert modules and all(m == home or m.startswith(home + ".") for m in modules), (
+            name,
+            modules,
+        )
+        assert (PACKAGE / HOMES.get(name, name)).exists() or (
+            PACKAGE / f"{HOMES.get(name, name)}.py"
+        ).exists()
+    assert set(HOMES) <= set(top.choices), "HOMES names a command that does not exist"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    commands = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:3]]
+    ci = (PACKAGE.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci == commands[1], (ci, commands)
+    assert "typecheck" in ci and "tests" in ci

@@ -337,7 +337,7 @@ def test_an_item_without_status_is_shown_plainly(tui_ws, store) -> None:
 
 
 async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
-    from workbench.draft import current_work
+    from workbench.pr import current_work
 
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
@@ -374,7 +374,7 @@ async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
         await pilot.press("w")
         await settle(pilot, app)
         assert any("highlight an issue" in n.message for n in app._notifications)
-    from workbench.draft import current_work
+    from workbench.pr import current_work
 
     assert current_work(tui_ws, "demo") is None and current_work(tui_ws, "ao") is None
 

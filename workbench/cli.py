@@ -1,5 +1,9 @@
 """The ``workbench`` command: a thin layer over the library.
 
+Each command is registered by the package that holds its code, named after it where one name
+serves: ``bench``, ``tests``, ``pr``, ``remote``, ``tui``, ``doctor``. Where a package serves
+several commands, :data:`HOMES` says which (a test keeps it true).
+
 Every failure ends in one line on stderr saying what went wrong and what to do, and the exit code
 of the design contract (0 ok, 1 a problem found, 2 bad input or environment).
 """
@@ -9,36 +13,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Sequence
 from typing import NoReturn
 
 from workbench import __version__
 from workbench.bench.cli import register as register_bench
-from workbench.console import err, out, print_json
-from workbench.draft.cli import register as register_pr
+from workbench.console import err, out
+from workbench.doctor import register as register_doctor
 from workbench.envs.cli import register as register_build
 from workbench.errors import WorkbenchError
 from workbench.github.cli import register as register_github
 from workbench.gitops.cli import cmd_upstream_list, report_conflict
 from workbench.gitops.cli import register as register_gitops
-from workbench.paths import Workspace
-from workbench.runners.cli import register as register_remote
-from workbench.testsel.cli import register as register_tests
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    from workbench.doctor import run_checks
-
-    checks = run_checks()
-    if args.json:
-        print_json([asdict(c) for c in checks])
-    else:
-        for c in checks:
-            color = {"ok": "green", "warn": "yellow", "fail": "red"}[c.level]
-            out.print(f"[{color}]{c.level:>4}[/]  {c.name}: ", end="")
-            out.print(c.detail, markup=False)
-    return 1 if any(c.level == "fail" for c in checks) else 0
+from workbench.pr.cli import register as register_pr
+from workbench.remote.cli import register as register_remote
+from workbench.tests.cli import register as register_tests
+from workbench.tui.cli import register as register_tui
 
 
 def cmd_overview(args: argparse.Namespace) -> int:
@@ -53,18 +43,24 @@ def cmd_overview(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tui(args: argparse.Namespace) -> int:
-    from workbench.tui.app import make_app  # Textual loads only on this path
-
-    make_app(Workspace.discover()).run()
-    return 0
-
-
 def cmd_default(args: argparse.Namespace) -> int:
     """The TUI on a terminal; the overview when piped or scripted."""
     if sys.stdin.isatty() and sys.stdout.isatty():
+        from workbench.tui.cli import cmd_tui
+
         return cmd_tui(args)
     return cmd_overview(args)
+
+
+HOMES = {
+    "upstream": "gitops",
+    "patches": "gitops",
+    "build": "envs",
+    "sync": "github",
+    "issues": "github",
+    "prs": "github",
+}
+"""The package of each command not named after it: git operations, environments, GitHub."""
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -86,13 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_default)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(
-        parent: argparse._SubParsersAction, name: str, func: Callable, help: str
-    ) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help, description=help)
-        p.set_defaults(func=func)
-        return p
-
     # The way the data goes: upstream → patches → build/tests/bench → tracker.
     register_gitops(sub)
     register_build(sub)
@@ -102,10 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_remote(sub)
     register_pr(sub)
 
-    command(sub, "tui", cmd_tui, "the dashboard (what `workbench` opens on a terminal)")
-
-    p = command(sub, "doctor", cmd_doctor, "check git, the recipes and the clones")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    register_tui(sub)
+    register_doctor(sub)
     return parser
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from workbench.config import known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
-from workbench.gitops.git import identity_problem, run
 from workbench.paths import Workspace
 
 
@@ -23,6 +23,9 @@ def run_checks() -> list[Check]:
     checks: list[Check] = []
     if not shutil.which("git"):
         return [Check("git", "fail", "git is not on PATH; install git 2.34 or newer")]
+    # GitPython refuses to import without git on PATH: imported only once git is known to be.
+    from workbench.gitops.git import identity_problem, run
+
     ws = Workspace.discover()
     version = run(ws.root, "--version").stdout
     checks.append(Check("git", "ok", version))
@@ -58,3 +61,24 @@ def run_checks() -> list[Check]:
             )
         )
     return checks
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    help_ = "check git, the recipes and the clones"
+    p = sub.add_parser("doctor", help=help_, description=help_)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_doctor)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from workbench.console import out, print_json
+
+    checks = run_checks()
+    if args.json:
+        print_json([asdict(c) for c in checks])
+    else:
+        for c in checks:
+            color = {"ok": "green", "warn": "yellow", "fail": "red"}[c.level]
+            out.print(f"[{color}]{c.level:>4}[/]  {c.name}: ", end="")
+            out.print(c.detail, markup=False)
+    return 1 if any(c.level == "fail" for c in checks) else 0

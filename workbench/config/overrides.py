@@ -55,7 +55,7 @@ def read_local_config(path: Path, known: list[str]) -> dict[str, dict[str, str]]
                 values[key] = v
         table.done()
         result[name] = values
-    top.table("remote", required=False)  # validated by workbench.runners.settings
+    top.table("remote", required=False)  # validated by workbench.remote.settings
     top.done()
     return result
 

@@ -629,7 +629,7 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="work")
     def _start_work(self, name: str, number: int) -> None:
-        from workbench.draft import start_work
+        from workbench.pr import start_work
 
         with Store.open(self.ws) as store:
             self.post_message(WorkStarted(start_work(self.ws, name, number, store=store)))
@@ -654,7 +654,7 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="draft")
     def _draft(self, name: str) -> None:
-        from workbench.draft import make_draft
+        from workbench.pr import make_draft
 
         saved = self.draft_file(name)
         # Like `pr draft -o FILE`: a re-draft keeps the title and human parts written there.

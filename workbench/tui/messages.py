@@ -47,13 +47,13 @@ class SeriesChanged(_Msg):
 @dataclass(eq=False)
 class DraftReady(_Msg):
     draft: Any
-    """A :class:`workbench.draft.PrDraft`."""
+    """A :class:`workbench.pr.PrDraft`."""
 
 
 @dataclass(eq=False)
 class WorkStarted(_Msg):
     work: Any
-    """A :class:`workbench.draft.WorkItem`."""
+    """A :class:`workbench.pr.WorkItem`."""
 
 
 @dataclass(eq=False)

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Markdown, Static
 from workbench.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from workbench.draft import PrDraft
+    from workbench.pr import PrDraft
 
 
 class ErrorDialog(ModalScreen[None]):

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 
 from workbench.paths import Workspace
-from workbench.runners import records
-from workbench.runners.actions import Actions, Run
-from workbench.runners.errors import RunFailed, RunnerOffline
-from workbench.runners.fetch import bring_home
-from workbench.runners.records import RemoteRun
-from workbench.runners.settings import Timing
+from workbench.remote import records
+from workbench.remote.actions import Actions, Run
+from workbench.remote.errors import RunFailed, RunnerOffline
+from workbench.remote.fetch import bring_home
+from workbench.remote.records import RemoteRun
+from workbench.remote.settings import Timing
 
 Observer = Callable[[Run, float], None]
 """Called after each look at the run with the seconds since following began."""

@@ -18,7 +18,7 @@ from tests.github_server import TOKEN, FakeGitHub
 from workbench.config import load_recipe
 from workbench.gitops.engine import SeriesEngine
 from workbench.paths import Workspace as Ws
-from workbench.runners.workflow import artifact_name
+from workbench.remote.workflow import artifact_name
 from workbench.runs import list_runs
 
 fake_github = github_server.fake_github
@@ -395,7 +395,7 @@ def test_a_branch_with_an_older_workflow_gets_githubs_reason(remote: Remote):
 def test_the_remote_commands_load_without_git():
     """`workbench sync` runs where git is missing; registering `remote` must not import GitPython."""
     code = (
-        "import sys, workbench.runners.cli; "
+        "import sys, workbench.remote.cli; "
         "sys.exit(1 if 'git' in sys.modules or 'workbench.gitops.engine' in sys.modules else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -11,8 +11,8 @@ import shlex
 from pathlib import Path
 
 from workbench.bench import report
-from workbench.draft.facts import Facts
-from workbench.draft.model import GENERATED, quote
+from workbench.pr.facts import Facts
+from workbench.pr.model import GENERATED, quote
 from workbench.runs import Latest, RunResult
 
 VERSION_KEYS = (("torch", "torch"), ("triton", "triton"), ("torchao", "torchao"))

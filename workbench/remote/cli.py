@@ -18,19 +18,19 @@ from workbench.config import load_recipe
 from workbench.console import err, out
 from workbench.errors import UsageError
 from workbench.paths import Workspace
-from workbench.runners import records
-from workbench.runners.records import RemoteRun
-from workbench.runners.settings import (
+from workbench.remote import records
+from workbench.remote.records import RemoteRun
+from workbench.remote.settings import (
     Timing,
     check_labels,
     check_repo,
     read_remote_config,
 )
-from workbench.runners.workflow import SESSIONS, default_labels
+from workbench.remote.workflow import SESSIONS, default_labels
 
 if TYPE_CHECKING:
-    from workbench.runners.actions import Actions, Run
-    from workbench.runners.follow import Observer
+    from workbench.remote.actions import Actions, Run
+    from workbench.remote.follow import Observer
 
 # The GitHub client (PyGithub, requests) is imported inside the commands that talk to GitHub:
 # every `workbench` command registers these parsers, and that import alone costs ~0.35 s.
@@ -141,7 +141,7 @@ def _progress(rec: RemoteRun, quiet: bool) -> Iterator[Observer]:
 def _follow_and_finish(
     actions: Actions, ws: Workspace, rec: RemoteRun, args: argparse.Namespace
 ) -> int:
-    from workbench.runners.follow import finish, follow
+    from workbench.remote.follow import finish, follow
 
     timing = _timing(args)
     try:
@@ -168,9 +168,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: GitPython fails to import without git, and `workbench sync` must not care.
     from workbench.github.client import GitHubClient
     from workbench.gitops.engine import SeriesEngine
-    from workbench.runners.actions import Actions
-    from workbench.runners.dispatch import dispatch, require_token
-    from workbench.runners.guard import current_branch
+    from workbench.remote.actions import Actions
+    from workbench.remote.dispatch import dispatch, require_token
+    from workbench.remote.guard import current_branch
 
     ws = Workspace.discover()
     recipe = load_recipe(ws, args.name)
@@ -212,7 +212,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from workbench.github.client import GitHubClient
-    from workbench.runners.actions import Actions
+    from workbench.remote.actions import Actions
 
     ws = Workspace.discover()
     rec = records.find(ws, args.run_id)
@@ -227,7 +227,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from workbench.github.client import GitHubClient
-    from workbench.runners.actions import Actions
+    from workbench.remote.actions import Actions
 
     ws = Workspace.discover()
     if args.name:

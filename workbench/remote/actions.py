@@ -16,8 +16,8 @@ import requests
 
 from workbench.github.client import GitHubClient
 from workbench.github.errors import UnexpectedResponse
-from workbench.runners.errors import ArtifactGone, WorkflowMissing
-from workbench.runners.workflow import WORKFLOW_FILE, WORKFLOW_PATH
+from workbench.remote.errors import ArtifactGone, WorkflowMissing
+from workbench.remote.workflow import WORKFLOW_FILE, WORKFLOW_PATH
 
 DONE = "completed"
 

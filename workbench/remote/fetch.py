@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
-from workbench.runners.actions import Actions, Run
-from workbench.runners.errors import ArtifactGone, RunFailed
-from workbench.runners.records import RemoteRun
-from workbench.runners.workflow import DEVICE_FILE, LOG_FILE, artifact_name
+from workbench.remote.actions import Actions, Run
+from workbench.remote.errors import ArtifactGone, RunFailed
+from workbench.remote.records import RemoteRun
+from workbench.remote.workflow import DEVICE_FILE, LOG_FILE, artifact_name
 from workbench.runs import REMOTE_FILE, RESULT_FILES, now_iso
 
 SCHEMA = 1

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 from workbench.config import Recipe, load_recipe
 from workbench.display import worktree_sentence
-from workbench.draft.facts import gather
-from workbench.draft.make import linked_issue, local_paths, make_draft
-from workbench.draft.model import GENERATED, PrDraft, human, quote, split_file_text
 from workbench.errors import ProblemFound, UsageError
 from workbench.github.client import GitHubClient
 from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
 from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
+from workbench.pr.facts import gather
+from workbench.pr.make import linked_issue, local_paths, make_draft
+from workbench.pr.model import GENERATED, PrDraft, human, quote, split_file_text
 
 if TYPE_CHECKING:
     from github.Repository import Repository

@@ -15,8 +15,8 @@ from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import now_iso
-from workbench.testsel.run import SCHEMA, run_pytest
-from workbench.testsel.select import select
+from workbench.tests.run import SCHEMA, run_pytest
+from workbench.tests.select import select
 
 
 class FailingTest(TypedDict):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workbench.config import Recipe
 from workbench.paths import Workspace
-from workbench.testsel.imports import ImportGraph, module_name
+from workbench.tests.imports import ImportGraph, module_name
 
 TEST_FILE = ("test_*.py", "*_test.py")
 

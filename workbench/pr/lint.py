@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from workbench.bench import report
 from workbench.display import worktree_sentence
-from workbench.draft.facts import Facts
-from workbench.draft.formats import find_template
-from workbench.draft.labels import missing_required
-from workbench.draft.model import DraftWarning, human_parts, is_placeholder
 from workbench.gitops.status import WorktreeState
+from workbench.pr.facts import Facts
+from workbench.pr.formats import find_template
+from workbench.pr.labels import missing_required
+from workbench.pr.model import DraftWarning, human_parts, is_placeholder
 
 
 def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:

@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 
 from workbench.errors import UsageError
 from workbench.gitops.engine import SeriesEngine
-from workbench.runners import records
-from workbench.runners.actions import Actions, Run
-from workbench.runners.errors import RunnerOffline
-from workbench.runners.guard import check_pushed, check_worktree
-from workbench.runners.records import RemoteRun
-from workbench.runners.settings import Timing
-from workbench.runners.workflow import SESSIONS, WORKFLOW_PATH, run_marker
+from workbench.remote import records
+from workbench.remote.actions import Actions, Run
+from workbench.remote.errors import RunnerOffline
+from workbench.remote.guard import check_pushed, check_worktree
+from workbench.remote.records import RemoteRun
+from workbench.remote.settings import Timing
+from workbench.remote.workflow import SESSIONS, WORKFLOW_PATH, run_marker
 from workbench.runs import now_iso
 
 

@@ -21,8 +21,8 @@ from workbench.errors import UsageError
 from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
 from workbench.gitops.status import WorktreeState
-from workbench.runners.actions import Actions
-from workbench.runners.errors import SeriesNotPushed
+from workbench.remote.actions import Actions
+from workbench.remote.errors import SeriesNotPushed
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.config import load_recipe
-from workbench.draft.facts import Facts, LinkedIssue, gather
-from workbench.draft.formats import RENDERERS
-from workbench.draft.labels import suggest_labels
-from workbench.draft.lint import lint
-from workbench.draft.model import DraftWarning, PrDraft, keep_human_parts, split_file_text
-from workbench.draft.sections import scrub
-from workbench.draft.work import current_work
 from workbench.paths import Workspace
+from workbench.pr.facts import Facts, LinkedIssue, gather
+from workbench.pr.formats import RENDERERS
+from workbench.pr.labels import suggest_labels
+from workbench.pr.lint import lint
+from workbench.pr.model import DraftWarning, PrDraft, keep_human_parts, split_file_text
+from workbench.pr.sections import scrub
+from workbench.pr.work import current_work
 
 if TYPE_CHECKING:
     from workbench.github.store import Store

@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_select(args: argparse.Namespace) -> int:
     from workbench.envs.builder import EnvBuilder
-    from workbench.testsel.select import select
+    from workbench.tests.select import select
 
     ws, recipe = _context(args)
     builder = EnvBuilder(ws, recipe)
@@ -91,7 +91,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from workbench.testsel.check import run_tests
+    from workbench.tests.check import run_tests
 
     ws, recipe = _context(args)
     doc, folder = run_tests(ws, recipe, pytest_args=args.passthrough or None, log=_log(args))

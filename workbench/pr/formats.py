@@ -8,10 +8,10 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.draft import sections
-from workbench.draft.facts import Facts
-from workbench.draft.labels import title_prefix
-from workbench.draft.model import GENERATED, human, quote
+from workbench.pr import sections
+from workbench.pr.facts import Facts
+from workbench.pr.labels import title_prefix
+from workbench.pr.model import GENERATED, human, quote
 
 # Where GitHub looks for a pull request template (case-insensitive), in its order.
 TEMPLATE_PLACES = (".github", "", "docs")

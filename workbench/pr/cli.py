@@ -100,8 +100,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from workbench.config import load_recipe
-    from workbench.draft import start_work, stop_work
     from workbench.paths import Workspace
+    from workbench.pr import start_work, stop_work
 
     ws = Workspace.discover()
     load_recipe(ws, args.name)
@@ -126,9 +126,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_draft(args: argparse.Namespace) -> int:
-    from workbench.draft import make_draft
     from workbench.fsutil import atomic_write_bytes
     from workbench.paths import Workspace
+    from workbench.pr import make_draft
 
     ws = Workspace.discover()
     previous = None
@@ -167,9 +167,9 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from workbench.draft.publish import open_prs, plan_open, push
     from workbench.github.client import GitHubClient
     from workbench.paths import Workspace
+    from workbench.pr.publish import open_prs, plan_open, push
 
     ws = Workspace.discover()
     with GitHubClient.from_env() as client, maybe_store(ws) as store:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.github_actions import load_workflow, render, upload_step
-from workbench.runners.workflow import (
+from workbench.remote.workflow import (
     DEVICE_FILE,
     GPU_LABELS,
     INPUTS,
