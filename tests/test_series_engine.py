@@ -141,9 +141,10 @@ def test_rebase_conflict_reports_patch_files_and_hunks_then_abort(fetched, wb):
     assert f"onto main: conflicts at 0001-Tune-f5.patch ({MOD})" in text
     res = wb("patches", "rebase", "demo", "--onto", "main")
     assert res.code == 1
-    assert "0001-Tune-f5.patch (1 of 1) does not apply:" in res.err
-    assert "pkg/mod.py: lines " in res.err
-    assert "--continue" in res.err.splitlines()[-1] and "--abort" in res.err.splitlines()[-1]
+    assert "0001-Tune-f5.patch (1 of 1) does not apply:" in res.out  # what to resolve
+    assert "pkg/mod.py: lines " in res.out
+    assert res.err.count("\n") == 1  # and one line saying what happened and what to do
+    assert "--continue" in res.err and "--abort" in res.err
     assert fetched.snapshot() == before_patches
     assert "<<<<<<<" in _mod(fetched)
     wt = json.loads(wb("patches", "status", "demo", "--json").out)["worktree"]
@@ -206,7 +207,8 @@ def test_apply_conflict_continue_and_abort(fetched, wb, monkeypatch):
     monkeypatch.setenv("WORKBENCH_DEMO_PIN", "main")
     res = wb("patches", "apply", "demo")
     assert res.code == 1
-    assert "0001-Tune-f5.patch (1 of 1) does not apply" in res.err
+    assert "0001-Tune-f5.patch (1 of 1) does not apply" in res.out
+    assert res.err.count("\n") == 1, res.err
     assert fetched.snapshot() == before
     git(fetched.patched, "checkout", "--theirs", MOD)
     git(fetched.patched, "add", MOD)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from workbench.console import err
+from workbench.console import err, print_json
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace, state_home
@@ -261,7 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ImportError:
         err.print("no matplotlib here: bench.png not written (pip install matplotlib)")
     if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(doc)
     else:
         out.print(report.to_rich(doc))
         for line in report.warning_lines(doc):
@@ -288,7 +288,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "give the bench.json of a `workbench bench run`",
         )
     if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(doc)
     elif args.markdown:
         sys.stdout.write(report.to_markdown(doc))
     if args.png:

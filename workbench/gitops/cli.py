@@ -17,7 +17,7 @@ from rich.table import Table
 
 from workbench import display
 from workbench.config import known_upstreams, load_recipe
-from workbench.console import err, out, print_json
+from workbench.console import out, print_json
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
 
@@ -33,13 +33,14 @@ def _engine(args: argparse.Namespace) -> SeriesEngine:
 
 
 def report_conflict(exc: WorkbenchError) -> None:
-    """The patch and the files a stopped apply or rebase conflicts in, above the error line."""
+    """The patch and the files a stopped apply or rebase conflicts in, on stdout: what to
+    resolve is the command's result; stderr keeps its one line."""
     conflict = getattr(exc, "conflict", None)
     if conflict is None:
         return
-    err.print(f"[bold]{conflict.patch}[/] ({conflict.index} of {conflict.total}) does not apply:")
+    out.print(f"[bold]{conflict.patch}[/] ({conflict.index} of {conflict.total}) does not apply:")
     for f, hunks in conflict.files.items():
-        err.print(f"  {f}" + (f": {', '.join(hunks)}" if hunks else ""), markup=False)
+        out.print(f"  {f}" + (f": {', '.join(hunks)}" if hunks else ""), markup=False)
 
 
 # --- upstream ------------------------------------------------------------------------------------

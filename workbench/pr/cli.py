@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.markup import escape
 
-from workbench.console import err, out
+from workbench.console import err, out, print_json
 from workbench.errors import UsageError
 
 
@@ -114,7 +113,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     with maybe_store(ws) as store:
         item = start_work(ws, args.name, args.issue, store=store)
     if args.json:
-        sys.stdout.write(json.dumps(asdict(item), indent=2) + "\n")
+        print_json(asdict(item))
         return 0
     out.print(f"working on #{item.number}" + (f": {escape(item.title)}" if item.title else ""))
     out.print(f"next patch: {item.patch_file}")
@@ -144,7 +143,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
         doc = draft.to_json()
         if args.output:
             doc["written_to"] = str(args.output)
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(doc)
         return 0
     if args.output:
         for w in draft.warnings:
@@ -193,7 +192,7 @@ def cmd_open(args: argparse.Namespace) -> int:
         push(ws, args.name, plan, client)
         open_prs(plan, client, log=lambda msg: err.print(escape(msg)))
     if args.json:
-        sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
+        print_json(plan.to_json())
     else:
         for pr in plan.prs:
             out.print(f"{pr.url}  {escape(pr.title)}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from workbench.config import load_recipe
-from workbench.console import err, out
+from workbench.console import err, out, print_json
 from workbench.errors import UsageError
 from workbench.paths import Workspace
 from workbench.remote import records
@@ -158,7 +156,7 @@ def _follow_and_finish(
         finish(actions, ws, rec, run)
     finally:
         if args.json:
-            sys.stdout.write(json.dumps(asdict(rec), indent=2) + "\n")
+            print_json(asdict(rec))
     if not args.json:
         out.print(f"{rec.upstream} {rec.session} on {rec.device}: {rec.folder}", markup=False)
     return 0
@@ -201,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.wait:
             return _follow_and_finish(actions, ws, rec, args)
     if args.json:
-        sys.stdout.write(json.dumps(asdict(rec), indent=2) + "\n")
+        print_json(asdict(rec))
     else:
         out.print(
             f"dispatched run {rec.run_id}; bring it home with: workbench remote fetch {rec.run_id}",
@@ -241,9 +239,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 rec.status, rec.conclusion, rec.html_url = run.status, run.conclusion, run.html_url
                 records.save(ws, rec)
     if args.json:
-        sys.stdout.write(
-            json.dumps([{**asdict(r), "state": r.state} for r in runs], indent=2) + "\n"
-        )
+        print_json([{**asdict(r), "state": r.state} for r in runs])
         return 0
     if not runs:
         out.print("no remote runs yet: workbench remote run NAME --session bench --wait")

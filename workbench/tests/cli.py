@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from workbench.console import err, out
+from workbench.console import err, out, print_json
 from workbench.errors import ProblemFound
 
 if TYPE_CHECKING:
@@ -67,17 +65,13 @@ def cmd_select(args: argparse.Namespace) -> int:
     changed = builder.changed_files()
     selection = select(ws, recipe, builder.engine.co.patched, changed)
     if args.json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "upstream": recipe.name,
-                    "changed_files": changed,
-                    "tests": [{"path": t.path, "reasons": t.reasons} for t in selection.tests],
-                    "unmapped": selection.unmapped,
-                },
-                indent=2,
-            )
-            + "\n"
+        print_json(
+            {
+                "upstream": recipe.name,
+                "changed_files": changed,
+                "tests": [{"path": t.path, "reasons": t.reasons} for t in selection.tests],
+                "unmapped": selection.unmapped,
+            }
         )
         return 0
     out.print(f"{len(changed)} changed file(s), {len(selection.tests)} test file(s) selected")
@@ -96,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ws, recipe = _context(args)
     doc, folder = run_tests(ws, recipe, pytest_args=args.passthrough or None, log=_log(args))
     if args.json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        print_json(doc)
     else:
         _print(doc, ws.relative(folder))
     if doc["regressions"]:
