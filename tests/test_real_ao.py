@@ -28,7 +28,6 @@ pytestmark = [
 
 
 def test_mutation_in_quantize_affine_is_caught(tmp_path: Path, monkeypatch, wb):
-    pytest.importorskip("torch")
     root = tmp_path / "wb"
     shutil.copytree(
         REPO_ROOT / "upstreams" / "ao",

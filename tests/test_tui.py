@@ -74,6 +74,13 @@ def status(app: WorkbenchApp) -> str:
     return str(app.query_one("#status").render())
 
 
+def toasts(app: WorkbenchApp) -> str:
+    """The notifications on screen, as a user reads them."""
+    from textual.widgets._toast import Toast
+
+    return "\n".join(str(t.render()) for t in app.screen.query(Toast))
+
+
 async def open_tab(pilot, app: WorkbenchApp, tab: str) -> None:
     """Click the tab's title, as a user would."""
     await pilot.click(f"#--content-tab-{tab}")
@@ -340,7 +347,7 @@ async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
     from workbench.pr import current_work
 
     app = app_for(tui_ws, store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot, app)
         await choose_upstream(pilot, app, "demo")
         await settle(pilot, app)
@@ -350,7 +357,7 @@ async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
         work = current_work(tui_ws, "demo")
         assert work is not None and work.number == issue.number
         assert work.patch_file.startswith("0002-")  # the series holds one patch
-        assert any(work.patch_file in n.message for n in app._notifications)
+        assert work.patch_file in toasts(app)
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DraftScreen), what="the draft")
         screen = app.screen
@@ -367,13 +374,13 @@ async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
 
 async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot, app)
         await open_tab(pilot, app, "mine")
         await settle(pilot, app)
         await pilot.press("w")
         await settle(pilot, app)
-        assert any("highlight an issue" in n.message for n in app._notifications)
+        assert "highlight an issue" in toasts(app)
     from workbench.pr import current_work
 
     assert current_work(tui_ws, "demo") is None and current_work(tui_ws, "ao") is None
