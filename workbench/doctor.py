@@ -6,7 +6,7 @@ import argparse
 import shutil
 from dataclasses import asdict, dataclass
 
-from workbench.config import known_upstreams, load_recipe
+from workbench.config import Recipe, known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
 
@@ -60,7 +60,33 @@ def run_checks() -> list[Check]:
                 else f"not fetched; run: workbench upstream fetch {name}",
             )
         )
+        checks.append(_deps_check(ws, recipe))
     return checks
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
+    """The shared deps environment of the recipe's build mode on this device, and its size."""
+    from workbench.envs.builder import EnvBuilder, tree_bytes
+
+    label = f"environment {recipe.name}"
+    try:
+        builder = EnvBuilder(ws, recipe)
+        mode = builder.mode()
+    except WorkbenchError as exc:
+        return Check(label, "warn", exc.one_line())
+    path, built = builder.deps_path(mode)
+    wanted = ", ".join(mode.packages) or "no packages"
+    if not built:
+        return Check(
+            label,
+            "warn",
+            f"not built ({wanted}; made once per machine): run: workbench build {recipe.name}",
+        )
+    return Check(label, "ok", f"{path} ({_gb(tree_bytes(path))}: {wanted}, {mode.name} mode)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -33,6 +33,17 @@ def state_home(base: Path) -> Path:
     return Path(env).expanduser().resolve() if env else base / STATE_DIR
 
 
+def cache_home() -> Path:
+    """The per-user cache shared by every workspace: ``WORKBENCH_CACHE``, else
+    ``$XDG_CACHE_HOME/workbench``, else ``~/.cache/workbench``. It holds what is large and the
+    same for every checkout (the deps environments: the pinned torch, released wheels)."""
+    env = os.environ.get("WORKBENCH_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "workbench"
+
+
 @dataclass(frozen=True)
 class Workspace:
     """A workbench checkout and the paths derived from it."""

@@ -13,6 +13,9 @@ from workbench.errors import RecipeError
 DEVICES = ("cuda", "rocm", "tpu", "cpu")
 BUILD_KINDS = ("source", "wheel-overlay")
 TEST_RUNNERS = ("pytest", "run_tests.sh")
+"""``pytest``: one pytest process over the selection. ``run_tests.sh``: as pytorch/xla's script
+does, each test file as ``python FILE`` in its own process (unittest files)."""
+FILE_TIMEOUT = 1800.0
 PR_FORMATS = ("pytorch", "triton", "plain", "template")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -78,6 +81,8 @@ class Tests:
     devices: dict[str, DeviceFallback]
     packages: tuple[str, ...] = ()
     """pip requirements the upstream's tests need (installed with the build's packages)."""
+    file_timeout: float = FILE_TIMEOUT
+    """Seconds one test file may run under the ``run_tests.sh`` runner before it is stopped."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,9 @@ def _tests(t: TableReader) -> Tests:
         map=tuple(mappings),
         devices=devices,
         packages=t.strings("packages", "a list of pip requirements for the tests"),
+        file_timeout=t.seconds(
+            "file_timeout", "a positive number of seconds per test file", default=FILE_TIMEOUT
+        ),
     )
     t.done()
     return tests

@@ -85,6 +85,15 @@ class TableReader:
             )
         return value
 
+    def seconds(self, name: str, what: str, *, default: float) -> float:
+        """A positive number of seconds, or ``default`` when the key is absent."""
+        value = self._take(name, False, what)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise RecipeError(self.file, self.key(name), f"must be {what}", value)
+        return float(value)
+
     def strings(
         self, name: str, what: str = "a list of strings", *, required: bool = False
     ) -> tuple[str, ...]:

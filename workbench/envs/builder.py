@@ -1,11 +1,17 @@
 """Two environments per upstream, baseline (the pin) and patched (pin + series), reused by content.
 
-Layout under ``.workbench/envs/<name>/``:
+Layout:
 
-- ``deps/``: a venv with the build mode's packages (the pinned torch, the released wheel). Its
-  ``.pth`` file also lists the site-packages of the interpreter running the workbench, so a
-  requirement already met there (the same pinned torch) is not installed twice.
-- ``baseline/`` and ``patched/``: light venvs whose ``.pth`` file points at ``deps``, each with
+- the deps environment, in the per-user cache (``paths.cache_home()/deps/<name>-<hash>``), shared
+  by every workspace and made once per machine: a venv with the build mode's packages (the pinned
+  torch, the released wheel; 7 GB for pytorch/xla), named by the hash of what it holds. When the
+  interpreter running the workbench already has one of the pinned requirements (the same torch),
+  the ``.pth`` file also lists its site-packages, so that is not installed twice; otherwise the
+  environment is self-contained and one copy serves every workbench venv. A lock file
+  keeps two workspaces from building it at once; its stamp is written last, so one cut off
+  half-way is built again.
+- ``.workbench/envs/<name>/baseline/`` and ``patched/``: light venvs whose ``.pth`` file points
+  at the deps environment, each with
   its side of the upstream: an editable ``pip install`` of its worktree (``source``), or the
   wheel's package laid out as symlinks with the worktree's Python files copied over them
   (``wheel-overlay``).
@@ -17,6 +23,7 @@ packages and mode, the pin, the series' content, the build inputs (``setup.py``,
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -35,12 +42,14 @@ from workbench.envs.device import detect
 from workbench.errors import ProblemFound, UsageError
 from workbench.fsutil import atomic_write_json
 from workbench.gitops.engine import SeriesEngine
+from workbench.gitops.git import last_line
 from workbench.gitops.git import run as git
-from workbench.paths import Workspace
+from workbench.paths import Workspace, cache_home
 
 STAMP = ".workbench-env.json"
 BUILD_INPUTS = ("setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "version.txt")
 SIDES = ("baseline", "patched")
+PIP_PROGRESS = ("Collecting", "Downloading", "Using cached", "Installing", "Successfully")
 Log = Callable[[str], None]
 
 
@@ -101,6 +110,19 @@ def _stamp(path: Path) -> dict:
         return {}
 
 
+def tree_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (links not followed: an overlay's symlinks are free)."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            total += st.st_size
+    return total
+
+
 def _site_packages(venv: Path) -> Path:
     v = f"python{sys.version_info.major}.{sys.version_info.minor}"
     return venv / "lib" / v / "site-packages"
@@ -109,6 +131,30 @@ def _site_packages(venv: Path) -> Path:
 def host_site_dirs() -> list[str]:
     paths = sysconfig.get_paths()
     return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+
+
+PINNED_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;,]+)$")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def met_by_host(packages: list[str] | tuple[str, ...]) -> list[str]:
+    """The pinned requirements (``name==version``) that the interpreter running the workbench
+    already has: only then is its site-packages worth sharing (the same torch, not twice)."""
+    from importlib.metadata import distributions
+
+    have = {
+        _canonical(d.metadata["Name"] or ""): d.version
+        for d in distributions(path=host_site_dirs())
+    }
+    met = []
+    for req in packages:
+        m = PINNED_RE.match(req.strip())
+        if m and have.get(_canonical(m.group(1))) == m.group(2):
+            met.append(req)
+    return met
 
 
 class EnvBuilder:
@@ -207,7 +253,12 @@ class EnvBuilder:
         return out
 
     def _pip(
-        self, python: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+        self,
+        python: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        progress: bool = False,
     ) -> None:
         cmd = [
             sys.executable,
@@ -218,7 +269,36 @@ class EnvBuilder:
             "--disable-pip-version-check",
             *args,
         ]
-        self._run(cmd, env=env, cwd=cwd)
+        if progress:  # lines, not a bar: they go through the log to a terminal or a file
+            self._run_showing_progress([*cmd, "--progress-bar=off"], env=env)
+        else:
+            self._run(cmd, env=env, cwd=cwd)
+
+    def _run_showing_progress(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        """Run pip, passing on the lines that say how far it is (what it collects and downloads,
+        with sizes, and what it installs): a 7 GB install is minutes long."""
+        self.log(f"$ {' '.join(cmd)}")
+        lines: list[str] = []
+        with subprocess.Popen(
+            cmd,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                text = line.strip()
+                if text.startswith(PIP_PROGRESS):
+                    self.log(f"  {text}")
+        if proc.returncode:
+            output = "".join(lines)
+            raise BuildFailed(
+                f"`{' '.join(cmd)}` failed: {last_line(output)}",
+                "see the log above",
+                details=output,
+            )
 
     def _run(
         self,
@@ -251,30 +331,57 @@ class EnvBuilder:
         # Named to sort last: the side's own path entries (an editable worktree) come first.
         (site / "zz-workbench-deps.pth").write_text("\n".join(pth_dirs) + "\n")
 
-    def _deps(self, mode: BuildMode) -> Path:
-        path = self.root / "deps"
-        packages = list(mode.packages) + list(self.recipe.tests.packages)
-        if mode.kind == "source":
-            packages += ["setuptools", "wheel"]
-        key = _hash(
+    def deps_host_dirs(self, mode: BuildMode) -> list[str]:
+        """The workbench interpreter's site dirs when it has one of the pinned requirements
+        (then the deps environment lists them and is keyed by them), else none: the deps
+        environment is then self-contained and the same for every workbench on the machine
+        (``.venv``, each nox session's venv), so it exists once."""
+        return host_site_dirs() if met_by_host(mode.packages) else []
+
+    def deps_key(self, mode: BuildMode) -> str:
+        return _hash(
             "deps",
             sys.version,
             mode.packages,
             self.recipe.tests.packages,
             mode.kind,
-            host_site_dirs(),
+            self.deps_host_dirs(mode),
         )
-        if _stamp(path).get("key") == key:
+
+    def deps_path(self, mode: BuildMode) -> tuple[Path, bool]:
+        """Where the deps environment of ``mode`` lives in the shared cache, and whether it is
+        built (its stamp matches what it should hold)."""
+        key = self.deps_key(mode)
+        path = cache_home() / "deps" / f"{self.recipe.name}-{key[:16]}"
+        return path, _stamp(path).get("key") == key
+
+    def _deps(self, mode: BuildMode) -> Path:
+        packages = list(mode.packages) + list(self.recipe.tests.packages)
+        if mode.kind == "source":
+            packages += ["setuptools", "wheel"]
+        key = self.deps_key(mode)
+        path, built = self.deps_path(mode)
+        if built:
             return path
-        t0 = time.perf_counter()
-        self.log(f"building {self.ws.relative(path)}")
-        self._venv(path, host_site_dirs())
-        if packages:
-            self._pip(path / "bin" / "python", "install", "--quiet", *packages)
-        atomic_write_json(
-            path / STAMP,
-            {"key": key, "packages": packages, "seconds": round(time.perf_counter() - t0, 1)},
-        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f"{path.name}.lock", "w") as lock:
+            if _stamp(path).get("key") != key:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self.log(f"waiting for another workbench building {path}")
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+            if _stamp(path).get("key") == key:  # built by the one we waited for
+                return path
+            t0 = time.perf_counter()
+            self.log(f"building the shared deps environment {path} (once per machine)")
+            self._venv(path, self.deps_host_dirs(mode))
+            if packages:
+                self._pip(path / "bin" / "python", "install", *packages, progress=True)
+            atomic_write_json(
+                path / STAMP,
+                {"key": key, "packages": packages, "seconds": round(time.perf_counter() - t0, 1)},
+            )
         return path
 
     def _side_key(

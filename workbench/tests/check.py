@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TypedDict
 
 from workbench.config import Recipe
-from workbench.envs.builder import EnvBuilder, Log
+from workbench.envs.builder import EnvBuilder, Log, SideEnv
 from workbench.envs.versions import package_versions
 from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import now_iso
-from workbench.tests.run import SCHEMA, run_pytest
+from workbench.tests.perfile import run_files, selection_files
+from workbench.tests.run import SCHEMA, PytestRun, run_pytest
 from workbench.tests.select import select
 
 
@@ -27,6 +28,14 @@ class FailingTest(TypedDict):
     message: str
     on_baseline: str
     """Its status on the baseline side, or ``missing`` when the baseline lacks the test."""
+
+
+def _reproduce(env: dict[str, str], targets: list[str], args: list[str], per_file: bool) -> str:
+    """The command a reviewer can paste in the upstream checkout: no local paths."""
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    if per_file:  # one process per file, as test/run_tests.sh runs them
+        return " && ".join(f"{prefix} python {shlex.quote(f)}".strip() for f in targets)
+    return " ".join([prefix, "python -m pytest", shlex.join([*targets, *args])]).strip()
 
 
 def new_run_dir(ws: Workspace, name: str, kind: str) -> tuple[str, Path]:
@@ -56,7 +65,10 @@ def run_tests(
     fallback = recipe.tests.devices.get(builder.device)
     env = {**builder.mode().env, **(fallback.env if fallback else {})}
     args = list(fallback.args if fallback else ())
+    per_file = recipe.tests.runner == "run_tests.sh"
     targets = list(pytest_args) if pytest_args else selection.paths
+    if per_file:
+        targets = selection_files(patched.worktree, targets)
     run_id, folder = new_run_dir(ws, recipe.name, "tests")
     doc: dict = {
         "schema": SCHEMA,
@@ -76,15 +88,7 @@ def run_tests(
         "env": env,
         "versions": package_versions(patched.python),
         # What a reviewer can paste in the upstream checkout: no local paths, no junit options.
-        "reproduce": " ".join(
-            [
-                *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
-                "python -m pytest",
-                shlex.join([*targets, *args]),
-            ]
-        )
-        if targets
-        else None,
+        "reproduce": _reproduce(env, targets, args, per_file) if targets else None,
     }
     if not targets:
         doc.update(
@@ -98,19 +102,28 @@ def run_tests(
         atomic_write_json(folder / "tests.json", doc)
         return doc, folder
     log_file = folder / "log"
-    result = run_pytest(
-        patched.python,
-        patched.worktree,
-        targets,
-        folder / "junit.xml",
-        log_file,
-        env=env,
-        args=args,
-    )
+
+    def run_side(side: SideEnv, which: list[str]) -> PytestRun:
+        if per_file:
+            files = list(dict.fromkeys(t.split("::", 1)[0] for t in which))
+            return run_files(
+                side.python,
+                side.worktree,
+                files,
+                folder,
+                log_file,
+                env=env,
+                timeout=recipe.tests.file_timeout,
+                side=side.side,
+            )
+        junit = folder / ("junit.xml" if side.side == "patched" else f"junit-{side.side}.xml")
+        return run_pytest(side.python, side.worktree, which, junit, log_file, env=env, args=args)
+
+    result = run_side(patched, targets)
     report = result.report
     if result.returncode not in (0, 1, 5) and not report.outcomes:
         raise ProblemFound(
-            f"pytest could not run the selection (exit {result.returncode})",
+            f"the test runner could not run the selection (exit {result.returncode})",
             f"see {ws.relative(log_file)}",
         )
     failing = [o for o in report.outcomes if o.status in ("failed", "error")]
@@ -118,15 +131,7 @@ def run_tests(
     if failing:
         present = [o.id for o in failing if (baseline.worktree / o.id.split("::", 1)[0]).is_file()]
         if present:
-            base_run = run_pytest(
-                baseline.python,
-                baseline.worktree,
-                present,
-                folder / "junit-baseline.xml",
-                log_file,
-                env=env,
-                args=args,
-            )
+            base_run = run_side(baseline, present)
             on_baseline = {o.id: o.status for o in base_run.report.outcomes}
     regressions: list[FailingTest] = []
     preexisting: list[FailingTest] = []

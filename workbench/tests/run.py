@@ -19,6 +19,8 @@ from pathlib import Path
 
 SCHEMA = 1
 LOCATION_RE = re.compile(r"^(?:\S+\.py:\d+: )")
+TPU_RE = re.compile(r"\bTPU\b", re.IGNORECASE)
+TPU_ONLY = "needs a TPU (any skip reason naming TPU)"
 
 
 @dataclass
@@ -38,7 +40,12 @@ class JunitReport:
         return sum(o.status == status for o in self.outcomes)
 
     def skipped_by_reason(self) -> dict[str, int]:
-        reasons = Counter(_reason(o.message) for o in self.outcomes if o.status == "skipped")
+        """Skips counted by reason; the many ways of saying "TPU only" count as one."""
+        reasons = Counter(
+            TPU_ONLY if TPU_RE.search(_reason(o.message)) else _reason(o.message)
+            for o in self.outcomes
+            if o.status == "skipped"
+        )
         return dict(reasons.most_common())
 
 
