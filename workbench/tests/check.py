@@ -34,7 +34,7 @@ def _reproduce(env: dict[str, str], targets: list[str], args: list[str], per_fil
     """The command a reviewer can paste in the upstream checkout: no local paths."""
     prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     if per_file:  # one process per file, as test/run_tests.sh runs them
-        return " && ".join(f"{prefix} python {shlex.quote(f)}".strip() for f in targets)
+        return "; ".join(f"{prefix} python {shlex.quote(f)}".strip() for f in targets)
     return " ".join([prefix, "python -m pytest", shlex.join([*targets, *args])]).strip()
 
 
@@ -115,6 +115,7 @@ def run_tests(
                 env=env,
                 timeout=recipe.tests.file_timeout,
                 side=side.side,
+                progress=log,
             )
         junit = folder / ("junit.xml" if side.side == "patched" else f"junit-{side.side}.xml")
         return run_pytest(side.python, side.worktree, which, junit, log_file, env=env, args=args)

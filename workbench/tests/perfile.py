@@ -15,7 +15,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from pathlib import Path
 
 from workbench.config.recipe import FILE_TIMEOUT
@@ -115,13 +116,24 @@ def run_files(
     env: dict[str, str],
     timeout: float = FILE_TIMEOUT,
     side: str = "patched",
+    progress: Callable[[str], None] | None = None,
 ) -> PytestRun:
-    """Every file in turn, each in its own process; the report of all their outcomes."""
+    """Every file in turn, each in its own process; the report of all their outcomes.
+    ``progress`` hears one line per file as it ends (what ran, how long)."""
     t0 = time.perf_counter()
     report = JunitReport()
     for i, file in enumerate(files):
         results = folder / f"results-{side}-{i}.jsonl"
-        report.outcomes += run_file(python, worktree, file, results, log, env=env, timeout=timeout)
+        started = time.perf_counter()
+        outcomes = run_file(python, worktree, file, results, log, env=env, timeout=timeout)
+        report.outcomes += outcomes
+        if progress is not None:
+            counts = Counter(o.status for o in outcomes)
+            summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            progress(
+                f"{side} [{i + 1}/{len(files)}] {file}: {summary or 'no tests'} "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
     failed = any(o.status in ("failed", "error") for o in report.outcomes)
     command = [str(python), "FILE", "(each of the files in its own process)"]
     return PytestRun(int(failed), report, time.perf_counter() - t0, command, log)
