@@ -345,3 +345,74 @@ def test_tests_run_the_xla_way_catch_a_regression_and_share_the_deps(xo, tmp_pat
     assert (deps[0] / ".workbench-env.json").read_text() == stamp
     doctor = wb("doctor")
     assert f"environment xo: {deps[0]}" in doctor.out and "MB" in doctor.out
+
+
+# --- benchmarks time execution, not tracing -------------------------------------------------------
+
+LAZY = {
+    # A stand-in for torch_xla's lazy semantics: an op records pending work held by its result;
+    # sync() executes it only while a result is alive; the ExecuteTime metric counts executions.
+    "torch_xla/__init__.py": (
+        "import weakref\n\n_live = weakref.WeakSet()\n_executed = [0]\n\n\n"
+        "class Lazy:\n    pass\n\n\n"
+        "def op():\n    out = Lazy()\n    _live.add(out)\n    return out\n\n\n"
+        "def sync():\n    if len(_live):\n        _executed[0] += 1\n        _live.clear()\n"
+    ),
+    "torch_xla/debug/__init__.py": "",
+    "torch_xla/debug/metrics.py": (
+        "import torch_xla\n\n\ndef metric_data(name):\n"
+        "    n = torch_xla._executed[0]\n"
+        "    return (n, 0.0, []) if name == 'ExecuteTime' and n else None\n"
+    ),
+    "torch_xla/core/__init__.py": "",
+    "torch_xla/core/xla_model.py": "def wait_device_ops():\n    pass\n",
+}
+
+LAZY_BENCH = """\
+from workbench.bench import bench
+
+
+@bench
+def kept():
+    import torch_xla
+    import torch_xla.core.xla_model as xm
+
+    def step():
+        out = torch_xla.op()
+        torch_xla.sync()
+        xm.wait_device_ops()
+        return out
+
+    return step
+
+
+@bench
+def dropped():
+    import torch_xla
+    import torch_xla.core.xla_model as xm
+
+    def step():
+        torch_xla.op()  # the result is gone before the sync: nothing executes
+        torch_xla.sync()
+        xm.wait_device_ops()
+
+    return step
+"""
+
+
+def test_a_bench_that_only_traces_a_lazy_graph_is_refused(tmp_path: Path):
+    from workbench.bench.runner import Settings, SideSpec, WorkerError, run
+
+    code = tmp_path / "code"
+    for name, text in LAZY.items():
+        write(code / name, text)
+    bench_file = write(tmp_path / "bench_lazy.py", LAZY_BENCH)
+    sides = (SideSpec("baseline", path=str(code)), SideSpec("patched", path=str(code)))
+    settings = Settings(budget=1.0, max_budget=1.0, processes=6)
+    result = run(bench_file, *sides, settings, only="kept")
+    [case] = result.cases
+    assert case.comparison is not None and case.processes == 6
+    with pytest.raises(WorkerError) as err:
+        run(bench_file, *sides, settings, only="dropped")
+    assert "runs no XLA computation" in err.value.message
+    assert "torch_xla.sync()" in err.value.message

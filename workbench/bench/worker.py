@@ -125,6 +125,32 @@ def _cpu_model() -> str | None:
     return platform.processor() or None
 
 
+LAZY_UNTIMED = (
+    "the timed call runs no XLA computation (ExecuteTime did not move), so it would time graph "
+    "tracing only: keep the result alive and end the call with torch_xla.sync() and "
+    "torch_xla.core.xla_model.wait_device_ops()"
+)
+
+
+def lazy_work_untimed(fn: Callable[[], object]) -> str | None:
+    """For a lazy device (torch_xla): one call of ``fn`` must execute a compiled graph, or the
+    bench times the tracing of a graph that never runs (a result dropped before the sync)."""
+    if "torch_xla" not in sys.modules:
+        return None
+    try:
+        import torch_xla.debug.metrics as met  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+
+    def executed() -> int:
+        data = met.metric_data("ExecuteTime")
+        return int(data[0]) if data else 0
+
+    before = executed()
+    fn()
+    return None if executed() > before else LAZY_UNTIMED
+
+
 class Worker:
     def __init__(self, file: str, threads: int | None):
         self.cases = load_cases(file)
@@ -146,6 +172,9 @@ class Worker:
             return {"ok": False, "skip": str(exc)}
         if not callable(fn):
             return {"ok": False, "error": f"{case.spec.name} must return the callable to time"}
+        problem = lazy_work_untimed(fn)
+        if problem:
+            return {"ok": False, "error": f"{case.spec.name}: {problem}"}
         self.fns[case_id] = fn
         self._set_threads()
         # Collect once and freeze what set-up made: later collections (none run while timing)
