@@ -329,6 +329,10 @@ def test_tests_run_the_xla_way_catch_a_regression_and_share_the_deps(xo, tmp_pat
     assert doc["skipped_by_reason"] == {TPU_ONLY: 1}
     assert doc["reproduce"] == "PJRT_DEVICE=CPU PYTHONPATH=test python test/test_ops.py"
     assert "1 regression(s): test/test_ops.py::Add::test_add" in res.err
+    assert doc["files"] == ["test/test_ops.py"] and doc["runner"] == "run_tests.sh"
+    draft = wb("pr", "draft", "xo")
+    assert "PJRT_DEVICE=CPU PYTHONPATH=test python test/test_ops.py" in draft.out, draft.err
+    assert "test/run_tests.sh -L test/test_ops.py" in draft.out
 
     # A second workspace on the same machine: the deps environment is the one already made.
     deps = [p for p in (tmp_path / "cache" / "deps").iterdir() if p.is_dir()]

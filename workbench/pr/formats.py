@@ -146,7 +146,9 @@ def plain_title(subject: str) -> str:
 def xla_commands(facts: Facts, doc: dict) -> list[str]:
     """pytorch/xla runs its unittest files as scripts; ``test/run_tests.sh`` takes the same files
     as filters."""
-    files = [t["path"] for t in doc.get("selection") or [] if t["path"].endswith(".py")]
+    files = doc.get("files") or [
+        t["path"] for t in doc.get("selection") or [] if t["path"].endswith(".py")
+    ]
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (doc.get("env") or {}).items())
     lines = [f"{env} python {shlex.quote(f)}".strip() for f in files]
     if files:

@@ -85,6 +85,9 @@ def run_tests(
         "selection": [asdict(t) for t in selection.tests],
         "unmapped": selection.unmapped,
         "override": pytest_args or None,
+        "runner": recipe.tests.runner,
+        # The files run, each in its own process (the run_tests.sh runner): the PR's test plan.
+        "files": targets if per_file else None,
         "env": env,
         "versions": package_versions(patched.python),
         # What a reviewer can paste in the upstream checkout: no local paths, no junit options.
