@@ -70,7 +70,7 @@ def _gb(n: int) -> str:
 
 def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
     """The shared deps environment of the recipe's build mode on this device, and its size."""
-    from workbench.envs.builder import EnvBuilder, tree_bytes
+    from workbench.envs.builder import EnvBuilder, built, tree_bytes
 
     label = f"environment {recipe.name}"
     try:
@@ -78,9 +78,9 @@ def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
         mode = builder.mode()
     except WorkbenchError as exc:
         return Check(label, "warn", exc.one_line())
-    path, built = builder.deps_path(mode)
+    path, key = builder.deps_path(mode)
     wanted = ", ".join(mode.packages) or "no packages"
-    if not built:
+    if not built(path, key):
         return Check(
             label,
             "warn",

@@ -110,6 +110,18 @@ def _stamp(path: Path) -> dict:
         return {}
 
 
+def built(path: Path, key: str) -> bool:
+    """Whether the environment at ``path`` was built, to the end, from what ``key`` hashes."""
+    return _stamp(path).get("key") == key
+
+
+def _failed(command: str, output: str, details: str) -> BuildFailed:
+    """A build step that exited non-zero: the command and the last line it printed."""
+    return BuildFailed(
+        f"`{command}` failed: {last_line(output)}", "see the log above", details=details
+    )
+
+
 def tree_bytes(path: Path) -> int:
     """Bytes of the files under ``path`` (links not followed: an overlay's symlinks are free)."""
     total = 0
@@ -294,11 +306,7 @@ class EnvBuilder:
                     self.log(f"  {text}")
         if proc.returncode:
             output = "".join(lines)
-            raise BuildFailed(
-                f"`{' '.join(cmd)}` failed: {last_line(output)}",
-                "see the log above",
-                details=output,
-            )
+            raise _failed(" ".join(cmd), output, output)
 
     def _run(
         self,
@@ -318,10 +326,7 @@ class EnvBuilder:
             text=True,
         )
         if res.returncode:
-            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise BuildFailed(
-                f"`{shown}` failed: {tail[0]}", "see the log above", details=res.stdout + res.stderr
-            )
+            raise _failed(shown, res.stderr or res.stdout, res.stdout + res.stderr)
 
     def _venv(self, path: Path, pth_dirs: list[str]) -> None:
         if path.exists():
@@ -348,30 +353,27 @@ class EnvBuilder:
             self.deps_host_dirs(mode),
         )
 
-    def deps_path(self, mode: BuildMode) -> tuple[Path, bool]:
-        """Where the deps environment of ``mode`` lives in the shared cache, and whether it is
-        built (its stamp matches what it should hold)."""
+    def deps_path(self, mode: BuildMode) -> tuple[Path, str]:
+        """Where the deps environment of ``mode`` lives in the shared cache, and the key its
+        stamp holds once it is built."""
         key = self.deps_key(mode)
-        path = cache_home() / "deps" / f"{self.recipe.name}-{key[:16]}"
-        return path, _stamp(path).get("key") == key
+        return cache_home() / "deps" / f"{self.recipe.name}-{key[:16]}", key
 
     def _deps(self, mode: BuildMode) -> Path:
         packages = list(mode.packages) + list(self.recipe.tests.packages)
         if mode.kind == "source":
             packages += ["setuptools", "wheel"]
-        key = self.deps_key(mode)
-        path, built = self.deps_path(mode)
-        if built:
+        path, key = self.deps_path(mode)
+        if built(path, key):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.parent / f"{path.name}.lock", "w") as lock:
-            if _stamp(path).get("key") != key:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    self.log(f"waiting for another workbench building {path}")
-                    fcntl.flock(lock, fcntl.LOCK_EX)
-            if _stamp(path).get("key") == key:  # built by the one we waited for
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.log(f"waiting for another workbench building {path}")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            if built(path, key):  # by the one we waited for
                 return path
             t0 = time.perf_counter()
             self.log(f"building the shared deps environment {path} (once per machine)")
@@ -419,7 +421,7 @@ class EnvBuilder:
     ) -> SideEnv:
         path = self.root / side
         key = self._side_key(side, mode, worktree, deps, pin, series_digest)
-        if _stamp(path).get("key") == key:
+        if built(path, key):
             return SideEnv(side, path, worktree, mode.name, key, False, 0.0)
         t0 = time.perf_counter()
         self.log(f"building the {side} environment ({mode.name}) from {self.ws.relative(worktree)}")
