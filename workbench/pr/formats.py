@@ -12,6 +12,7 @@ from workbench.pr import sections
 from workbench.pr.facts import Facts
 from workbench.pr.labels import title_prefix
 from workbench.pr.model import GENERATED, human, quote
+from workbench.tests.perfile import file_commands
 
 # Where GitHub looks for a pull request template (case-insensitive), in its order.
 TEMPLATE_PLACES = (".github", "", "docs")
@@ -149,8 +150,7 @@ def xla_commands(facts: Facts, doc: dict) -> list[str]:
     files = doc.get("files") or [
         t["path"] for t in doc.get("selection") or [] if t["path"].endswith(".py")
     ]
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (doc.get("env") or {}).items())
-    lines = [f"{env} python {shlex.quote(f)}".strip() for f in files]
+    lines = file_commands(doc.get("env") or {}, files)
     if files:
         lines.append("test/run_tests.sh -L " + " ".join(shlex.quote(f) for f in files))
     return lines or sections.test_commands(facts, doc)

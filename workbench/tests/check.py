@@ -15,7 +15,7 @@ from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import now_iso
-from workbench.tests.perfile import run_files, selection_files
+from workbench.tests.perfile import file_commands, run_files, selection_files
 from workbench.tests.run import SCHEMA, PytestRun, run_pytest
 from workbench.tests.select import select
 
@@ -32,9 +32,9 @@ class FailingTest(TypedDict):
 
 def _reproduce(env: dict[str, str], targets: list[str], args: list[str], per_file: bool) -> str:
     """The command a reviewer can paste in the upstream checkout: no local paths."""
-    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     if per_file:  # one process per file, as test/run_tests.sh runs them
-        return "; ".join(f"{prefix} python {shlex.quote(f)}".strip() for f in targets)
+        return "; ".join(file_commands(env, targets))
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return " ".join([prefix, "python -m pytest", shlex.join([*targets, *args])]).strip()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -150,3 +151,9 @@ def selection_files(worktree: Path, targets: list[str]) -> list[str]:
         elif path.is_file():
             files.append(target)
     return list(dict.fromkeys(files))
+
+
+def file_commands(env: dict[str, str], files: list[str]) -> list[str]:
+    """Each file as a reviewer runs it in the upstream checkout: ``ENV=... python FILE``."""
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    return [f"{prefix} python {shlex.quote(f)}".strip() for f in files]
