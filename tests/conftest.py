@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def build_wheel(project: Path, out: Path, pattern: str) -> Path:
+    """The "released wheel" of a small upstream: ``pip wheel`` of ``project`` (no download)."""
+    pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run(
+        [*pip, "-w", str(out), str(project)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = out.glob(pattern)
+    return wheel
 
 
 @pytest.fixture(autouse=True)

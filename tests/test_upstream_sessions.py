@@ -17,7 +17,7 @@ import pytest
 # torch is a required test dependency (the test extra pins it): missing, this fails, not skips.
 import torch
 
-from tests.conftest import git, write
+from tests.conftest import build_wheel, git, write
 from workbench.config import load_recipe
 from workbench.gitops.engine import SeriesEngine
 from workbench.paths import Workspace
@@ -261,23 +261,7 @@ def test_wheel_overlay_lays_the_worktree_over_the_released_wheel(
     # The "released wheel" of the pin, built from the upstream at v1.0.
     up = tmp_path / "ops-upstream"
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheels),
-            str(up),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = wheels.glob("demo_ops-1.0-*.whl")
+    wheel = build_wheel(up, wheels, "demo_ops-1.0-*.whl")
     _use_overlay(ops_workspace, packages=[wheel.as_posix()])
     patched = ops_workspace / "upstreams" / "ops" / "patched"
     _commit(patched, {"ops/util.py": "def clamp(v, lo, hi):\n    return 'patched'\n"}, "Patch util")

@@ -9,14 +9,13 @@ shapes, small: real interpreters, real pip, real git.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, write
+from tests.conftest import build_wheel, git, write
 from workbench.tests.perfile import run_file, run_files, selection_files
 from workbench.tests.run import TPU_ONLY
 
@@ -287,23 +286,7 @@ def xo(tmp_path: Path) -> tuple[Path, Path]:
     git(up, "commit", "-q", "-m", "xo 1.0")
     git(up, "tag", "v1.0")
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheels),
-            str(up),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = wheels.glob("xo-1.0-*.whl")
+    wheel = build_wheel(up, wheels, "xo-1.0-*.whl")
     return up, wheel
 
 
