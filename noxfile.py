@@ -1,8 +1,9 @@
-"""nox sessions: the project's own ``tests``, ``lint`` and ``typecheck``; three per recipe.
+"""nox sessions: the project's own ``tests``, ``lint`` and ``typecheck``; four per recipe.
 
 For every ``upstreams/<name>/recipe.toml``: ``<name>_build`` (baseline and patched
-environments), ``<name>_tests`` (the tests that matter for the series, on both sides) and
-``<name>_bench`` (before/after microbenchmarks). A new recipe folder gives new sessions; the
+environments), ``<name>_tests`` (the tests that matter for the series, on both sides),
+``<name>_bench`` (before/after microbenchmarks) and ``<name>_codegen`` (the Triton kernels
+compiled for GPU targets, before/after, without a GPU). A new recipe folder gives new sessions; the
 sessions only call the ``workbench`` command, which holds the logic.
 """
 
@@ -71,10 +72,18 @@ def upstream_sessions(name: str) -> None:
         install_workbench(session)
         session.run("workbench", "bench", "run", name, *session.posargs)
 
+    def codegen(session: nox.Session) -> None:
+        install_workbench(session)
+        session.run("workbench", "codegen", name, *session.posargs)
+
     build.__doc__ = f"Build {name}'s baseline (pin) and patched (pin + series) environments."
     run_tests.__doc__ = f"Run the {name} tests the series touches; failures re-run on baseline."
     bench.__doc__ = f"Benchmark {name}'s patched side against its baseline (bench.json, PNG)."
-    for func, kind in ((build, "build"), (run_tests, "tests"), (bench, "bench")):
+    codegen.__doc__ = (
+        f"Compile the {name} Triton kernels the series touches, before/after, per GPU target."
+    )
+    kinds = ((build, "build"), (run_tests, "tests"), (bench, "bench"), (codegen, "codegen"))
+    for func, kind in kinds:
         nox.session(name=f"{name}_{kind}", default=False, tags=[name, kind])(func)
 
 

@@ -1,7 +1,7 @@
 """The ``workbench`` command: a thin layer over the library.
 
 Each command is registered by the package that holds its code, named after it where one name
-serves: ``bench``, ``tests``, ``pr``, ``remote``, ``tui``, ``doctor``. Where a package serves
+serves: ``bench``, ``codegen``, ``tests``, ``pr``, ``remote``, ``tui``, ``doctor``. Where a package serves
 several commands, :data:`HOMES` says which (a test keeps it true).
 
 Every failure ends in one line on stderr saying what went wrong and what to do, and the exit code
@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from workbench import __version__
 from workbench.bench.cli import register as register_bench
+from workbench.codegen.cli import register as register_codegen
 from workbench.console import err, out
 from workbench.doctor import register as register_doctor
 from workbench.envs.cli import register as register_build
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_build(sub)
     register_tests(sub)
     register_bench(sub)
+    register_codegen(sub)
     register_github(sub)
     register_remote(sub)
     register_pr(sub)

@@ -155,6 +155,10 @@ class Labels:
     required: tuple[RequiredLabel, ...]
 
 
+CODEGEN_TARGETS = ("sm_80", "sm_90", "sm_100", "gfx942")
+"""What ``workbench codegen`` compiles for unless the recipe's ``[codegen] targets`` says."""
+
+
 @dataclass(frozen=True)
 class Recipe:
     name: str
@@ -166,6 +170,7 @@ class Recipe:
     bench_folder: str
     pr: PrFormat
     labels: Labels
+    codegen_targets: tuple[str, ...] = CODEGEN_TARGETS
     url_source: str = "recipe"
     pin_source: str = "recipe"
 
@@ -366,6 +371,17 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
         "folder", "a folder under upstreams/<name>/", required=False, default="benches"
     )
     bench.done()
+    codegen = top.table("codegen", required=False)
+    targets = codegen.strings("targets", "GPU targets such as 'sm_90' or 'gfx942'")
+    for target in targets:
+        if not re.fullmatch(r"sm_\d+a?|gfx[0-9a-f]+", target):
+            raise RecipeError(
+                shown,
+                codegen.key("targets"),
+                "takes sm_NN (NVIDIA) or gfxNNN (AMD) targets",
+                target,
+            )
+    codegen.done()
     pr = _pr(top.table("pr"))
     labels = _labels(top.table("labels"))
     top.done()
@@ -379,4 +395,5 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
         bench_folder=bench_folder,
         pr=pr,
         labels=labels,
+        codegen_targets=targets or CODEGEN_TARGETS,
     )

@@ -1,0 +1,339 @@
+"""``workbench codegen`` on a small upstream with real Triton kernels, compiled on the CPU.
+
+The series changes one kernel's code (the compiled stages differ, its outputs do not), leaves
+another alone, breaks a third so that only the compiler sees it (a branch the interpreter never
+takes), changes a fourth one's results, and edits a kernel that no bench case launches. A second
+run with nothing changed compiles nothing; a declared ``kernel_spec`` covers the unlaunched one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import triton
+
+from tests.conftest import git, write
+from workbench.codegen import stages
+from workbench.codegen.kernels import jit_functions
+
+KERNELS = """\
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def scale_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x * 2.0, mask=mask)
+
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
+
+
+@triton.jit
+def fragile_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x - 1.0, mask=mask)
+
+
+@triton.jit
+def shift_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + 1.0, mask=mask)
+
+
+@triton.jit
+def gpu_only_kernel(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.zeros((BLOCK,), tl.float32), mask=offs < n)
+"""
+
+OPS = """\
+import torch
+import triton
+
+from kops.kernels import add_kernel, fragile_kernel, scale_kernel, shift_kernel
+
+
+def _run(kernel, *tensors, block=256):
+    out = torch.empty_like(tensors[0])
+    n = out.numel()
+    kernel[(triton.cdiv(n, block),)](*tensors, out, n, BLOCK=block)
+    return out
+
+
+def scale(x):
+    return _run(scale_kernel, x)
+
+
+def add(x, y):
+    return _run(add_kernel, x, y)
+
+
+def fragile(x):
+    return _run(fragile_kernel, x)
+
+
+def shift(x):
+    return _run(shift_kernel, x)
+"""
+
+BENCH = """\
+import os
+
+from workbench.bench import bench
+
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+@bench(params={"op": ["scale", "add", "fragile", "shift"]})
+def kernels(op):
+    import torch
+    from kops import ops
+
+    x = torch.arange(1000, dtype=torch.float32)
+    fn = getattr(ops, op)
+    return (lambda: fn(x, x)) if op == "add" else (lambda: fn(x))
+"""
+
+RECIPE = """\
+[upstream]
+repo = "example/kops"
+url = "{url}"
+default_branch = "main"
+pin = "v1.0"
+
+[build]
+devices = {{ cpu = "source" }}
+
+[build.modes.source]
+kind = "source"
+about = "editable install of the worktree"
+packages = ["torch=={torch}", "triton=={triton}"]
+install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
+
+[tests]
+root = "test"
+runner = "pytest"
+packages = ["pytest"]
+
+[codegen]
+targets = ["sm_90", "gfx942"]
+
+[pr]
+format = "plain"
+
+[labels]
+newcomer = []
+"""
+
+PYPROJECT = (
+    '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+    '[project]\nname = "kops"\nversion = "1.0"\n\n[tool.setuptools]\npackages = ["kops"]\n'
+)
+
+
+@pytest.fixture
+def kops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
+    up = tmp_path / "kops-upstream"
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "kops/__init__.py": "",
+        "kops/kernels.py": KERNELS,
+        "kops/ops.py": OPS,
+        "test/test_ops.py": "def test_nothing():\n    pass\n",
+    }
+    for name, text in files.items():
+        write(up / name, text)
+    git(up, "init", "-q", "-b", "main")
+    git(up, "add", "-A")
+    git(up, "commit", "-q", "-m", "kops 1.0")
+    git(up, "tag", "v1.0")
+    root = tmp_path / "wb"
+    recipe = RECIPE.format(
+        url=up.as_posix(), torch=torch.__version__.split("+")[0], triton=triton.__version__
+    )
+    write(root / "upstreams" / "kops" / "recipe.toml", recipe)
+    write(root / "upstreams" / "kops" / "benches" / "bench_kernels.py", BENCH)
+    write(root / "patches" / "kops" / "series", "")
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(root)
+    assert wb("upstream", "fetch", "kops").code == 0
+    return root
+
+
+def _patch(root: Path, wb) -> None:
+    patched = root / "upstreams" / "kops" / "patched"
+    text = KERNELS
+    # Same results, other code: x * 2.0 becomes x + x.
+    text = text.replace(
+        "tl.store(out_ptr + offs, x * 2.0, mask=mask)", "tl.store(out_ptr + offs, x + x, mask=mask)"
+    )
+    # Only the compiler walks a branch the program never takes: a name that does not exist.
+    text = text.replace(
+        "    x = tl.load(x_ptr + offs, mask=mask)\n    tl.store(out_ptr + offs, x - 1.0",
+        "    x = tl.load(x_ptr + offs, mask=mask)\n    if pid < 0:\n"
+        "        x = no_such_helper(x)\n    tl.store(out_ptr + offs, x - 1.0",
+    )
+    text = text.replace("mask=mask) + 1.0, mask=mask)", "mask=mask) + 1.5, mask=mask)")
+    text = text.replace("tl.zeros((BLOCK,), tl.float32)", "tl.full((BLOCK,), 1.0, tl.float32)")
+    write(patched / "kops" / "kernels.py", text)
+    git(patched, "commit", "-q", "-am", "Rework the kernels")
+    assert wb("patches", "refresh", "kops").code == 0
+
+
+def test_codegen_finds_changes_errors_and_changed_outputs(kops: Path, wb):
+    _patch(kops, wb)
+    res = wb("codegen", "kops", "--json")
+    assert res.code == 1, res.err
+    doc = json.loads(res.out)
+    assert doc["kind"] == "codegen" and doc["targets"] == ["sm_90", "gfx942"]
+    by_name = {k["name"]: k for k in doc["kernels"]}
+    assert set(by_name) == {"scale_kernel", "add_kernel", "fragile_kernel", "shift_kernel"}
+
+    # Changed code, same answers: TTIR differs, the diff is in the run folder, figures are there.
+    scale = by_name["scale_kernel"]
+    assert scale["status"] == "changed"
+    [variant] = scale["variants"]
+    assert variant["replay"]["status"] == "same"
+    sm90 = variant["targets"]["sm_90"]
+    assert sm90["stages"]["ttir"]["changed"]
+    folder = kops / ".workbench" / "runs" / "kops" / doc["run_id"]
+    diff = (folder / sm90["stages"]["ttir"]["diff"]).read_text()
+    assert "-" in diff and "arith.mulf" in diff and "arith.addf" in diff
+    assert "loc(" not in diff and "#loc" not in diff
+    for name in (
+        "registers",
+        "spill_store_bytes",
+        "sass_instructions",
+        "ptx_instructions",
+        "num_warps",
+    ):
+        before, after = sm90["figures"][name]
+        assert isinstance(before, int) and isinstance(after, int), name
+    amd = variant["targets"]["gfx942"]
+    assert set(amd["stages"]) == {"ttir", "ttgir", "llir", "amdgcn"}
+    assert amd["figures"]["vgprs"][0] > 0 and "amdgcn_instructions" in amd["figures"]
+
+    # Untouched: unchanged on every stage of every target.
+    add = by_name["add_kernel"]
+    assert add["status"] == "unchanged"
+    for target in add["variants"][0]["targets"].values():
+        assert target["status"] == "unchanged"
+        assert not any(s["changed"] for s in target["stages"].values())
+
+    # Broken where only the compiler looks: an error on the patched side, with its message.
+    fragile = by_name["fragile_kernel"]
+    assert fragile["status"] == "error-patched"
+    t = fragile["variants"][0]["targets"]["sm_90"]
+    assert t["status"] == "error-patched" and "no_such_helper" in t["error"]["patched"]
+    assert fragile["variants"][0]["replay"]["status"] == "same"  # the interpreter never got there
+
+    # Other results on the same inputs: the differential check fails.
+    shift = by_name["shift_kernel"]
+    assert shift["status"] == "outputs-differ"
+    assert shift["variants"][0]["replay"]["status"] == "differs"
+    assert "out_ptr" in shift["variants"][0]["replay"]["detail"]
+
+    # Changed, never launched: reported with what to add, never silently skipped.
+    [unlaunched] = doc["uncovered"]
+    assert (
+        unlaunched["qualname"] == "gpu_only_kernel" and "kernel_spec(" in unlaunched["what_to_add"]
+    )
+
+    findings = " | ".join(doc["findings"])
+    assert "fragile_kernel fails to compile for sm_90 on the patched side only" in findings
+    assert "shift_kernel: the patched kernel's outputs differ" in findings
+    assert "gpu_only_kernel" in findings
+    assert (folder / "codegen.md").is_file()
+
+    # Nothing changed: the re-run compiles nothing (every kernel × target from the cache).
+    again = json.loads(wb("codegen", "kops", "--json").out)
+    assert again["compile"]["baseline"]["compiled"] == 0
+    assert again["compile"]["patched"]["compiled"] == 0
+    assert (
+        again["compile"]["baseline"]["cached"]
+        == doc["compile"]["baseline"]["compiled"] + doc["compile"]["baseline"]["cached"]
+    )
+
+
+def test_a_declared_spec_compiles_a_kernel_without_a_cpu_launch(kops: Path, wb):
+    bench = kops / "upstreams" / "kops" / "benches" / "bench_kernels.py"
+    bench.write_text(
+        BENCH.replace(
+            "from workbench.bench import bench", "from workbench.bench import bench, kernel_spec"
+        )
+        + '\nSPECS = [kernel_spec("kops.kernels:gpu_only_kernel", '
+        'args={"x_ptr": "*fp32", "n": 4096, "BLOCK": 512}, options={"num_warps": 8})]\n'
+    )
+    patched = kops / "upstreams" / "kops" / "patched"
+    text = KERNELS.replace("tl.zeros((BLOCK,), tl.float32)", "tl.full((BLOCK,), 1.0, tl.float32)")
+    write(patched / "kops" / "kernels.py", text)
+    git(patched, "commit", "-q", "-am", "Fill with ones")
+    assert wb("patches", "refresh", "kops").code == 0
+    res = wb("codegen", "kops", "--target", "sm_90", "--json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["uncovered"] == [] and doc["findings"] == []
+    gpu_only = next(k for k in doc["kernels"] if k["name"] == "gpu_only_kernel")
+    [variant] = gpu_only["variants"]
+    assert variant["declared"] and gpu_only["status"] == "changed"
+    t = variant["targets"]["sm_90"]
+    assert t["figures"]["num_warps"] == [8, 8]
+    assert (
+        t["stages"]["ttgir"]["changed"]
+        and '"ttg.num-warps" = 8'
+        in (
+            kops / ".workbench" / "runs" / "kops" / doc["run_id"] / t["stages"]["ttgir"]["diff"]
+        ).read_text()
+    )
+
+
+def test_locations_are_stripped_from_every_stage():
+    ttir = (
+        '#loc = loc("/a/b.py":3:0)\n'
+        "  %0 = tt.get_program_id x : i32 loc(#loc1)\n"
+        '  %1 = arith.addi %0, %0 : i32 loc(callsite(#loc2 at "x.py":4:1))\n'
+        "#loc1 = loc(unknown)\n"
+    )
+    assert stages.normalize("ttir", ttir) == (
+        "  %0 = tt.get_program_id x : i32\n  %1 = arith.addi %0, %0 : i32\n"
+    )
+    ptx = '.file 1 "/w/base/k.py"\n\t.loc 1 7 0\n\tadd.s32 %r1, %r2, %r3;\n'
+    assert stages.normalize("ptx", ptx) == "\tadd.s32 %r1, %r2, %r3;\n"
+    assert stages.instructions("ptx", stages.normalize("ptx", ptx)) == 1
+    llir = "define void @k(ptr %0) !dbg !5 {\n  ret void, !dbg !9\n}\n!5 = !{}\n"
+    assert stages.normalize("llir", llir) == "define void @k(ptr %0) {\n  ret void\n}\n"
+    log = "ptxas info: Used 40 registers\n    8 bytes stack frame, 4 bytes spill stores, 4 bytes spill loads\n"
+    assert stages.ptxas_figures(log) == {
+        "registers": 40,
+        "stack_bytes": 8,
+        "spill_store_bytes": 4,
+        "spill_load_bytes": 4,
+    }
+
+
+def test_jit_functions_are_found_with_their_decorators_and_helpers():
+    src = (
+        "import triton\n\n@triton.jit\ndef helper(x):\n    return x + 1\n\n"
+        "@triton.autotune(configs=[], key=[])\n@triton.jit\ndef k(p):\n    helper(p)\n\n"
+        "def plain():\n    @triton.jit\n    def inner(p):\n        pass\n"
+    )
+    found = jit_functions(src)
+    assert set(found) == {"helper", "k", "plain.<locals>.inner"}
+    assert found["k"].text.startswith("@triton.autotune") and "helper" in found["k"].calls
+    assert found["helper"].returns_value and not found["k"].returns_value

@@ -1,0 +1,41 @@
+"""torchao's float8 tensorwise scale: `_hp_tensor_to_scale`, two Triton kernels per call.
+
+From `torchao.prototype.float8nocompile.kernels.fp8_dynamic_tensorwise`: the amax of a float32
+tensor (per block, then across blocks, or with an atomic max) and the float8 e4m3 scale from it.
+On a machine without a GPU the `cpu` case runs the kernels in the Triton interpreter: it times
+the interpreter, and it is what `workbench codegen ao` records the kernels' launches from (the
+autotuned atomic-max kernel then runs every one of its configs once).
+"""
+
+import os
+
+from workbench.bench import bench, skip
+
+SIZES = [2**12, 2**16]
+
+
+def _setup(n: int, algo: str, device: str):
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        skip("needs CUDA")
+    if device == "cpu":
+        if torch.cuda.is_available():
+            skip("interpreter case: runs where there is no GPU")
+        os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels are defined
+    import triton.language as tl
+    from torchao.prototype.float8nocompile.kernels import fp8_dynamic_tensorwise as k
+
+    torch.manual_seed(0)
+    x = torch.randn(n, device=device)
+    fp8_max = torch.finfo(torch.float8_e4m3fn).max
+    kind = k.KernelAlgorithm.REDUCTION if algo == "reduction" else k.KernelAlgorithm.ATOMIC_MAX
+    return lambda: k._hp_tensor_to_scale(x, tl.float32, fp8_max, kind)
+
+
+@bench(
+    params={"n": SIZES, "algo": ["reduction", "atomic_max"], "device": ["cuda", "cpu"]},
+    bytes_moved=lambda n, algo, device: 4 * n,
+)
+def hp_tensor_to_scale(n, algo, device):
+    return _setup(n, algo, device)

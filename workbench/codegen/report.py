@@ -1,0 +1,185 @@
+"""``codegen.json`` for people: a terminal table, and markdown for the PR description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+SHOWN_FIGURES = (
+    ("registers", "regs"),
+    ("vgprs", "vgprs"),
+    ("sgprs", "sgprs"),
+    ("spill_store_bytes", "spill st B"),
+    ("spill_load_bytes", "spill ld B"),
+    ("vgpr_spills", "vgpr spills"),
+    ("scratch_bytes", "scratch B"),
+    ("shared_bytes", "smem B"),
+    ("occupancy", "occupancy"),
+    ("num_warps", "warps"),
+    ("num_stages", "stages"),
+    ("sass_instructions", "SASS instr"),
+    ("ptx_instructions", "PTX instr"),
+    ("amdgcn_instructions", "AMDGCN instr"),
+)
+DIFF_LINES = 60
+"""Lines of one stage's diff shown in a PR description before it is cut (the file has them all)."""
+
+
+def verdict(doc: dict) -> str:
+    """One word for a table cell."""
+    s = doc.get("summary") or {}
+    if doc.get("findings"):
+        return "problems"
+    if s.get("changed"):
+        return "changed"
+    if s.get("kernels"):
+        return "unchanged"
+    return "no kernels"
+
+
+def _figure(before: object, after: object) -> str:
+    if before == after:
+        return f"{before}"
+    if isinstance(before, int) and isinstance(after, int):
+        return f"{before} → {after} ({after - before:+d})"
+    return f"{before} → {after}"
+
+
+ALWAYS = ("registers", "vgprs", "spill_store_bytes", "vgpr_spills", "scratch_bytes")
+"""Shown even when equal: what a reviewer asks first (registers and spills)."""
+
+
+def figure_cells(target: dict) -> list[str]:
+    """The figures that changed, and the registers and spills whether or not they did."""
+    figures = target.get("figures") or {}
+    return [
+        f"{label} {_figure(*figures[name])}"
+        for name, label in SHOWN_FIGURES
+        if name in figures
+        and figures[name] != [None, None]
+        and (name in ALWAYS or figures[name][0] != figures[name][1])
+    ]
+
+
+def _stages_cell(target: dict) -> str:
+    if target["status"] not in ("changed", "unchanged"):
+        return target["status"]
+    changed = [
+        f"{s} ±{v['lines']}" for s, v in (target.get("stages") or {}).items() if v["changed"]
+    ]
+    return ", ".join(changed) if changed else "unchanged"
+
+
+def _replay_cell(variant: dict) -> str:
+    r = variant.get("replay")
+    if not r:
+        return "declared spec" if variant.get("declared") else "not replayed"
+    if r["status"] == "same":
+        return "same" if not r.get("tolerance") else f"same within {r['tolerance']}"
+    return r["status"]
+
+
+def to_rich(doc: dict) -> Table:
+    table = Table(title=f"codegen: {doc.get('upstream')} (triton {doc['triton'].get('patched')})")
+    for col in ("kernel", "target", "stages changed", "figures (baseline → patched)", "outputs"):
+        table.add_column(col)
+    for k in doc["kernels"]:
+        if k["status"] == "unchanged":
+            n = len(k["variants"])
+            table.add_row(
+                k["name"],
+                ", ".join(doc["targets"]),
+                "unchanged" + (f" ({n} specializations)" if n > 1 else ""),
+                "",
+                ", ".join(sorted({_replay_cell(v) for v in k["variants"]})),
+            )
+            continue
+        for i, v in enumerate(k["variants"]):
+            name = k["name"] + (f" #{i + 1}" if len(k["variants"]) > 1 else "")
+            for target, t in v["targets"].items():
+                table.add_row(
+                    name, target, _stages_cell(t), "; ".join(figure_cells(t)), _replay_cell(v)
+                )
+                name = ""
+    return table
+
+
+def summary_line(doc: dict) -> str:
+    s = doc["summary"]
+    parts = [
+        f"{s['kernels']} kernel(s) × {len(doc['targets'])} target(s): {s['changed']} changed, "
+        f"{s['unchanged']} unchanged"
+    ]
+    if s.get("errors"):
+        parts.append(f"{s['errors']} with compile errors")
+    parts.append(
+        f"outputs: {s['outputs_same']} launch(es) the same"
+        + (f", {s['outputs_differ']} differ" if s.get("outputs_differ") else "")
+    )
+    if s.get("uncovered"):
+        parts.append(f"{s['uncovered']} changed kernel(s) never launched")
+    c = doc.get("compile") or {}
+    compiled = sum((c.get(side) or {}).get("compiled") or 0 for side in ("baseline", "patched"))
+    cached = sum((c.get(side) or {}).get("cached") or 0 for side in ("baseline", "patched"))
+    parts.append(f"{compiled} compile(s), {cached} from the cache")
+    return "; ".join(parts)
+
+
+def to_markdown(doc: dict, folder: Path | None = None) -> str:
+    """The PR section's body: the table, the findings, then the diffs in collapsed blocks."""
+    lines = [summary_line(doc) + ".", ""]
+    rows = []
+    for k in doc["kernels"]:
+        for v in k["variants"]:
+            for target, t in v["targets"].items():
+                if t["status"] == "unchanged":
+                    continue
+                cells = "; ".join(figure_cells(t)) or "–"
+                rows.append(
+                    f"| `{k['name']}` | {target} | {_stages_cell(t)} | {cells} | {_replay_cell(v)} |"
+                )
+    if rows:
+        lines += [
+            "| kernel | target | stages changed | figures (baseline → patched) | outputs |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    unchanged = [k["name"] for k in doc["kernels"] if k["status"] == "unchanged"]
+    if unchanged:
+        lines += ["Unchanged on every target: " + ", ".join(f"`{n}`" for n in unchanged) + ".", ""]
+    for f in doc.get("findings") or []:
+        lines.append(f"- **{f}**")
+    if doc.get("findings"):
+        lines.append("")
+    if folder is not None:
+        for block in diff_blocks(doc, folder):
+            lines += [block, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def diff_blocks(doc: dict, folder: Path) -> list[str]:
+    """One collapsed ``<details>`` per changed kernel and target, its stage diffs inside."""
+    blocks = []
+    for k in doc["kernels"]:
+        for v in k["variants"]:
+            for target, t in v["targets"].items():
+                if t["status"] != "changed":
+                    continue
+                parts = [f"<details><summary><code>{k['name']}</code> on {target}</summary>", ""]
+                for stage, s in (t.get("stages") or {}).items():
+                    if not s.get("changed"):
+                        continue
+                    try:
+                        text = (folder / s["diff"]).read_text().splitlines()
+                    except OSError:
+                        continue
+                    cut = len(text) > DIFF_LINES
+                    shown = text[:DIFF_LINES] + (
+                        [f"... {len(text) - DIFF_LINES} more lines in {s['diff']}"] if cut else []
+                    )
+                    parts += [f"{stage}:", "", "```diff", *shown, "```", ""]
+                parts.append("</details>")
+                blocks.append("\n".join(parts))
+    return blocks

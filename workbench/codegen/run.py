@@ -1,0 +1,527 @@
+"""``workbench codegen NAME``: record, compile and compare both sides; write ``codegen.json``.
+
+The sides run in their own environments (the ones ``NAME_build`` makes): first the baseline's
+recorder, then, while the baseline compiles, the patched recorder, which also replays the
+baseline's inputs through the patched kernels; then the patched compile. A launch is paired with
+the other side's by bench case, kernel and ordinal, so a series that changes a launch's
+constexprs (a block size) compares the kernel as each side launches it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.codegen import kernels as jit
+from workbench.codegen import stages
+from workbench.errors import ProblemFound, UsageError
+
+HERE = Path(__file__).resolve().parent
+RECORDER = HERE / "recorder.py"
+COMPILER = HERE / "compiler.py"
+SCHEMA = 1
+SIDES = ("baseline", "patched")
+Log = Callable[[str], None]
+
+
+class CodegenFailed(ProblemFound):
+    title = "codegen failed"
+
+
+@dataclass
+class Side:
+    label: str
+    python: str
+    worktree: Path
+    env: dict[str, str]
+
+
+def _tail(text: str, n: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot start {cmd[0]}: {exc.strerror}", "rebuild with nox -s NAME_build"
+        ) from None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CodegenFailed(
+            f"{what} exited {proc.returncode}: {last}", details=_tail(proc.stderr, 30)
+        )
+    return proc
+
+
+def side_env(side: Side, cache: Path) -> dict[str, str]:
+    env = {**os.environ, **side.env}
+    env["TRITON_CACHE_DIR"] = str(cache / "triton")
+    env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def record(
+    side: Side, files: list[Path], out: Path, cache: Path, replay: Path | None, only: str | None
+) -> dict:
+    env = {**side_env(side, cache), "TRITON_INTERPRET": "1"}
+    cmd = [side.python, str(RECORDER), str(out), *map(str, files)]
+    if replay:
+        cmd += ["--replay", str(replay)]
+    if only:
+        cmd += ["--only", only]
+    _run(cmd, env, f"the {side.label} side's recorder")
+    return json.loads((out / "launches.json").read_text())
+
+
+def compile_jobs(launches: dict, targets: list[str]) -> list[dict]:
+    jobs = []
+    for v in launches["variants"]:
+        jobs.append(
+            {
+                "ref": v["key"],
+                "kernel": v["kernel"],
+                "bench_file": v.get("bench_file"),
+                "case": v.get("case"),
+                "args": v["args"],
+                "kwargs": v["kwargs"],
+            }
+        )
+    for d in launches.get("declared") or []:
+        jobs.append(
+            {
+                "ref": f"spec:{d['name']}",
+                "kernel": d["kernel"],
+                "bench_file": d.get("bench_file"),
+                "declared": True,
+                "args": d["args"],
+                "options": d.get("options") or {},
+            }
+        )
+    return jobs
+
+
+def start_compile(
+    side: Side, jobs: list[dict], targets: list[str], folder: Path, cache: Path, hide: list[str]
+) -> tuple[subprocess.Popen, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    job_file, result_file = folder / "jobs.json", folder / "compiled.json"
+    job_file.write_text(
+        json.dumps(
+            {"jobs": jobs, "targets": targets, "cache": str(cache / "compiled"), "hide": hide}
+        )
+    )
+    env = side_env(side, cache)
+    env.pop("TRITON_INTERPRET", None)
+    proc = subprocess.Popen(
+        [side.python, str(COMPILER), str(job_file), str(result_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, result_file
+
+
+def finish_compile(side: Side, proc: subprocess.Popen, result_file: Path) -> dict:
+    _, stderr = proc.communicate()
+    if proc.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise CodegenFailed(
+            f"the {side.label} side's compiler exited {proc.returncode}: {last}",
+            details=_tail(stderr, 30),
+        )
+    return json.loads(result_file.read_text())
+
+
+# --- pairing and comparing -----------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80] or "kernel"
+
+
+def pairs(base: dict, patched: dict) -> list[dict]:
+    """Distinct (baseline variant, patched variant) pairs of each kernel, with launch counts."""
+    by_side: dict[tuple, dict[str, str]] = {}
+    for label, doc in (("baseline", base), ("patched", patched)):
+        for launch in doc["launches"]:
+            slot = (launch["case"], launch["kernel"], launch["ordinal"])
+            by_side.setdefault(slot, {})[label] = launch["key"]
+    found: dict[tuple, dict] = {}
+    for (case, kernel, _), keys in by_side.items():
+        k = (kernel, keys.get("baseline"), keys.get("patched"))
+        row = found.setdefault(
+            k, {"kernel": kernel, "baseline": k[1], "patched": k[2], "launches": 0, "cases": []}
+        )
+        row["launches"] += 1
+        if case not in row["cases"]:
+            row["cases"].append(case)
+    for doc in (base, patched):
+        for d in doc.get("declared") or []:
+            ref = f"spec:{d['name']}"
+            k = (d["kernel"], ref, ref)
+            found.setdefault(
+                k,
+                {
+                    "kernel": d["kernel"],
+                    "baseline": ref,
+                    "patched": ref,
+                    "launches": 0,
+                    "cases": [],
+                    "declared": True,
+                },
+            )
+    return list(found.values())
+
+
+def _read(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def compare_target(b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> dict:
+    """One kernel variant for one target: status, per-stage changes and diffs, figures."""
+    if b is None or p is None:
+        one = b or p
+        assert one is not None
+        return {
+            "status": "only-baseline" if p is None else "only-patched",
+            "figures": {
+                k: [v, None] if p is None else [None, v]
+                for k, v in (one.get("figures") or {}).items()
+            },
+            "error": one.get("error"),
+        }
+    if b["status"] != "ok" or p["status"] != "ok":
+        if b["status"] != "ok" and p["status"] != "ok":
+            status = "error-both"
+        else:
+            status = "error-patched" if p["status"] != "ok" else "error-baseline"
+        return {
+            "status": status,
+            "error": {"baseline": b.get("error"), "patched": p.get("error")},
+        }
+    out_stages: dict[str, dict] = {}
+    for stage in stages.STAGES:
+        before, after = _read(b["stages"].get(stage)), _read(p["stages"].get(stage))
+        if before is None and after is None:
+            continue
+        if before == after:
+            out_stages[stage] = {"changed": False}
+            continue
+        diff = list(
+            difflib.unified_diff(
+                (before or "").splitlines(keepends=True),
+                (after or "").splitlines(keepends=True),
+                f"baseline/{stage}",
+                f"patched/{stage}",
+                n=3,
+            )
+        )
+        diff_dir.mkdir(parents=True, exist_ok=True)
+        file = diff_dir / f"{stage}.diff"
+        file.write_text("".join(diff))
+        changed = sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+        out_stages[stage] = {"changed": True, "lines": changed, "diff": f"{rel}/{stage}.diff"}
+    figures = {}
+    fb, fp = b.get("figures") or {}, p.get("figures") or {}
+    for name in stages.FIGURES:
+        if name in fb or name in fp:
+            figures[name] = [fb.get(name), fp.get(name)]
+    changed = any(s["changed"] for s in out_stages.values())
+    return {
+        "status": "changed" if changed else "unchanged",
+        "stages": out_stages,
+        "figures": figures,
+        "specialization": {side: _spec(r) for side, r in (("baseline", b), ("patched", p))},
+    }
+
+
+def _spec(result: dict) -> dict:
+    return {
+        "signature": result.get("signature"),
+        "constexprs": result.get("constexprs"),
+        "options": result.get("options"),
+    }
+
+
+def _results(compiled: dict) -> dict[str, dict]:
+    return {r["ref"]: r for r in compiled["results"]}
+
+
+@dataclass
+class Plan:
+    """What a run compares: the sides, the bench files, the targets, the changed files."""
+
+    name: str
+    sides: dict[str, Side]
+    files: list[Path]
+    targets: list[str]
+    changed_files: list[str]
+    folder: Path
+    cache: Path
+    only: str | None = None
+    hide: tuple[str, ...] = ()
+
+
+def run(plan: Plan, log: Log) -> dict:
+    started = time.perf_counter()
+    base, patched = plan.sides["baseline"], plan.sides["patched"]
+    rec_dir = plan.folder / "record"
+    hide = [str(s.worktree) for s in plan.sides.values()] + list(plan.hide)
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    log("recording the baseline's launches under the interpreter")
+    base_rec = record(base, plan.files, rec_dir / "baseline", plan.cache, None, plan.only)
+    timings["record_baseline"] = time.perf_counter() - t
+    base_proc = start_compile(
+        base,
+        compile_jobs(base_rec, plan.targets),
+        plan.targets,
+        rec_dir / "baseline",
+        plan.cache,
+        hide,
+    )
+    t = time.perf_counter()
+    log("recording the patched side's launches and replaying the baseline's inputs")
+    try:
+        patched_rec = record(
+            patched, plan.files, rec_dir / "patched", plan.cache, rec_dir / "baseline", plan.only
+        )
+    except BaseException:
+        base_proc[0].kill()
+        raise
+    timings["record_patched"] = time.perf_counter() - t
+    t = time.perf_counter()
+    log(f"compiling for {', '.join(plan.targets)}")
+    patched_proc = start_compile(
+        patched,
+        compile_jobs(patched_rec, plan.targets),
+        plan.targets,
+        rec_dir / "patched",
+        plan.cache,
+        hide,
+    )
+    base_out = finish_compile(base, *base_proc)
+    patched_out = finish_compile(patched, *patched_proc)
+    timings["compile"] = time.perf_counter() - t
+    replayed = json.loads((rec_dir / "patched" / "replay.json").read_text())
+    doc = compare(plan, base_rec, patched_rec, base_out, patched_out, replayed)
+    timings["total"] = time.perf_counter() - started
+    doc["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    return doc
+
+
+def _relative(file: str | None, plan: Plan) -> str | None:
+    if not file:
+        return None
+    for side in plan.sides.values():
+        try:
+            return str(Path(file).resolve().relative_to(side.worktree.resolve()))
+        except ValueError:
+            continue
+    for f in plan.files:
+        if Path(file).resolve() == f.resolve():
+            return f"{f.parent.name}/{f.name}"
+    return Path(file).name
+
+
+def compare(
+    plan: Plan,
+    base_rec: dict,
+    patched_rec: dict,
+    base_out: dict,
+    patched_out: dict,
+    replayed: list[dict],
+) -> dict:
+    results = {"baseline": _results(base_out), "patched": _results(patched_out)}
+    idents = {**base_rec["kernels"], **patched_rec["kernels"]}
+    replay_by_key = {r["key"]: r for r in replayed}
+    kernels: dict[str, dict] = {}
+    findings: list[str] = []
+    for index, pair in enumerate(pairs(base_rec, patched_rec)):
+        kid = pair["kernel"]
+        qual = kid.partition(":")[2]
+        ident = idents.get(kid) or {"qualname": qual, "name": qual.rpartition(".")[2]}
+        k = kernels.setdefault(
+            kid,
+            {
+                "id": kid,
+                "name": ident.get("name") or qual,
+                "qualname": ident.get("qualname"),
+                "file": _relative(ident.get("file"), plan),
+                "variants": [],
+            },
+        )
+        b_row = results["baseline"].get(pair["baseline"] or "")
+        p_row = results["patched"].get(pair["patched"] or "")
+        variant: dict[str, Any] = {
+            "baseline": pair["baseline"],
+            "patched": pair["patched"],
+            "launches": pair["launches"],
+            "cases": pair["cases"][:6],
+            "declared": bool(pair.get("declared")),
+            "targets": {},
+        }
+        for label, row in (("baseline", b_row), ("patched", p_row)):
+            if row is not None and row.get("error"):
+                variant.setdefault("errors", {})[label] = row["error"]
+        rel = f"diffs/{_slug(k['name'])}-{index}"
+        for target in plan.targets:
+            b = (b_row or {}).get("targets", {}).get(target) if b_row else None
+            p = (p_row or {}).get("targets", {}).get(target) if p_row else None
+            if b is None and p is None:
+                continue
+            res = compare_target(b, p, plan.folder / rel / target, f"{rel}/{target}")
+            variant["targets"][target] = res
+            if res["status"] in ("error-patched", "error-baseline"):
+                side = "patched" if res["status"] == "error-patched" else "baseline"
+                msg = (res["error"].get(side) or "").strip().splitlines()
+                findings.append(
+                    f"{k['name']} fails to compile for {target} on the {side} side only: "
+                    f"{msg[0] if msg else 'no message'}"
+                )
+        r = replay_by_key.get(pair["baseline"] or "")
+        if r is not None:
+            variant["replay"] = {x: r.get(x) for x in ("status", "detail", "tolerance")}
+            if r["status"] in ("differs", "error"):
+                findings.append(
+                    f"{k['name']}: the patched kernel's outputs differ from the baseline's on "
+                    f"the same inputs ({(r.get('detail') or '')[:200]})"
+                    if r["status"] == "differs"
+                    else f"{k['name']}: the patched kernel fails on the baseline's inputs: "
+                    f"{r.get('detail')}"
+                )
+        k["variants"].append(variant)
+    for k in kernels.values():
+        statuses = {t["status"] for v in k["variants"] for t in v["targets"].values()}
+        replays = {v.get("replay", {}).get("status") for v in k["variants"]} - {None}
+        k["status"] = _kernel_status(statuses, replays)
+    uncovered = _uncovered(plan, kernels, base_rec, patched_rec)
+    for u in uncovered:
+        if not u["helper"]:
+            findings.append(
+                f"{u['qualname']} ({u['file']}) {u['how']} by the series but no launch of it was "
+                f"recorded: {u['what_to_add']}"
+            )
+    cases = _cases(base_rec, patched_rec)
+    summary = {
+        "kernels": len(kernels),
+        "changed": sum(1 for k in kernels.values() if k["status"] == "changed"),
+        "unchanged": sum(1 for k in kernels.values() if k["status"] == "unchanged"),
+        "errors": sum(1 for k in kernels.values() if k["status"].startswith("error")),
+        "outputs_differ": sum(1 for r in replayed if r["status"] in ("differs", "error")),
+        "outputs_same": sum(1 for r in replayed if r["status"] == "same"),
+        "uncovered": sum(1 for u in uncovered if not u["helper"]),
+    }
+    return {
+        "schema": SCHEMA,
+        "kind": "codegen",
+        "upstream": plan.name,
+        "device": "cpu",
+        "targets": plan.targets,
+        "triton": {"baseline": base_out.get("triton"), "patched": patched_out.get("triton")},
+        "compile": {
+            side: {k: out.get(k) for k in ("compiled", "cached", "seconds")}
+            for side, out in (("baseline", base_out), ("patched", patched_out))
+        },
+        "cases": cases,
+        "kernels": sorted(kernels.values(), key=lambda k: (k["status"] == "unchanged", k["name"])),
+        "uncovered": uncovered,
+        "findings": findings,
+        "summary": summary,
+    }
+
+
+def _kernel_status(statuses: set[str], replays: set[str]) -> str:
+    for bad in ("error-patched", "error-baseline"):
+        if bad in statuses:
+            return bad
+    if replays & {"differs", "error"}:
+        return "outputs-differ"
+    if "changed" in statuses or statuses & {"only-baseline", "only-patched"}:
+        return "changed"
+    if statuses == {"error-both"}:
+        return "error-both"
+    return "unchanged" if statuses else "not-compiled"
+
+
+def _cases(base_rec: dict, patched_rec: dict) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for label, doc in (("baseline", base_rec), ("patched", patched_rec)):
+        for c in doc["cases"]:
+            row = rows.setdefault(
+                c["id"] or c["file"], {"id": c["id"], "file": Path(c["file"]).name}
+            )
+            if c.get("skipped"):
+                row[label] = f"skipped: {c['skipped']}"
+            elif c.get("error"):
+                row[label] = "error: " + c["error"].strip().splitlines()[-1][:300]
+            else:
+                row[label] = f"{c.get('launches', 0)} launch(es)"
+    return list(rows.values())
+
+
+def _uncovered(plan: Plan, kernels: dict, base_rec: dict, patched_rec: dict) -> list[dict]:
+    """Changed JIT functions that no recorded launch compiles, with what to add."""
+    changes = jit.changed_jit_functions(
+        plan.sides["baseline"].worktree, plan.sides["patched"].worktree, plan.changed_files
+    )
+    launched = {(k["id"].partition(":")[0], k["qualname"]) for k in kernels.values()}
+    by_name = {k["qualname"].rpartition(".")[2]: k for k in kernels.values() if k["qualname"]}
+    reach: set[str] = set()
+    for doc in (base_rec, patched_rec):
+        for ident in doc["kernels"].values():
+            file = ident.get("file")
+            if not file:
+                continue
+            defs = jit.defs_in(Path(file))
+            frontier = [d for d in defs.values() if d.qualname == ident["qualname"]]
+            while frontier:
+                d = frontier.pop()
+                for c in d.calls - reach:
+                    reach.add(c)
+                    frontier += [e for e in defs.values() if e.name == c]
+    out = []
+    for ch in changes:
+        if ch.how == "removed":
+            continue
+        modules = jit.module_names(ch.file)
+        if any((m, ch.qualname) in launched for m in modules):
+            continue
+        if ch.name in reach and ch.name not in by_name:
+            continue  # a helper that a recorded kernel calls: its diff shows there
+        module = modules[0] if modules else ch.file
+        add = (
+            f"add a bench case to upstreams/{plan.name}/benches/ that launches it on the CPU, or "
+            f'declare kernel_spec("{module}:{ch.qualname}", args={{...}}) in a bench file'
+        )
+        out.append(
+            {
+                "file": ch.file,
+                "qualname": ch.qualname,
+                "line": ch.line,
+                "how": ch.how,
+                "helper": ch.helper,
+                "what_to_add": add
+                if not ch.helper
+                else "a helper: no recorded kernel calls it, so no compiled code shows its change",
+            }
+        )
+    return out
