@@ -173,4 +173,7 @@ VERDICT_STYLE = {
     "unchanged": "cyan",
     "inconclusive": "yellow",
     "empty": "dim",
+    "changed": "blue",
+    "problems": "red",
+    "no kernels": "dim",
 }

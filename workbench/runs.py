@@ -1,4 +1,5 @@
-"""The run folders: ``.workbench/runs/<name>/<run-id>/`` with ``tests.json`` and/or ``bench.json``.
+"""The run folders: ``.workbench/runs/<name>/<run-id>/`` with ``tests.json``, ``bench.json`` or
+``codegen.json``.
 
 Local runs (``workbench tests run``, ``workbench bench run``, the nox sessions) and runs brought
 home from a runner (``workbench remote run``, which adds ``remote.json``) look the same here, so the
@@ -17,7 +18,7 @@ from typing import Any
 
 from workbench.paths import Workspace
 
-RESULT_FILES = {"tests": "tests.json", "bench": "bench.json"}
+RESULT_FILES = {"tests": "tests.json", "bench": "bench.json", "codegen": "codegen.json"}
 REMOTE_FILE = "remote.json"
 
 
@@ -27,7 +28,7 @@ class RunResult:
 
     upstream: str
     run_id: str
-    kind: str  # "tests" or "bench"
+    kind: str  # "tests", "bench" or "codegen"
     folder: Path
     doc: dict[str, Any]
     started: dt.datetime
@@ -53,7 +54,12 @@ class RunResult:
         return digest is not None and self.series_digest == digest
 
     def verdict(self) -> str:
-        """One word for a table cell: passed/regressions/no tests, faster/slower/unchanged/inconclusive."""
+        """One word for a table cell: passed/regressions/no tests, faster/slower/unchanged/
+        inconclusive, and for codegen changed/unchanged/problems."""
+        if self.kind == "codegen":
+            from workbench.codegen.report import verdict
+
+            return verdict(self.doc)
         if self.kind == "tests":
             if self.doc.get("regressions"):
                 return "regressions"

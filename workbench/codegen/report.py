@@ -6,6 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from workbench.codegen.stages import STAGES
+
 SHOWN_FIGURES = (
     ("registers", "regs"),
     ("vgprs", "vgprs"),
@@ -24,6 +26,10 @@ SHOWN_FIGURES = (
 )
 DIFF_LINES = 60
 """Lines of one stage's diff shown in a PR description before it is cut (the file has them all)."""
+DIFF_BUDGET = 30_000
+"""Characters of diffs in one PR description (GitHub takes 65,536 in all); the rest is named."""
+DIFF_STAGES = ("ttgir", "ptx", "sass", "amdgcn", "ttir", "llir")
+"""The stages a reviewer reads first, in that order."""
 
 
 def verdict(doc: dict) -> str:
@@ -65,9 +71,8 @@ def figure_cells(target: dict) -> list[str]:
 def _stages_cell(target: dict) -> str:
     if target["status"] not in ("changed", "unchanged"):
         return target["status"]
-    changed = [
-        f"{s} ±{v['lines']}" for s, v in (target.get("stages") or {}).items() if v["changed"]
-    ]
+    got = target.get("stages") or {}
+    changed = [f"{s} ±{got[s]['lines']}" for s in STAGES if s in got and got[s]["changed"]]
     return ", ".join(changed) if changed else "unchanged"
 
 
@@ -78,6 +83,11 @@ def _replay_cell(variant: dict) -> str:
     if r["status"] == "same":
         return "same" if not r.get("tolerance") else f"same within {r['tolerance']}"
     return r["status"]
+
+
+def _targets(doc: dict, variant: dict) -> list[tuple[str, dict]]:
+    """A variant's targets in the order the run was asked for (the JSON file sorts its keys)."""
+    return [(t, variant["targets"][t]) for t in doc["targets"] if t in variant["targets"]]
 
 
 def to_rich(doc: dict) -> Table:
@@ -97,7 +107,7 @@ def to_rich(doc: dict) -> Table:
             continue
         for i, v in enumerate(k["variants"]):
             name = k["name"] + (f" #{i + 1}" if len(k["variants"]) > 1 else "")
-            for target, t in v["targets"].items():
+            for target, t in _targets(doc, v):
                 table.add_row(
                     name, target, _stages_cell(t), "; ".join(figure_cells(t)), _replay_cell(v)
                 )
@@ -132,7 +142,7 @@ def to_markdown(doc: dict, folder: Path | None = None) -> str:
     rows = []
     for k in doc["kernels"]:
         for v in k["variants"]:
-            for target, t in v["targets"].items():
+            for target, t in _targets(doc, v):
                 if t["status"] == "unchanged":
                     continue
                 cells = "; ".join(figure_cells(t)) or "–"
@@ -161,14 +171,22 @@ def to_markdown(doc: dict, folder: Path | None = None) -> str:
 
 def diff_blocks(doc: dict, folder: Path) -> list[str]:
     """One collapsed ``<details>`` per changed kernel and target, its stage diffs inside."""
-    blocks = []
+    blocks: list[str] = []
+    used, left_out = 0, 0
     for k in doc["kernels"]:
         for v in k["variants"]:
-            for target, t in v["targets"].items():
+            for target, t in _targets(doc, v):
                 if t["status"] != "changed":
                     continue
+                if used >= DIFF_BUDGET:
+                    left_out += 1
+                    continue
                 parts = [f"<details><summary><code>{k['name']}</code> on {target}</summary>", ""]
-                for stage, s in (t.get("stages") or {}).items():
+                changed = t.get("stages") or {}
+                for stage in sorted(
+                    changed, key=lambda s: DIFF_STAGES.index(s) if s in DIFF_STAGES else 99
+                ):
+                    s = changed[stage]
                     if not s.get("changed"):
                         continue
                     try:
@@ -182,4 +200,7 @@ def diff_blocks(doc: dict, folder: Path) -> list[str]:
                     parts += [f"{stage}:", "", "```diff", *shown, "```", ""]
                 parts.append("</details>")
                 blocks.append("\n".join(parts))
+                used += len(blocks[-1])
+    if left_out:
+        blocks.append(f"{left_out} more changed kernel/target diff(s) are in the run folder.")
     return blocks

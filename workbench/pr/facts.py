@@ -44,6 +44,7 @@ class Facts:
     bench: Latest
     issue: LinkedIssue | None = None
     notes: list[str] = field(default_factory=list)
+    codegen: Latest = field(default_factory=lambda: Latest(None, False))
 
     @property
     def name(self) -> str:
@@ -126,4 +127,5 @@ def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> F
         tests=latest(ws, recipe.name, "tests", digest),
         bench=latest(ws, recipe.name, "bench", digest),
         issue=issue,
+        codegen=latest(ws, recipe.name, "codegen", digest),
     )

@@ -1,4 +1,5 @@
-"""The generated parts every PR format shares: the series, the test plan, the benchmarks.
+"""The generated parts every PR format shares: the series, the test plan, the benchmarks, and
+the compiled kernels (codegen) where a run of it exists.
 
 Each part says where its facts come from (which run, which device, which versions) and quotes
 itself as generated. A result from another version of the series is named as stale and its
@@ -149,6 +150,26 @@ def benchmarks(facts: Facts) -> str:
         "this series. Patched/baseline time ratios with 95% intervals; below 1 is faster."
     )
     return quote(head + "\n\n" + report.to_markdown(r.doc))
+
+
+def codegen(facts: Facts) -> str:
+    """What the series does to the compiled Triton kernels; nothing without a codegen run."""
+    from workbench.codegen import report as codegen_report
+
+    latest = facts.codegen
+    if latest.result is None:
+        return ""
+    if not latest.current:
+        return _stale("codegen", latest, f"{facts.name}_codegen")
+    r = latest.result
+    targets = ", ".join(r.doc.get("targets") or [])
+    head = (
+        f"{GENERATED} from codegen run `{r.run_id}` ({_when(r)}; triton "
+        f"{(r.doc.get('triton') or {}).get('patched')}), made from this series: the kernels the "
+        f"series changes and the benches launch, compiled without a GPU for {targets}; the "
+        "patched kernels ran on the baseline's recorded inputs in the interpreter."
+    )
+    return quote(head + "\n\n" + codegen_report.to_markdown(r.doc, r.folder))
 
 
 def lint_reminder(facts: Facts) -> str:

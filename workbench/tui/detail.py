@@ -93,6 +93,11 @@ def run_markdown(run: RunResult, current: bool) -> str:
                     f"- `{e['id']}` ({e['status']}; baseline: {e['on_baseline']})" for e in entries
                 ]
                 lines.append("")
+    elif run.kind == "codegen":
+        from workbench.codegen import report as codegen_report
+
+        # The table and findings; the diffs stay in the run folder (codegen.md has them).
+        lines += [codegen_report.to_markdown(d), f"diffs in `{run.folder}/diffs/`", ""]
     else:
         cases = d.get("cases") or []
         lines += [
