@@ -342,6 +342,21 @@ def test_locations_are_stripped_from_every_stage():
     }
 
 
+def test_masking_names_keeps_what_the_code_does():
+    before = "\tmov.u32 \t%r25, %ctaid.x;\n\tshl.b32 \t%r26, %r25, 10;\n"
+    after = "\tmov.u32 \t%r26, %ctaid.x;\n\tshl.b32 \t%r27, %r26, 10;\n"
+    assert stages.mask_names("ptx", before) == stages.mask_names("ptx", after)
+    other_op = "\tmov.u32 \t%r26, %ctaid.x;\n\tshl.b32 \t%r27, %r26, 11;\n"
+    assert stages.mask_names("ptx", before) != stages.mask_names("ptx", other_op)
+    assert stages.mask_names("ttgir", "%9 = tt.load %8, %6 : t\n") == (
+        stages.mask_names("ttgir", "%10 = tt.load %9, %7 : t\n")
+    )
+    assert stages.mask_names("sass", "IMAD R4, R2, UR6, P0;\n") == "IMAD R_, R_, UR_, P_;\n"
+    assert stages.mask_names("amdgcn", "v_max_f64 v[2:3], v[2:3], s[0:1]\n") == (
+        "v_max_f64 v_, v_, s_\n"
+    )
+
+
 def test_jit_functions_are_found_with_their_decorators_and_helpers():
     src = (
         "import triton\n\n@triton.jit\ndef helper(x):\n    return x + 1\n\n"
@@ -352,3 +367,81 @@ def test_jit_functions_are_found_with_their_decorators_and_helpers():
     assert set(found) == {"helper", "k", "plain.<locals>.inner"}
     assert found["k"].text.startswith("@triton.autotune") and "helper" in found["k"].calls
     assert found["helper"].returns_value and not found["k"].returns_value
+
+
+# --- triton itself: a patch to the compiler's Python layer, laid over the released wheel --------
+
+SEMANTIC_OLD = """        if mask is None and other is not None:
+            raise ValueError("`other` cannot be provided without `mask`")
+"""
+SEMANTIC_NEW = (
+    SEMANTIC_OLD
+    + """        # Masked-off lanes of a floating-point load read as zero, not as undefined.
+        if mask is not None and other is None and ptr.type.scalar.element_ty.is_floating():
+            other = self.scalar_constant(0.0, ptr.type.scalar.element_ty)
+"""
+)
+
+
+@pytest.fixture
+def triton_shaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
+    """The project's own triton recipe and bench over a triton-shaped upstream: the released
+    wheel's ``triton/**.py`` under ``python/triton/``, tagged as the wheel's release."""
+    from tests.conftest import REPO_ROOT
+
+    up = tmp_path / "triton-upstream"
+    installed = Path(triton.__file__).parent
+    for f in installed.rglob("*.py"):
+        if "__pycache__" not in f.parts:
+            dst = up / "python" / "triton" / f.relative_to(installed)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(f.read_bytes())
+    git(up, "init", "-q", "-b", "main")
+    git(up, "add", "-A")
+    git(up, "commit", "-q", "-m", f"triton {triton.__version__}")
+    git(up, "tag", f"v{triton.__version__}")
+    root = tmp_path / "wb"
+    for rel in ("upstreams/triton/recipe.toml", "upstreams/triton/benches/bench_vector_add.py"):
+        write(root / rel, (REPO_ROOT / rel).read_text())
+    write(root / "patches" / "triton" / "series", "")
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("WORKBENCH_TRITON_URL", up.as_posix())
+    monkeypatch.setenv("WORKBENCH_TRITON_PIN", f"v{triton.__version__}")
+    monkeypatch.chdir(root)
+    assert wb("upstream", "fetch", "triton").code == 0
+    return root
+
+
+def test_a_patch_to_tritons_frontend_changes_how_the_bench_kernels_compile(triton_shaped, wb):
+    patched = triton_shaped / "upstreams" / "triton" / "patched"
+    semantic = patched / "python" / "triton" / "language" / "semantic.py"
+    text = semantic.read_text()
+    assert text.count(SEMANTIC_OLD) == 1
+    semantic.write_text(text.replace(SEMANTIC_OLD, SEMANTIC_NEW))
+    git(patched, "commit", "-q", "-am", "[FRONTEND] masked-off lanes of a float load read as zero")
+    assert wb("patches", "refresh", "triton").code == 0
+
+    res = wb("codegen", "triton", "--target", "sm_90", "--target", "gfx942", "--json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    # The kernel's source is the same on both sides: only the overlaid compiler differs, so
+    # neither side may take the other's compiles from the cache.
+    assert doc["compile"]["patched"]["cached"] == 0 and doc["compile"]["patched"]["compiled"] == 2
+    [add] = doc["kernels"]
+    assert add["name"] == "add_kernel" and add["status"] == "changed"
+    [variant] = add["variants"]
+    assert variant["replay"]["status"] == "same"
+    sm90 = variant["targets"]["sm_90"]
+    folder = triton_shaped / ".workbench" / "runs" / "triton" / doc["run_id"]
+    ttir = (folder / sm90["stages"]["ttir"]["diff"]).read_text()
+    assert "+    %cst = arith.constant dense<0.000000e+00>" in ttir
+    assert "tt.load %8, %6, %cst" in ttir
+    # PTX is renumbered from the new register on: most changed lines are names only.
+    ptx = sm90["stages"]["ptx"]
+    assert 0 < ptx["lines_beyond_names"] < ptx["lines"]
+    # What the GPU runs is said either way; the table says it outright.
+    assert sm90["stages"]["sass"]["changed"] is False
+    from workbench.codegen.report import to_markdown
+
+    assert "sass same" in to_markdown(doc)

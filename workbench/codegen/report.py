@@ -24,6 +24,8 @@ SHOWN_FIGURES = (
     ("ptx_instructions", "PTX instr"),
     ("amdgcn_instructions", "AMDGCN instr"),
 )
+MACHINE_STAGES = ("sass", "amdgcn")
+"""The last stage of each backend: what the GPU runs."""
 DIFF_LINES = 60
 """Lines of one stage's diff shown in a PR description before it is cut (the file has them all)."""
 DIFF_BUDGET = 30_000
@@ -72,8 +74,21 @@ def _stages_cell(target: dict) -> str:
     if target["status"] not in ("changed", "unchanged"):
         return target["status"]
     got = target.get("stages") or {}
-    changed = [f"{s} ±{got[s]['lines']}" for s in STAGES if s in got and got[s]["changed"]]
-    return ", ".join(changed) if changed else "unchanged"
+    cells = [_stage_cell(s, got[s]) for s in STAGES if s in got and got[s]["changed"]]
+    if not cells:
+        return "unchanged"
+    # The machine code the GPU runs, said outright when the IR changed and it did not.
+    cells += [f"{s} same" for s in MACHINE_STAGES if s in got and not got[s]["changed"]]
+    return ", ".join(cells)
+
+
+def _stage_cell(stage: str, s: dict) -> str:
+    beyond = s.get("lines_beyond_names")
+    if beyond is None or beyond == s["lines"]:
+        return f"{stage} ±{s['lines']}"
+    if beyond == 0:
+        return f"{stage} ±{s['lines']} (names only)"
+    return f"{stage} ±{s['lines']} (±{beyond} beyond names)"
 
 
 def _replay_cell(variant: dict) -> str:

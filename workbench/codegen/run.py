@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,8 +236,19 @@ def compare_target(b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> 
         diff_dir.mkdir(parents=True, exist_ok=True)
         file = diff_dir / f"{stage}.diff"
         file.write_text("".join(diff))
-        changed = sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
-        out_stages[stage] = {"changed": True, "lines": changed, "diff": f"{rel}/{stage}.diff"}
+        out_stages[stage] = {
+            "changed": True,
+            "lines": _changed_lines(diff),
+            # The same comparison with value and register names masked: renumbering alone is 0.
+            "lines_beyond_names": _changed_lines(
+                difflib.unified_diff(
+                    stages.mask_names(stage, before or "").splitlines(),
+                    stages.mask_names(stage, after or "").splitlines(),
+                    n=0,
+                )
+            ),
+            "diff": f"{rel}/{stage}.diff",
+        }
     figures = {}
     fb, fp = b.get("figures") or {}, p.get("figures") or {}
     for name in stages.FIGURES:
@@ -250,6 +261,10 @@ def compare_target(b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> 
         "figures": figures,
         "specialization": {side: _spec(r) for side, r in (("baseline", b), ("patched", p))},
     }
+
+
+def _changed_lines(diff: Iterable[str]) -> int:
+    return sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
 
 
 def _spec(result: dict) -> dict:

@@ -86,6 +86,35 @@ def normalize(stage: str, text: str, paths: tuple[str, ...] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
+_NAMES: dict[str, list[tuple[re.Pattern[str], str]]] = {
+    "ttir": [(re.compile(r"%[\w.]+"), "%_")],
+    "ttgir": [(re.compile(r"%[\w.]+"), "%_")],
+    "llir": [(re.compile(r"%[\w.]+"), "%_"), (re.compile(r"^(\d+):"), "_:")],
+    "ptx": [(re.compile(r"%([a-z]+)\d+\b"), r"%\1_"), (re.compile(r"\$L__\w+"), "$L_")],
+    "sass": [(re.compile(r"\b(U?R|U?P)\d+\b"), r"\1_"), (re.compile(r"\.L_x_\d+"), ".L_x_")],
+    "amdgcn": [
+        (re.compile(r"\b([vsa])(?:\d+|\[\d+:\d+\])"), r"\1_"),
+        (re.compile(r"\.LBB\d+_\d+"), ".LBB_"),
+    ],
+}
+
+
+def mask_names(stage: str, text: str) -> str:
+    """``text`` with value and register names masked (``%12``, ``%r7``, ``R4``, ``v[2:3]``).
+
+    A compiler numbers values and registers in order, so one inserted instruction renames every
+    later one and a diff shows them all; the lines that differ once names are masked are the
+    ones that changed what the code does (or where it keeps it).
+    """
+    rules = _NAMES.get(stage, [])
+    out = []
+    for line in text.splitlines():
+        for pattern, repl in rules:
+            line = pattern.sub(repl, line)
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 _SASS_INSTR = re.compile(
     r"^\s*(?:[\w-]+:[\w-]+:[\w-]+:[\w-]+:\d+\s+)?(?:/\*[0-9a-f]+\*/\s*)?@?!?[A-Z][A-Z0-9_.]+"
 )
