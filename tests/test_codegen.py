@@ -256,7 +256,13 @@ def test_codegen_finds_changes_errors_and_changed_outputs(kops: Path, wb):
     )
 
     findings = " | ".join(doc["findings"])
-    assert "fragile_kernel fails to compile for sm_90 on the patched side only" in findings
+    # One finding for the kernel, naming its targets and the compiler's own words (not the
+    # "at 5:12:" that its message starts with).
+    [broken] = [f for f in doc["findings"] if f.startswith("fragile_kernel")]
+    assert broken.startswith(
+        "fragile_kernel fails to compile on the patched side only (sm_90, gfx942)"
+    )
+    assert "NameError" in broken and "no_such_helper" in broken
     assert "shift_kernel: the patched kernel's outputs differ" in findings
     assert "gpu_only_kernel" in findings
     assert (folder / "codegen.md").is_file()
@@ -355,6 +361,23 @@ def test_masking_names_keeps_what_the_code_does():
     assert stages.mask_names("amdgcn", "v_max_f64 v[2:3], v[2:3], s[0:1]\n") == (
         "v_max_f64 v_, v_, s_\n"
     )
+
+
+def test_a_compile_error_is_told_by_the_line_that_says_what_is_wrong():
+    from workbench.codegen.run import compiler_message
+
+    error = (
+        "CompilationError: at 16:15:\n    vals = tl.load(p)\n    if block_id < 0:\n"
+        "        vals = no_such_helper(vals)\n               ^\n"
+        "NameError('no_such_helper is not defined')"
+    )
+    assert compiler_message(error) == (
+        "NameError('no_such_helper is not defined') (at 16:15 of the kernel)"
+    )
+    assert compiler_message("RuntimeError: PassManager::run failed\nmore") == (
+        "RuntimeError: PassManager::run failed"
+    )
+    assert compiler_message(None) == "no message"
 
 
 def test_jit_functions_are_found_with_their_decorators_and_helpers():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from workbench.codegen.run import compiler_message
 from workbench.codegen.stages import STAGES
 
 SHOWN_FIGURES = (
@@ -71,6 +72,9 @@ def figure_cells(target: dict) -> list[str]:
 
 
 def _stages_cell(target: dict) -> str:
+    if target["status"] in ("error-patched", "error-baseline"):
+        side = target["status"].removeprefix("error-")
+        return f"fails on the {side} side: {compiler_message(target['error'].get(side))}"
     if target["status"] not in ("changed", "unchanged"):
         return target["status"]
     got = target.get("stages") or {}
@@ -120,14 +124,28 @@ def to_rich(doc: dict) -> Table:
                 ", ".join(sorted({_replay_cell(v) for v in k["variants"]})),
             )
             continue
-        for i, v in enumerate(k["variants"]):
-            name = k["name"] + (f" #{i + 1}" if len(k["variants"]) > 1 else "")
-            for target, t in _targets(doc, v):
-                table.add_row(
-                    name, target, _stages_cell(t), "; ".join(figure_cells(t)), _replay_cell(v)
-                )
+        for label, count, rows in _variant_rows(doc, k):
+            name = label + count
+            for row in rows:
+                table.add_row(name, *row)
                 name = ""
     return table
+
+
+def _variant_rows(doc: dict, kernel: dict) -> list[tuple[str, str, list[tuple[str, ...]]]]:
+    """A kernel's rows per specialization, those that read the same shown once with a count."""
+    groups: dict[tuple, int] = {}
+    for v in kernel["variants"]:
+        rows = tuple(
+            (target, _stages_cell(t), "; ".join(figure_cells(t)) or "–", _replay_cell(v))
+            for target, t in _targets(doc, v)
+        )
+        groups[rows] = groups.get(rows, 0) + 1
+    out: list[tuple[str, str, list[tuple[str, ...]]]] = []
+    for i, (rows, n) in enumerate(groups.items()):
+        name = kernel["name"] + (f" #{i + 1}" if len(groups) > 1 else "")
+        out.append((name, f" ({n} specializations)" if n > 1 else "", list(rows)))
+    return out
 
 
 def summary_line(doc: dict) -> str:
@@ -156,14 +174,14 @@ def to_markdown(doc: dict, folder: Path | None = None) -> str:
     lines = [summary_line(doc) + ".", ""]
     rows = []
     for k in doc["kernels"]:
-        for v in k["variants"]:
-            for target, t in _targets(doc, v):
-                if t["status"] == "unchanged":
-                    continue
-                cells = "; ".join(figure_cells(t)) or "–"
-                rows.append(
-                    f"| `{k['name']}` | {target} | {_stages_cell(t)} | {cells} | {_replay_cell(v)} |"
-                )
+        if k["status"] == "unchanged":
+            continue
+        for label, count, cells in _variant_rows(doc, k):
+            for target, stages_cell, figures, replay in cells:
+                if stages_cell != "unchanged":
+                    rows.append(
+                        f"| `{label}`{count} | {target} | {stages_cell} | {figures} | {replay} |"
+                    )
     if rows:
         lines += [
             "| kernel | target | stages changed | figures (baseline → patched) | outputs |",

@@ -263,6 +263,22 @@ def compare_target(b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> 
     }
 
 
+def compiler_message(error: str | None) -> str:
+    """The line of a compile error that says what is wrong.
+
+    Triton's ``CompilationError`` starts with ``at LINE:COL:``, then quotes the kernel's source
+    down to a caret, then the error itself; the first line alone says nothing.
+    """
+    lines = [line for line in (error or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    first, last = lines[0], lines[-1].strip()
+    where = re.match(r"(\w+Error): at (\d+:\d+):$", first.strip())
+    if where and len(lines) > 1 and last.strip("^ "):
+        return f"{last[:300]} (at {where.group(2)} of the kernel)"
+    return first[:300]
+
+
 def _changed_lines(diff: Iterable[str]) -> int:
     return sum(1 for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---"))
 
@@ -370,6 +386,8 @@ def compare(
     replay_by_key = {r["key"]: r for r in replayed}
     kernels: dict[str, dict] = {}
     findings: list[str] = []
+    # One finding per kernel, side and message, however many targets and specializations.
+    broken: dict[tuple[str, str, str], dict[str, set[int]]] = {}
     for index, pair in enumerate(pairs(base_rec, patched_rec)):
         kid = pair["kernel"]
         qual = kid.partition(":")[2]
@@ -407,10 +425,9 @@ def compare(
             variant["targets"][target] = res
             if res["status"] in ("error-patched", "error-baseline"):
                 side = "patched" if res["status"] == "error-patched" else "baseline"
-                msg = (res["error"].get(side) or "").strip().splitlines()
-                findings.append(
-                    f"{k['name']} fails to compile for {target} on the {side} side only: "
-                    f"{msg[0] if msg else 'no message'}"
+                message = compiler_message(res["error"].get(side))
+                broken.setdefault((k["name"], side, message), {}).setdefault(target, set()).add(
+                    index
                 )
         r = replay_by_key.get(pair["baseline"] or "")
         if r is not None:
@@ -424,6 +441,16 @@ def compare(
                     f"{r.get('detail')}"
                 )
         k["variants"].append(variant)
+    failed = []
+    for (name, side, message), where in broken.items():
+        targets = [t for t in plan.targets if t in where]
+        variants = len(set().union(*where.values()))
+        specs = f", {variants} specializations" if variants > 1 else ""
+        failed.append(
+            f"{name} fails to compile on the {side} side only ({', '.join(targets)}{specs}): "
+            f"{message}"
+        )
+    findings[:0] = failed
     for k in kernels.values():
         statuses = {t["status"] for v in k["variants"] for t in v["targets"].values()}
         replays = {v.get("replay", {}).get("status") for v in k["variants"]} - {None}
