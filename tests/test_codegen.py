@@ -300,6 +300,9 @@ def test_a_declared_spec_compiles_a_kernel_without_a_cpu_launch(kops: Path, wb):
         )
         + '\nSPECS = [kernel_spec("kops.kernels:gpu_only_kernel", '
         'args={"x_ptr": "*fp32", "n": 4096, "BLOCK": 512}, options={"num_warps": 8})]\n'
+        # A spec that cannot compile on either side (arange wants a power of two).
+         + 'BAD = kernel_spec("kops.kernels:add_kernel", args={"x_ptr": "*fp32", '
+        '"y_ptr": "*fp32", "out_ptr": "*fp32", "n": 4096, "BLOCK": 1000})\n'
     )
     patched = kops / "upstreams" / "kops" / "patched"
     text = KERNELS.replace("tl.zeros((BLOCK,), tl.float32)", "tl.full((BLOCK,), 1.0, tl.float32)")
@@ -310,6 +313,13 @@ def test_a_declared_spec_compiles_a_kernel_without_a_cpu_launch(kops: Path, wb):
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["uncovered"] == [] and doc["findings"] == []
+    # Failing on both sides is shown with the compiler's words, and is not the series' finding.
+    add = next(k for k in doc["kernels"] if k["name"] == "add_kernel")
+    assert add["status"] == "error-both"
+    assert [v["targets"]["sm_90"]["status"] for v in add["variants"]] == ["unchanged", "error-both"]
+    from workbench.codegen.report import to_markdown
+
+    assert "fails on both sides: " in to_markdown(doc) and "power of 2" in to_markdown(doc)
     gpu_only = next(k for k in doc["kernels"] if k["name"] == "gpu_only_kernel")
     [variant] = gpu_only["variants"]
     assert variant["declared"] and gpu_only["status"] == "changed"

@@ -75,6 +75,9 @@ def _stages_cell(target: dict) -> str:
     if target["status"] in ("error-patched", "error-baseline"):
         side = target["status"].removeprefix("error-")
         return f"fails on the {side} side: {compiler_message(target['error'].get(side))}"
+    if target["status"] == "error-both":
+        # Not the series' doing, and still worth knowing: the spec or the pin does not compile.
+        return f"fails on both sides: {compiler_message(target['error'].get('baseline'))}"
     if target["status"] not in ("changed", "unchanged"):
         return target["status"]
     got = target.get("stages") or {}

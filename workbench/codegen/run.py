@@ -499,8 +499,8 @@ def _kernel_status(statuses: set[str], replays: set[str]) -> str:
         return "outputs-differ"
     if "changed" in statuses or statuses & {"only-baseline", "only-patched"}:
         return "changed"
-    if statuses == {"error-both"}:
-        return "error-both"
+    if "error-both" in statuses:
+        return "error-both"  # a spec or the pin that does not compile: shown, not hidden
     return "unchanged" if statuses else "not-compiled"
 
 
