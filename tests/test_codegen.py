@@ -222,6 +222,7 @@ def test_codegen_finds_changes_errors_and_changed_outputs(kops: Path, wb):
         "sass_instructions",
         "ptx_instructions",
         "num_warps",
+        "warps_per_sm",
     ):
         before, after = sm90["figures"][name]
         assert isinstance(before, int) and isinstance(after, int), name
@@ -388,6 +389,17 @@ def test_a_compile_error_is_told_by_the_line_that_says_what_is_wrong():
         "RuntimeError: PassManager::run failed"
     )
     assert compiler_message(None) == "no message"
+
+
+def test_occupancy_is_worked_out_as_the_cuda_calculator_does():
+    # Registers go to a warp in units of 256: 125 per thread is 4096 a warp, 16 warps an SM.
+    assert stages.warps_per_sm(90, registers=125, shared_bytes=32768, num_warps=8) == 16
+    assert stages.warps_per_sm(80, registers=32, shared_bytes=0, num_warps=4) == 64
+    assert stages.warps_per_sm(80, registers=255, shared_bytes=0, num_warps=4) == 8
+    # Shared memory bound: one 100 KiB block (plus the 1 KiB the system keeps) fits an A100 SM.
+    assert stages.warps_per_sm(80, registers=32, shared_bytes=102_400, num_warps=4) == 4
+    assert stages.warps_per_sm(90, registers=32, shared_bytes=102_400, num_warps=4) == 8
+    assert stages.warps_per_sm(75, registers=32, shared_bytes=0, num_warps=4) is None
 
 
 def test_jit_functions_are_found_with_their_decorators_and_helpers():

@@ -18,7 +18,8 @@ SHOWN_FIGURES = (
     ("vgpr_spills", "vgpr spills"),
     ("scratch_bytes", "scratch B"),
     ("shared_bytes", "smem B"),
-    ("occupancy", "occupancy"),
+    ("occupancy", "waves/SIMD"),
+    ("warps_per_sm", "warps/SM"),
     ("num_warps", "warps"),
     ("num_stages", "stages"),
     ("sass_instructions", "SASS instr"),
@@ -55,8 +56,16 @@ def _figure(before: object, after: object) -> str:
     return f"{before} → {after}"
 
 
-ALWAYS = ("registers", "vgprs", "spill_store_bytes", "vgpr_spills", "scratch_bytes")
-"""Shown even when equal: what a reviewer asks first (registers and spills)."""
+ALWAYS = (
+    "registers",
+    "vgprs",
+    "spill_store_bytes",
+    "vgpr_spills",
+    "scratch_bytes",
+    "warps_per_sm",
+    "occupancy",
+)
+"""Shown even when equal: what a reviewer asks first (registers, spills, occupancy)."""
 
 
 def figure_cells(target: dict) -> list[str]:

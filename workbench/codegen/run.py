@@ -194,8 +194,23 @@ def _read(path: str | None) -> str | None:
         return None
 
 
-def compare_target(b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> dict:
+def _with_occupancy(target: str, result: dict | None) -> dict | None:
+    """The NVIDIA result's figures with its theoretical warps per SM (worked out here, so that
+    compiles cached before it was added have it too)."""
+    if result is None or not target.startswith("sm_"):
+        return result
+    f = result.get("figures") or {}
+    if not all(isinstance(f.get(k), int) for k in ("registers", "shared_bytes", "num_warps")):
+        return result
+    warps = stages.warps_per_sm(
+        int(target[3:].rstrip("a")), f["registers"], f["shared_bytes"], f["num_warps"]
+    )
+    return result if warps is None else {**result, "figures": {**f, "warps_per_sm": warps}}
+
+
+def compare_target(target: str, b: dict | None, p: dict | None, diff_dir: Path, rel: str) -> dict:
     """One kernel variant for one target: status, per-stage changes and diffs, figures."""
+    b, p = _with_occupancy(target, b), _with_occupancy(target, p)
     if b is None or p is None:
         one = b or p
         assert one is not None
@@ -421,7 +436,7 @@ def compare(
             p = (p_row or {}).get("targets", {}).get(target) if p_row else None
             if b is None and p is None:
                 continue
-            res = compare_target(b, p, plan.folder / rel / target, f"{rel}/{target}")
+            res = compare_target(target, b, p, plan.folder / rel / target, f"{rel}/{target}")
             variant["targets"][target] = res
             if res["status"] in ("error-patched", "error-baseline"):
                 side = "patched" if res["status"] == "error-patched" else "baseline"

@@ -174,6 +174,37 @@ def amdgcn_figures(text: str) -> dict[str, int]:
     return out
 
 
+# Per-SM limits of the NVIDIA architectures (CUDA C Programming Guide, "Compute Capabilities"):
+# max resident warps, max resident blocks, shared memory per SM in bytes.
+_SM_LIMITS = {
+    80: (64, 32, 167_936),
+    86: (48, 16, 102_400),
+    87: (48, 16, 167_936),
+    89: (48, 24, 102_400),
+    90: (64, 32, 233_472),
+    100: (64, 32, 233_472),
+    103: (64, 32, 233_472),
+    120: (48, 32, 102_400),
+}
+_REGISTERS_PER_SM = 65_536
+_REGISTER_UNIT = 256  # registers are given to a warp in units of 256
+_RESERVED_SMEM = 1_024  # shared memory the system keeps per block (compute capability 8.0 on)
+
+
+def warps_per_sm(arch: int, registers: int, shared_bytes: int, num_warps: int) -> int | None:
+    """Theoretical occupancy of an NVIDIA kernel: resident warps per SM, as the CUDA occupancy
+    calculator works it out from registers per thread, shared memory per block and warps per
+    block. None for an architecture whose limits are not known here."""
+    if arch not in _SM_LIMITS or num_warps <= 0:
+        return None
+    max_warps, max_blocks, smem = _SM_LIMITS[arch]
+    per_warp = -(-max(registers, 1) * 32 // _REGISTER_UNIT) * _REGISTER_UNIT
+    by_registers = (_REGISTERS_PER_SM // per_warp) // num_warps
+    by_smem = smem // (shared_bytes + _RESERVED_SMEM)
+    blocks = min(max_warps // num_warps, max_blocks, by_registers, by_smem)
+    return blocks * num_warps
+
+
 FIGURES = (
     "registers",
     "spill_store_bytes",
@@ -186,6 +217,7 @@ FIGURES = (
     "sgpr_spills",
     "scratch_bytes",
     "occupancy",
+    "warps_per_sm",
     "shared_bytes",
     "num_warps",
     "num_stages",
