@@ -1,9 +1,10 @@
-"""nox sessions: the project's own ``tests``, ``lint`` and ``typecheck``; four per recipe.
+"""nox sessions: the project's own ``tests``, ``lint`` and ``typecheck``; five per recipe.
 
 For every ``upstreams/<name>/recipe.toml``: ``<name>_build`` (baseline and patched
 environments), ``<name>_tests`` (the tests that matter for the series, on both sides),
-``<name>_bench`` (before/after microbenchmarks) and ``<name>_codegen`` (the Triton kernels
-compiled for GPU targets, before/after, without a GPU). A new recipe folder gives new sessions; the
+``<name>_bench`` (before/after microbenchmarks), ``<name>_codegen`` (the Triton kernels
+compiled for GPU targets, before/after, without a GPU) and ``<name>_map`` (which code each test
+runs, on the pin, for test selection). A new recipe folder gives new sessions; the
 sessions only call the ``workbench`` command, which holds the logic.
 """
 
@@ -76,13 +77,25 @@ def upstream_sessions(name: str) -> None:
         install_workbench(session)
         session.run("workbench", "codegen", name, *session.posargs)
 
+    def test_map(session: nox.Session) -> None:
+        install_workbench(session)
+        extra = ["--", *session.posargs] if session.posargs else []
+        session.run("workbench", "tests", "map", name, *extra)
+
     build.__doc__ = f"Build {name}'s baseline (pin) and patched (pin + series) environments."
     run_tests.__doc__ = f"Run the {name} tests the series touches; failures re-run on baseline."
     bench.__doc__ = f"Benchmark {name}'s patched side against its baseline (bench.json, PNG)."
     codegen.__doc__ = (
         f"Compile the {name} Triton kernels the series touches, before/after, per GPU target."
     )
-    kinds = ((build, "build"), (run_tests, "tests"), (bench, "bench"), (codegen, "codegen"))
+    test_map.__doc__ = f"Map which {name} code each test runs, on the pin (for test selection)."
+    kinds = (
+        (build, "build"),
+        (run_tests, "tests"),
+        (bench, "bench"),
+        (codegen, "codegen"),
+        (test_map, "map"),
+    )
     for func, kind in kinds:
         nox.session(name=f"{name}_{kind}", default=False, tags=[name, kind])(func)
 

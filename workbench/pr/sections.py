@@ -130,7 +130,30 @@ def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
         lines += ["", skips]
     if doc.get("device_note"):
         lines += ["", f"Device note: {doc['device_note']}"]
+    lines += _map_lines(doc)
     return quote("\n".join(lines))
+
+
+def _map_lines(doc: dict) -> list[str]:
+    """Which tests a test map picked, and the changed code that no test runs on this device."""
+    out = []
+    m = doc.get("map")
+    if m:
+        out += [
+            "",
+            f"Tests selected one by one: those that run a changed function, by a test map of "
+            f"the pin ({m['tests']} tests mapped on {m['device']}).",
+        ]
+    gaps = doc.get("not_exercised") or []
+    if gaps:
+        device = gaps[0].get("device") or doc.get("device")
+        where = ", ".join(f"`{g['file']}::{g['block']}`" for g in gaps)
+        out += [
+            "",
+            f"**Changed code that no test runs here** (not exercised on {device}): {where}. "
+            "These need a run where their tests do not skip (a GPU runner).",
+        ]
+    return out
 
 
 def benchmarks(facts: Facts) -> str:

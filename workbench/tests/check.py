@@ -15,9 +15,12 @@ from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import now_iso
+from workbench.tests import mapping
 from workbench.tests.perfile import file_commands, run_files, selection_files
-from workbench.tests.run import SCHEMA, PytestRun, run_pytest
-from workbench.tests.select import select
+from workbench.tests.run import SCHEMA, JunitReport, PytestRun, run_pytest
+
+CHUNK = 500
+"""Node ids per pytest process when a test map selects tests one by one."""
 
 
 class FailingTest(TypedDict):
@@ -61,7 +64,7 @@ def run_tests(
     envs = {e.side: e for e in builder.build()}
     patched, baseline = envs["patched"], envs["baseline"]
     changed = builder.changed_files()
-    selection = select(ws, recipe, patched.worktree, changed)
+    selection = mapping.selection(ws, builder, changed, baseline)
     fallback = recipe.tests.devices.get(builder.device)
     env = {**builder.mode().env, **(fallback.env if fallback else {})}
     args = list(fallback.args if fallback else ())
@@ -84,6 +87,11 @@ def run_tests(
         "changed_files": changed,
         "selection": [asdict(t) for t in selection.tests],
         "unmapped": selection.unmapped,
+        # The test map the node ids come from, the changed code no mapped test runs here, and
+        # why a map that exists was not used.
+        "map": selection.map,
+        "not_exercised": selection.not_exercised,
+        "map_note": selection.note,
         "override": pytest_args or None,
         "runner": recipe.tests.runner,
         # The files run, each in its own process (the run_tests.sh runner): the PR's test plan.
@@ -120,8 +128,26 @@ def run_tests(
                 side=side.side,
                 progress=log,
             )
-        junit = folder / ("junit.xml" if side.side == "patched" else f"junit-{side.side}.xml")
-        return run_pytest(side.python, side.worktree, which, junit, log_file, env=env, args=args)
+        name = "junit" if side.side == "patched" else f"junit-{side.side}"
+        chunks = [which[i : i + CHUNK] for i in range(0, len(which), CHUNK)] or [which]
+        runs = [
+            run_pytest(
+                side.python,
+                side.worktree,
+                chunk,
+                folder / (f"{name}.xml" if i == 0 else f"{name}-{i + 1}.xml"),
+                log_file,
+                env=env,
+                args=args,
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        if len(runs) == 1:
+            return runs[0]
+        # Node ids go to pytest in chunks (command lines have a limit); one report of them all.
+        worst = max((r.returncode for r in runs), key=lambda c: (c not in (0, 5), c))
+        report = JunitReport([o for r in runs for o in r.report.outcomes])
+        return PytestRun(worst, report, sum(r.seconds for r in runs), runs[0].command, log_file)
 
     result = run_side(patched, targets)
     report = result.report

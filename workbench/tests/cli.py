@@ -53,17 +53,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("name", metavar="NAME")
     r.add_argument("--json", action="store_true", help="print tests.json")
     r.set_defaults(func=cmd_run, accepts_passthrough=True)
+    m = tsub.add_parser(
+        "map",
+        help="run the tests once on the baseline and keep which code each test runs",
+        description="run the upstream's tests on the baseline side (the pin) with a tracer and "
+        "keep, per test, the functions it runs; later selections pick the tests that run a "
+        "function the series changes. Resumable: a map cut off keeps every finished test file. "
+        "Paths after -- limit it to some test files or folders",
+    )
+    m.add_argument("name", metavar="NAME")
+    m.add_argument("--json", action="store_true", help="print the map's summary")
+    m.set_defaults(func=cmd_map, accepts_passthrough=True)
 
 
 def cmd_select(args: argparse.Namespace) -> int:
     from workbench.envs.builder import EnvBuilder
-    from workbench.tests.select import select
+    from workbench.tests.mapping import selection as select
 
     ws, recipe = _context(args)
     builder = EnvBuilder(ws, recipe)
     builder.engine.co.require()
     changed = builder.changed_files()
-    selection = select(ws, recipe, builder.engine.co.patched, changed)
+    selection = select(ws, builder, changed)
     if args.json:
         print_json(
             {
@@ -71,16 +82,57 @@ def cmd_select(args: argparse.Namespace) -> int:
                 "changed_files": changed,
                 "tests": [{"path": t.path, "reasons": t.reasons} for t in selection.tests],
                 "unmapped": selection.unmapped,
+                "map": selection.map,
+                "not_exercised": selection.not_exercised,
+                "map_note": selection.note,
             }
         )
         return 0
-    out.print(f"{len(changed)} changed file(s), {len(selection.tests)} test file(s) selected")
+    what = "test(s)" if selection.map else "test file(s)"
+    out.print(f"{len(changed)} changed file(s), {len(selection.tests)} {what} selected")
     for t in selection.tests:
         out.print(f"  {escape(t.path)}")
         for reason in t.reasons:
             out.print(f"      {escape(reason)}", style="dim")
+    _print_map(recipe.name, selection.map, selection.not_exercised, selection.note)
     for f in selection.unmapped:
         out.print(f"[yellow]no test found for[/] {escape(f)}")
+    return 0
+
+
+def _print_map(name: str, used: dict | None, not_exercised: list[dict], note: str | None) -> None:
+    if used:
+        out.print(
+            f"by the test map of {str(used['commit'])[:12]} on {used['device']} "
+            f"({used['tests']} tests{'' if used['complete'] else ', partial'})",
+            style="dim",
+        )
+    if note:
+        out.print(f"[yellow]{escape(note)}[/]")
+    for x in not_exercised:
+        out.print(
+            f"[yellow]not exercised on {x['device']}[/] {escape(x['file'])}::{escape(x['block'])} "
+            f"({x['how']}): no mapped test runs it; run `workbench remote run {name} "
+            "--session tests` on a GPU runner"
+        )
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from workbench.tests.mapping import make_map
+
+    ws, recipe = _context(args)
+    summary = make_map(ws, recipe, args.passthrough or None, log=_log(args) or (lambda m: None))
+    if args.json:
+        print_json(summary)
+        return 0
+    out.print(
+        f"[bold]{recipe.name}[/] test map of {str(summary['commit'])[:12]} on {summary['device']}: "
+        f"{summary['tests']} tests in {summary['test_files']} file(s), {summary['blocks']} "
+        f"blocks, {summary['size_bytes'] / 1e6:.1f} MB, {summary['seconds_total']} s"
+        + ("" if summary["complete"] else " (partial: run it again to go on)")
+    )
+    for f, errors in summary["collection_errors"].items():
+        out.print(f"  [yellow]could not collect[/] {escape(f)}: {escape(errors[0])}")
     return 0
 
 
@@ -110,7 +162,8 @@ def _print(doc: dict, folder: str) -> None:
     out.print(
         f"[bold]{doc['upstream']}[/] on {doc['device']}: {c['passed']} passed, "
         f"{c['failed']} failed, {c['error']} errors, {c['skipped']} skipped "
-        f"({len(doc['selection'])} selected file(s), {doc['seconds']} s)"
+        f"({len(doc['selection'])} selected {'test(s)' if doc.get('map') else 'file(s)'}, "
+        f"{doc['seconds']} s)"
     )
     for reason, n in doc["skipped_by_reason"].items():
         out.print(f"  skipped: {escape(reason)}: {n}")
@@ -118,6 +171,7 @@ def _print(doc: dict, folder: str) -> None:
         out.print(f"[red]regression[/] {escape(r['id'])} (baseline: {r['on_baseline']})")
     for r in doc["preexisting"]:
         out.print(f"[yellow]already failing[/] {escape(r['id'])}")
+    _print_map(doc["upstream"], doc.get("map"), doc.get("not_exercised") or [], doc.get("map_note"))
     if doc.get("device_note"):
         out.print(escape(doc["device_note"]), style="dim")
     out.print(f"results in {folder}")

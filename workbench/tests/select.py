@@ -16,7 +16,9 @@ from pathlib import Path
 
 from workbench.config import Recipe
 from workbench.paths import Workspace
+from workbench.tests import blocks
 from workbench.tests.imports import ImportGraph, module_name
+from workbench.tests.testmap import TestMap, describe
 
 TEST_FILE = ("test_*.py", "*_test.py")
 
@@ -24,7 +26,10 @@ TEST_FILE = ("test_*.py", "*_test.py")
 @dataclass
 class Selected:
     path: str
+    """A test file, or a test's node id (``file::Class::test``) when a test map picked it."""
     reasons: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    """The changed file behind each reason, in the same order."""
 
 
 @dataclass
@@ -34,6 +39,12 @@ class Selection:
     unmapped: list[str]
     """Changed source files no reason selected a test for (the contributor may want one)."""
     parsed: int = 0
+    map: dict | None = None
+    """The test map the node ids come from (``testmap.describe``); None: whole files."""
+    not_exercised: list[dict] = field(default_factory=list)
+    """Changed blocks that no mapped test runs on this device."""
+    note: str | None = None
+    """Why no map was used, when one exists but does not fit."""
 
     @property
     def paths(self) -> list[str]:
@@ -45,7 +56,7 @@ def is_test_file(path: str) -> bool:
     return any(fnmatch.fnmatch(name, p) for p in TEST_FILE)
 
 
-def _test_files_under(worktree: Path, target: str) -> list[str]:
+def files_under(worktree: Path, target: str) -> list[str]:
     p = worktree / target
     if p.is_file():
         return [target]
@@ -59,20 +70,21 @@ def _test_files_under(worktree: Path, target: str) -> list[str]:
 def select(ws: Workspace, recipe: Recipe, worktree: Path, changed: list[str]) -> Selection:
     chosen: dict[str, Selected] = {}
 
-    def add(path: str, reason: str) -> None:
+    def add(path: str, reason: str, source: str) -> None:
         entry = chosen.setdefault(path, Selected(path))
         if reason not in entry.reasons:
             entry.reasons.append(reason)
+            entry.sources.append(source)
 
     test_root = recipe.tests.root.rstrip("/") + "/"
     hit: set[str] = set()
     for f in changed:
         if is_test_file(f) and (worktree / f).is_file():
-            add(f, "added or edited by the series")
+            add(f, "added or edited by the series", f)
             hit.add(f)
         for target in recipe.tests_for(f):
-            for t in _test_files_under(worktree, target):
-                add(t, f"recipe maps {f} to {target}")
+            for t in files_under(worktree, target):
+                add(t, f"recipe maps {f} to {target}", f)
                 hit.add(f)
 
     changed_modules = {
@@ -102,10 +114,10 @@ def select(ws: Workspace, recipe: Recipe, worktree: Path, changed: list[str]) ->
                 continue
             for m in mods:
                 if m in changed_modules:
-                    add(path, f"imports {m}")
+                    add(path, f"imports {m}", changed_modules[m])
                     hit.add(changed_modules[m])
                 elif m in via:
-                    add(path, f"imports {m}, from {via[m]}")
+                    add(path, f"imports {m}, from {via[m]}", changed_modules[via[m]])
                     hit.add(changed_modules[via[m]])
         parsed = graph.parsed
     else:
@@ -115,3 +127,77 @@ def select(ws: Workspace, recipe: Recipe, worktree: Path, changed: list[str]) ->
     ]
     selected = sorted(chosen.values(), key=lambda s: s.path)
     return Selection(changed=changed, tests=selected, unmapped=unmapped, parsed=parsed)
+
+
+def by_map(
+    files: Selection, m: TestMap, base: Path, patched: Path, test_root: str, device: str
+) -> Selection:
+    """Narrow a whole-file selection to the node ids whose fingerprint holds a changed block.
+
+    What the map cannot speak for keeps its whole-file reasons, marked so: test files the series
+    adds or edits, changed files that are not Python or are new, module-level code (imports,
+    constants, class bodies: it runs at import, outside any test), and test files the map has
+    no results for (a map cut off half-way).
+    """
+    root = test_root.rstrip("/") + "/"
+    chosen: dict[str, Selected] = {}
+    not_exercised: list[dict] = []
+
+    def add(path: str, reason: str, source: str) -> None:
+        entry = chosen.setdefault(path, Selected(path))
+        if reason not in entry.reasons:
+            entry.reasons.append(reason)
+            entry.sources.append(source)
+
+    whole_file: dict[str, str] = {}  # changed file → why its whole-file reasons stay
+    for f in files.changed:
+        if f.startswith(root) or is_test_file(f):
+            continue
+        if not f.endswith(".py"):
+            whole_file[f] = "not Python: file-level"
+            continue
+        before, after = _read(base / f), _read(patched / f)
+        if before is None:
+            whole_file[f] = "a new file, not in the map: file-level"
+            continue
+        for qual, how in blocks.changed(before, after).items():
+            if how == "added":
+                continue  # a new function: the changed blocks that call it pick its tests
+            if qual == blocks.MODULE:
+                whole_file[f] = "module-level code changed (runs at import): file-level"
+                continue
+            tests = m.by_block.get((f, qual), set())
+            for nodeid in sorted(tests):
+                add(nodeid, f"runs {f}::{qual} ({how})", f)
+            if not tests:
+                not_exercised.append({"file": f, "block": qual, "how": how, "device": device})
+    for t in files.tests:
+        keep = [
+            (r, src)
+            for r, src in zip(t.reasons, t.sources, strict=True)
+            if src in whole_file or src == t.path
+        ]
+        for reason, src in keep:
+            why = "the series edits this test file" if src == t.path else whole_file[src]
+            add(t.path, f"{reason} ({why})", src)
+        if not keep and t.path not in m.mapped_files:
+            for reason, src in zip(t.reasons, t.sources, strict=True):
+                add(t.path, f"{reason} (not in the test map: file-level)", src)
+    hit = {src for s in chosen.values() for src in s.sources}
+    hit |= {x["file"] for x in not_exercised}
+    unmapped = [f for f in files.unmapped if f not in hit]
+    return Selection(
+        changed=files.changed,
+        tests=sorted(chosen.values(), key=lambda s: s.path),
+        unmapped=unmapped,
+        parsed=files.parsed,
+        map=describe(m),
+        not_exercised=not_exercised,
+    )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

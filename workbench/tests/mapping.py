@@ -1,0 +1,124 @@
+"""``workbench tests map`` and the selection that uses a map when one fits.
+
+The map is made on the baseline side (the pin), in its environment, on this machine's device,
+with the device's fallback settings (the same ``env`` and pytest arguments ``tests run`` uses).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.config import Recipe
+from workbench.envs.builder import EnvBuilder, Log, SideEnv
+from workbench.envs.versions import PACKAGES
+from workbench.errors import ProblemFound, UsageError
+from workbench.fsutil import atomic_write_json
+from workbench.paths import Workspace
+from workbench.runs import now_iso
+from workbench.tests import testmap
+from workbench.tests.select import Selection, by_map, files_under, select
+
+
+def _device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:
+    fallback = builder.recipe.tests.devices.get(builder.device)
+    env = {**builder.mode().env, **(fallback.env if fallback else {})}
+    return env, list(fallback.args if fallback else ())
+
+
+def make_map(
+    ws: Workspace, recipe: Recipe, paths: list[str] | None, log: Log, device: str | None = None
+) -> dict:
+    """Map the tests under ``paths`` (default: the recipe's test root) on the baseline side."""
+    if recipe.tests.runner != "pytest":
+        raise UsageError(
+            f"{recipe.name}'s tests run through {recipe.tests.runner}, one file per process: "
+            "a test map needs pytest",
+            "select and run its tests with `workbench tests run` (whole files)",
+        )
+    builder = EnvBuilder(ws, recipe, device=device, log=log)
+    [base] = builder.build(sides=("baseline",))
+    files: list[str] = []
+    for p in paths or [recipe.tests.root]:
+        found = files_under(base.worktree, p.rstrip("/"))
+        if not found:
+            raise UsageError(
+                f"no test file at {p} in {recipe.name}'s pin",
+                f"give test files or folders under {recipe.tests.root}/",
+            )
+        files += [f for f in found if f not in files]
+    commit = builder.engine.co.head(base.worktree) or ""
+    env_id = testmap.environment(base.python, PACKAGES)
+    folder = testmap.folder_for(ws.home, recipe.name, commit, builder.device, env_id)
+    pytest_env, args = _device_settings(builder)
+    meta = {
+        "upstream": recipe.name,
+        "pin": recipe.upstream.pin,
+        "commit": commit,
+        "device": builder.device,
+        "environment": env_id,
+        "pytest_args": args,
+    }
+    result = testmap.make(
+        folder,
+        python=base.python,
+        worktree=base.worktree,
+        test_root=recipe.tests.root,
+        test_files=files,
+        meta=meta,
+        env=pytest_env,
+        args=args,
+        log=log,
+    )
+    m = testmap.load(folder, base.worktree)
+    summary = {
+        "schema": testmap.SCHEMA,
+        "kind": "map",
+        "upstream": recipe.name,
+        "finished": now_iso(),
+        **testmap.describe(m),
+        "pin": recipe.upstream.pin,
+        "test_files_asked": len(files),
+        "resumed_from": result.done_before,
+        "seconds_this_run": round(result.seconds, 1),
+        "seconds_total": m.meta.get("seconds"),
+        "blocks": len(m.by_block),
+        "size_bytes": m.size_bytes(),
+        "collection_errors": {f: e[:3] for f, e in m.errors.items()},
+        "pytest_exit": result.returncode,
+    }
+    atomic_write_json(folder / "summary.json", summary)
+    if result.returncode not in (0, 1, 5) and not m.complete:
+        raise ProblemFound(
+            f"pytest stopped (exit {result.returncode}) with {len(m.mapped_files)} of "
+            f"{len(files)} test file(s) mapped",
+            f"see {ws.relative(folder / 'log')}; run the map again to go on from there",
+        )
+    return summary
+
+
+def baseline_environment(builder: EnvBuilder, base: SideEnv | None) -> dict[str, str] | None:
+    python = base.python if base else builder.root / "baseline" / "bin" / "python"
+    if not Path(python).exists():
+        return None
+    return testmap.environment(Path(python), PACKAGES)
+
+
+def selection(
+    ws: Workspace, builder: EnvBuilder, changed: list[str], base: SideEnv | None = None
+) -> Selection:
+    """The whole-file selection, narrowed to node ids when a map fits this pin, environment
+    and device; a map that does not fit is named in ``note``."""
+    recipe = builder.recipe
+    co = builder.engine.co
+    files = select(ws, recipe, co.patched, changed)
+    if recipe.tests.runner != "pytest":
+        return files
+    env_id = baseline_environment(builder, base)
+    commit = co.head(co.base)
+    if env_id is None or commit is None:
+        return files
+    found = testmap.find(ws.home, recipe.name, co.base, commit, builder.device, env_id)
+    if found.map is None:
+        files.note = found.note
+        return files
+    return by_map(files, found.map, co.base, co.patched, recipe.tests.root, builder.device)
