@@ -1,14 +1,18 @@
 """Does the selected test subset catch real breakage in torchao, and how much faster is it?
 
 Usage: python benchmarks/bench_selection.py --url /path/to/a/clone/of/pytorch/ao
-           [--suite-timeout 2400] [--skip-suite]
+           [--suite-timeout 2400] [--skip-suite] [--map] [--workspace DIR]
 
 In a throw-away workspace (this checkout's ao recipe, an empty series): fetch, build both sides
 (python-only), then for each mutation of a real torchao function (one module each, committed in
 the patched worktree): `workbench tests run ao` on the selection, recording whether a regression
 was reported and how long it took. Then the CPU-runnable suite once, the way torchao's CI runs it
 (`pytest test --ignore=test/quantization/pt2e`), on the baseline side, for the time to compare.
-Writes benchmarks/results/selection.json and prints a markdown table.
+With `--map`, first `workbench tests map ao` over the same tests as the suite (every test file
+under test/ but test/quantization/pt2e), timed; the mutations then select node ids by the map.
+`--workspace DIR` keeps the workspace (and its map) for the next invocation instead of a
+throw-away one. Writes benchmarks/results/selection.json (selection-map.json with `--map`) and
+prints a markdown table.
 """
 
 from __future__ import annotations
@@ -81,15 +85,18 @@ def main() -> None:
     p.add_argument("--skip-suite", action="store_true")
     p.add_argument("--mutations", type=int, default=len(MUTATIONS), help="run the first N")
     p.add_argument("--only", help="run only the mutation whose label contains this")
+    p.add_argument("--map", action="store_true", help="make a test map first; select by it")
+    p.add_argument("--workspace", type=Path, help="keep the workspace here (reused if there)")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wb-selection-"))
-    ws = tmp / "wb"
-    shutil.copytree(
-        ROOT / "upstreams" / "ao",
-        ws / "upstreams" / "ao",
-        ignore=shutil.ignore_patterns("src", "base", "patched"),
-    )
-    (ws / "patches" / "ao").mkdir(parents=True)
+    ws = args.workspace.resolve() if args.workspace else tmp / "wb"
+    if not (ws / "upstreams" / "ao" / "recipe.toml").is_file():
+        shutil.copytree(
+            ROOT / "upstreams" / "ao",
+            ws / "upstreams" / "ao",
+            ignore=shutil.ignore_patterns("src", "base", "patched"),
+        )
+    (ws / "patches" / "ao").mkdir(parents=True, exist_ok=True)
     (ws / "patches" / "ao" / "series").write_text("")
     env = {
         **os.environ,
@@ -104,6 +111,32 @@ def main() -> None:
     print(f"build: {time.perf_counter() - t0:.1f} s", flush=True)
     patched = ws / "upstreams" / "ao" / "patched"
     base_sha = sh("git", "rev-parse", "HEAD", cwd=patched, env=env).stdout.strip()
+    sh("git", "reset", "-q", "--hard", base_sha, cwd=patched, env=env)
+    mapped = None
+    if args.map:
+        base = ws / "upstreams" / "ao" / "base"
+        paths = []
+
+        def has_tests(c: Path) -> bool:
+            return c.name.startswith("test_") or any(c.rglob("test_*.py"))
+
+        for child in sorted(c for c in (base / "test").iterdir() if has_tests(c)):
+            rel = child.relative_to(base).as_posix()
+            if rel == "test/quantization":
+                paths += [
+                    c.relative_to(base).as_posix()
+                    for c in sorted(child.iterdir())
+                    if c.name != "pt2e" and has_tests(c)
+                ]
+            elif child.is_dir() or child.name.startswith("test_"):
+                paths.append(rel)
+        t0 = time.perf_counter()
+        res = sh(*wb, "tests", "map", "ao", "--json", "--", *paths, cwd=ws, env=env, check=False)
+        if res.returncode != 0:
+            sys.exit(f"tests map failed: {res.stderr.strip()[-500:]}")
+        mapped = {**json.loads(res.stdout), "wall_seconds": round(time.perf_counter() - t0, 1)}
+        mapped.pop("collection_errors", None)
+        print(json.dumps({"map": mapped}), flush=True)
     rows = []
     chosen = [m for m in MUTATIONS if args.only in m[0]] if args.only else MUTATIONS
     for label, file, old, new in chosen[: args.mutations]:
@@ -128,6 +161,9 @@ def main() -> None:
             "counts": doc["counts"],
             "seconds": round(seconds, 1),
             "pytest_seconds": doc.get("seconds"),
+            "selected_ids": [t["path"] for t in sel["tests"]][:40],
+            "not_exercised": sel.get("not_exercised") or [],
+            "by_map": bool(sel.get("map")),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -170,8 +206,11 @@ def main() -> None:
                 "complete": False,
             }
         print(json.dumps({"suite": suite}), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"mutations": rows, "suite": suite}, indent=2) + "\n")
+    results = RESULTS.with_name("selection-map.json") if args.map else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(
+        json.dumps({"map": mapped, "mutations": rows, "suite": suite}, indent=2) + "\n"
+    )
     print("| mutation | module | selected files | caught | subset time | % of suite |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -182,7 +221,8 @@ def main() -> None:
             f"| {r['mutation']} | `{r['file']}` | {r['selected']} | "
             f"{'yes' if r['caught'] else 'NO'} ({r['regressions']}) | {r['seconds']} s | {pct} |"
         )
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not args.workspace:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

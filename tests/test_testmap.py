@@ -198,6 +198,14 @@ def test_changed_code_that_no_test_runs_is_reported(calc: Path, wb):
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["not_exercised"] == [gap]
+    # Where contributors look: the Runs tab's detail pane, and the PR draft's test plan.
+    from workbench.paths import Workspace
+    from workbench.runs import list_runs
+    from workbench.tui.detail import run_markdown
+
+    [run] = list_runs(Workspace.discover(), "calc", "tests")
+    detail = run_markdown(run, True)
+    assert "Not exercised on cpu" in detail and "calc/core.py::unused_helper" in detail
     draft = wb("pr", "draft", "calc")
     assert draft.code == 0, draft.err
     assert "calc/core.py::unused_helper" in draft.out and "not exercised on cpu" in draft.out
@@ -222,6 +230,10 @@ def test_a_map_of_another_pin_is_stale_and_not_used(calc: Path, wb, monkeypatch)
     assert wb("tests", "map", "calc").code == 0
     up = calc.parent / "calc-upstream"
     write(up / "README.md", "calc\n")
+    write(
+        up / "test" / "test_add.py",
+        UPSTREAM["test/test_add.py"] + "\n\ndef test_zero():\n    assert add(0, 0) == 0\n",
+    )
     git(up, "add", "-A")
     git(up, "commit", "-q", "-m", "docs")
     git(up, "tag", "v1.1")
@@ -234,6 +246,17 @@ def test_a_map_of_another_pin_is_stale_and_not_used(calc: Path, wb, monkeypatch)
     assert "workbench tests map calc" in sel["map_note"]
     # Whole files again, as without a map.
     assert {t["path"] for t in sel["tests"]} >= {"test/test_mul.py", "test/test_mixed.py"}
+
+    # Refreshed: only the test file that changed between the pins runs again.
+    res = wb("tests", "map", "calc", "--refresh", "--json")
+    assert res.code == 0, res.err
+    summary = json.loads(res.out)
+    assert summary["refreshed"]["kept"] == 3 and summary["resumed_from"] == 3
+    assert summary["complete"] and summary["tests"] == 7
+    assert {t["path"] for t in _select(wb)["tests"]} == {
+        "test/test_mul.py::test_mul",
+        "test/test_mixed.py::test_mul_only",
+    }
 
 
 def test_a_killed_map_keeps_what_finished_and_goes_on(calc: Path, wb):

@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("name", metavar="NAME")
     m.add_argument("--json", action="store_true", help="print the map's summary")
+    m.add_argument(
+        "--refresh",
+        action="store_true",
+        help="start from the map of an earlier pin: run again only the test files that changed "
+        "or ran code that changed since",
+    )
     m.set_defaults(func=cmd_map, accepts_passthrough=True)
 
 
@@ -121,7 +127,13 @@ def cmd_map(args: argparse.Namespace) -> int:
     from workbench.tests.mapping import make_map
 
     ws, recipe = _context(args)
-    summary = make_map(ws, recipe, args.passthrough or None, log=_log(args) or (lambda m: None))
+    summary = make_map(
+        ws,
+        recipe,
+        args.passthrough or None,
+        log=_log(args) or (lambda m: None),
+        refresh=args.refresh,
+    )
     if args.json:
         print_json(summary)
         return 0

@@ -6,6 +6,7 @@ with the device's fallback settings (the same ``env`` and pytest arguments ``tes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from workbench.config import Recipe
@@ -13,6 +14,7 @@ from workbench.envs.builder import EnvBuilder, Log, SideEnv
 from workbench.envs.versions import PACKAGES
 from workbench.errors import ProblemFound, UsageError
 from workbench.fsutil import atomic_write_json
+from workbench.gitops.git import run as git
 from workbench.paths import Workspace
 from workbench.runs import now_iso
 from workbench.tests import testmap
@@ -26,9 +28,18 @@ def _device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:
 
 
 def make_map(
-    ws: Workspace, recipe: Recipe, paths: list[str] | None, log: Log, device: str | None = None
+    ws: Workspace,
+    recipe: Recipe,
+    paths: list[str] | None,
+    log: Log,
+    device: str | None = None,
+    refresh: bool = False,
 ) -> dict:
-    """Map the tests under ``paths`` (default: the recipe's test root) on the baseline side."""
+    """Map the tests under ``paths`` (default: the recipe's test root) on the baseline side.
+
+    ``refresh``: start from the newest map of an earlier pin (same device and environment),
+    keeping the test files that neither changed nor ran code that changed between the pins,
+    and run the rest."""
     if recipe.tests.runner != "pytest":
         raise UsageError(
             f"{recipe.name}'s tests run through {recipe.tests.runner}, one file per process: "
@@ -49,6 +60,25 @@ def make_map(
     commit = builder.engine.co.head(base.worktree) or ""
     env_id = testmap.environment(base.python, PACKAGES)
     folder = testmap.folder_for(ws.home, recipe.name, commit, builder.device, env_id)
+    refreshed = None
+    if refresh and not (folder / "meta.json").is_file():
+        old = testmap.newest_other(ws.home, recipe.name, builder.device, env_id, folder)
+        if old is None:
+            raise UsageError(
+                f"no earlier test map of {recipe.name} on {builder.device} in this environment "
+                "to refresh",
+                f"make one: workbench tests map {recipe.name}",
+            )
+        old_commit = json.loads((old / "meta.json").read_text()).get("commit") or ""
+        diff = git(base.worktree, "diff", "--name-only", "--no-renames", old_commit, commit)
+        changed = set(diff.stdout.split())
+        keep = testmap.reusable(old, changed, files)
+        testmap.seed(old, folder, keep)
+        refreshed = {"from": old_commit, "changed_files": len(changed), "kept": len(keep)}
+        log(
+            f"refreshing the map of {old_commit[:12]}: {len(changed)} file(s) changed since, "
+            f"{len(keep)} of {len(files)} test file(s) kept, the rest run again"
+        )
     pytest_env, args = _device_settings(builder)
     meta = {
         "upstream": recipe.name,
@@ -85,6 +115,7 @@ def make_map(
         "size_bytes": m.size_bytes(),
         "collection_errors": {f: e[:3] for f, e in m.errors.items()},
         "pytest_exit": result.returncode,
+        "refreshed": refreshed,
     }
     atomic_write_json(folder / "summary.json", summary)
     if result.returncode not in (0, 1, 5) and not m.complete:

@@ -170,6 +170,51 @@ def make(
     return MapRun(folder, test_files, len(done), proc.returncode, seconds)
 
 
+def reusable(old: Path, changed: set[str], test_files: list[str]) -> list[str]:
+    """Test files of an earlier map whose results still hold at a new pin: the file did not
+    change, and none of its tests ran code in a file that changed (so every recorded line
+    still points at the same code)."""
+    keep = []
+    wanted = set(test_files)
+    for f in sorted((old / "files").glob("*.json")):
+        try:
+            doc = json.loads(f.read_text())
+        except ValueError:
+            continue
+        file = doc["file"]
+        if file not in wanted or file in changed:
+            continue
+        touched = {rel for t in doc["tests"].values() for rel, _ in t["code"]}
+        if not touched & changed:
+            keep.append(file)
+    return keep
+
+
+def seed(old: Path, new: Path, files: list[str]) -> None:
+    """Start a map at ``new`` with the results of ``files`` from the map at ``old``."""
+    (new / "files").mkdir(parents=True, exist_ok=True)
+    for file in files:
+        shutil.copyfile(old / "files" / _slug(file), new / "files" / _slug(file))
+
+
+def newest_other(home: Path, name: str, device: str, env: dict, but: Path) -> Path | None:
+    """The newest map of this upstream, device and environment other than ``but``."""
+    best: tuple[str, Path] | None = None
+    root = maps_root(home, name)
+    for meta_file in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
+        if meta_file.parent == but:
+            continue
+        try:
+            meta = json.loads(meta_file.read_text())
+        except ValueError:
+            continue
+        if meta.get("device") == device and meta.get("environment") == env:
+            stamp = meta.get("started") or ""
+            if best is None or stamp > best[0]:
+                best = (stamp, meta_file.parent)
+    return best[1] if best else None
+
+
 # --- reading a map --------------------------------------------------------------------------------
 
 

@@ -93,6 +93,23 @@ def run_markdown(run: RunResult, current: bool) -> str:
                     f"- `{e['id']}` ({e['status']}; baseline: {e['on_baseline']})" for e in entries
                 ]
                 lines.append("")
+        gaps = d.get("not_exercised") or []
+        if gaps:
+            lines += [f"### Not exercised on {gaps[0].get('device') or d.get('device')}", ""]
+            lines += [f"- `{g['file']}::{g['block']}` ({g['how']})" for g in gaps]
+            lines += [
+                "",
+                "No mapped test runs this changed code here: run the tests on a GPU runner.",
+            ]
+            lines.append("")
+        if d.get("map"):
+            m = d["map"]
+            lines += [
+                f"Tests picked one by one by the test map of `{str(m['commit'])[:12]}` ({m['tests']} tests).",
+                "",
+            ]
+        elif d.get("map_note"):
+            lines += [d["map_note"], ""]
     elif run.kind == "codegen":
         from workbench.codegen import report as codegen_report
 
