@@ -158,6 +158,48 @@ def test_run_wait_brings_the_results_home_marked_with_the_runners_device(remote:
     assert TOKEN not in res.out + res.err
 
 
+def test_a_runners_test_map_comes_home_beside_the_local_ones(remote: Remote, tmp_path: Path):
+    import io
+    import tarfile
+
+    digest = remote.change_and_push()
+    # What `nox -s demo_map` leaves on a GPU runner: the summary and the map inside.
+    folder = "0123456789ab-cuda-1a2b3c4d"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in {
+            "meta.json": json.dumps({"commit": "0123456789ab", "device": "cuda"}),
+            "files/test__test_mod.json": json.dumps({"file": "test/test_mod.py", "tests": {}}),
+        }.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    summary = {
+        "schema": 1,
+        "kind": "map",
+        "series_digest": digest,
+        "started": "2026-03-01T10:15:00+00:00",
+        "device": "cuda",
+        "complete": True,
+        "map_folder": folder,
+    }
+    remote.actions.plan = Plan(
+        files={
+            "device.txt": "NVIDIA H100\n",
+            "20260301-101500-map/map.json": json.dumps(summary),
+            "20260301-101500-map/testmap.tar.gz": buf.getvalue(),
+        }
+    )
+    res = run_cli("remote", "run", "demo", "--session", "map", "--repo", REPO, "--wait")
+    assert res.code == 0, res.err
+    assert remote.actions.dispatches[0]["inputs"]["session"] == "map"
+    installed = remote.ws.root / ".workbench" / "envs" / "demo" / "maps" / folder
+    assert json.loads((installed / "meta.json").read_text())["device"] == "cuda"
+    assert (installed / "files" / "test__test_mod.json").is_file()
+    [run] = list_runs(Ws(remote.ws.root), "demo", "map")
+    assert run.verdict() == "mapped" and run.device == "NVIDIA H100"
+
+
 def test_an_older_github_without_run_details_finds_the_run_by_its_dispatch_id(remote: Remote):
     digest = remote.change_and_push()
     remote.actions.rejects_run_details = True

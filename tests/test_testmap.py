@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,6 +194,20 @@ def test_changed_code_that_no_test_runs_is_reported(calc: Path, wb):
     shown = wb("tests", "select", "calc")
     assert "not exercised on cpu" in shown.out and "calc/core.py::unused_helper" in shown.out
     assert "workbench remote run calc --session tests" in shown.out
+
+    # A GPU runner's map of the same pin (brought home by `remote run --session map`) says
+    # which tests run it there.
+    [cpu_map] = (calc / ".workbench" / "envs" / "calc" / "maps").iterdir()
+    meta = json.loads((cpu_map / "meta.json").read_text())
+    gpu_map = cpu_map.with_name(cpu_map.name.replace("-cpu-", "-cuda-"))
+    write(gpu_map / "meta.json", json.dumps({**meta, "device": "cuda"}))
+    test = "test/test_gpu.py::test_helper_on_gpu"
+    gpu_file = {"file": "test/test_gpu.py", "errors": [], "tests": {}}
+    gpu_file["tests"][test] = {"outcome": "passed", "seconds": 0.1, "code": [["calc/core.py", 12]]}
+    write(gpu_map / "files" / "test__test_gpu.json", json.dumps(gpu_file))
+    [gap_there] = _select(wb)["not_exercised"]
+    assert gap_there["elsewhere"] == {"cuda": [test]}
+    shutil.rmtree(gpu_map)
 
     res = wb("tests", "run", "calc", "--json")
     assert res.code == 0, res.err

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.paths import Workspace
 
-RESULT_FILES = {"tests": "tests.json", "bench": "bench.json", "codegen": "codegen.json"}
+RESULT_FILES = {
+    "tests": "tests.json",
+    "bench": "bench.json",
+    "codegen": "codegen.json",
+    "map": "map.json",
+}
 REMOTE_FILE = "remote.json"
 
 
@@ -28,7 +34,7 @@ class RunResult:
 
     upstream: str
     run_id: str
-    kind: str  # "tests", "bench" or "codegen"
+    kind: str  # "tests", "bench", "codegen" or "map"
     folder: Path
     doc: dict[str, Any]
     started: dt.datetime
@@ -60,6 +66,8 @@ class RunResult:
             from workbench.codegen.report import verdict
 
             return verdict(self.doc)
+        if self.kind == "map":
+            return "mapped" if self.doc.get("complete") else "partial map"
         if self.kind == "tests":
             if self.doc.get("regressions"):
                 return "regressions"
@@ -155,3 +163,14 @@ def latest(ws: Workspace, name: str, kind: str, digest: str | None) -> Latest:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def new_run_dir(ws: Workspace, name: str, kind: str) -> tuple[str, Path]:
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+    folder = ws.runs(name) / run_id
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = ws.runs(name) / f"{run_id}-{n}"
+    folder.mkdir(parents=True)
+    return folder.name, folder

@@ -59,6 +59,15 @@ def _device(unpacked: Path, doc: dict) -> str:
     return str(doc.get("device") or "unknown")
 
 
+def _install_map(ws: Workspace, upstream: str, folder: Path, doc: dict) -> None:
+    """A runner's test map goes beside the local ones, where selection finds it by device."""
+    from workbench.tests import testmap
+
+    archive = folder / testmap.ARCHIVE
+    if archive.is_file() and isinstance(doc.get("map_folder"), str):
+        testmap.install(archive, ws.home, upstream, doc["map_folder"])
+
+
 def bring_home(actions: Actions, ws: Workspace, rec: RemoteRun, run: Run) -> Path:
     """Download and unpack the run's artifact into the run index; returns the run folder."""
     assert rec.run_id is not None
@@ -130,6 +139,8 @@ def bring_home(actions: Actions, ws: Workspace, rec: RemoteRun, run: Run) -> Pat
             return target  # another fetch won the race; keep its folder
         os.rename(found, target)
         rec.device = device
+        if rec.session == "map":
+            _install_map(ws, rec.upstream, target, doc)
         return target
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 WORKFLOW_FILE = "upstream-check.yml"
 WORKFLOW_PATH = f".github/workflows/{WORKFLOW_FILE}"
 
-SESSIONS = ("tests", "bench")
+SESSIONS = ("tests", "bench", "map")
 INPUTS = ("upstream", "session", "ref", "runner_labels", "dispatch_id")
 """The ``workflow_dispatch`` inputs, all strings; ``runner_labels`` is a JSON list."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TypedDict
@@ -14,7 +13,7 @@ from workbench.envs.versions import package_versions
 from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
-from workbench.runs import now_iso
+from workbench.runs import new_run_dir, now_iso
 from workbench.tests import mapping
 from workbench.tests.perfile import file_commands, run_files, selection_files
 from workbench.tests.run import SCHEMA, JunitReport, PytestRun, run_pytest
@@ -39,17 +38,6 @@ def _reproduce(env: dict[str, str], targets: list[str], args: list[str], per_fil
         return "; ".join(file_commands(env, targets))
     prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     return " ".join([prefix, "python -m pytest", shlex.join([*targets, *args])]).strip()
-
-
-def new_run_dir(ws: Workspace, name: str, kind: str) -> tuple[str, Path]:
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
-    folder = ws.runs(name) / run_id
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = ws.runs(name) / f"{run_id}-{n}"
-    folder.mkdir(parents=True)
-    return folder.name, folder
 
 
 def run_tests(

@@ -121,6 +121,10 @@ def _print_map(name: str, used: dict | None, not_exercised: list[dict], note: st
             f"({x['how']}): no mapped test runs it; run `workbench remote run {name} "
             "--session tests` on a GPU runner"
         )
+        for device, tests in (x.get("elsewhere") or {}).items():
+            shown = ", ".join(escape(t) for t in tests[:3])
+            more = f" and {len(tests) - 3} more" if len(tests) > 3 else ""
+            out.print(f"      on {device} (its map): {shown}{more}", style="dim")
 
 
 def cmd_map(args: argparse.Namespace) -> int:

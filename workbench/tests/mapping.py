@@ -16,7 +16,7 @@ from workbench.errors import ProblemFound, UsageError
 from workbench.fsutil import atomic_write_json
 from workbench.gitops.git import run as git
 from workbench.paths import Workspace
-from workbench.runs import now_iso
+from workbench.runs import new_run_dir, now_iso
 from workbench.tests import testmap
 from workbench.tests.select import Selection, by_map, files_under, select
 
@@ -46,6 +46,7 @@ def make_map(
             "a test map needs pytest",
             "select and run its tests with `workbench tests run` (whole files)",
         )
+    started = now_iso()
     builder = EnvBuilder(ws, recipe, device=device, log=log)
     [base] = builder.build(sides=("baseline",))
     files: list[str] = []
@@ -118,6 +119,15 @@ def make_map(
         "refreshed": refreshed,
     }
     atomic_write_json(folder / "summary.json", summary)
+    # A run folder too: the Runs tab lists it, and a runner uploads it (the map inside), so
+    # `workbench remote run NAME --session map` brings a GPU runner's map home.
+    run_id, run_folder = new_run_dir(ws, recipe.name, "map")
+    testmap.pack(folder, run_folder / testmap.ARCHIVE)
+    atomic_write_json(
+        run_folder / "map.json",
+        {**summary, "run_id": run_id, "started": started, "map_folder": folder.name},
+    )
+    summary["run_id"] = run_id
     if result.returncode not in (0, 1, 5) and not m.complete:
         raise ProblemFound(
             f"pytest stopped (exit {result.returncode}) with {len(m.mapped_files)} of "
@@ -152,4 +162,14 @@ def selection(
     if found.map is None:
         files.note = found.note
         return files
-    return by_map(files, found.map, co.base, co.patched, recipe.tests.root, builder.device)
+    picked = by_map(files, found.map, co.base, co.patched, recipe.tests.root, builder.device)
+    if picked.not_exercised:
+        # Where a map of another device (a GPU runner's) says which tests run the code.
+        for folder in testmap.other_devices(ws.home, recipe.name, commit, builder.device):
+            other = testmap.load(folder, co.base)
+            device = other.meta.get("device")
+            for gap in picked.not_exercised:
+                tests = sorted(other.by_block.get((gap["file"], gap["block"]), ()))
+                if tests:
+                    gap.setdefault("elsewhere", {})[device] = tests
+    return picked

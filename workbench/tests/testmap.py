@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,30 @@ def make(
     return MapRun(folder, test_files, len(done), proc.returncode, seconds)
 
 
+ARCHIVE = "testmap.tar.gz"
+"""The map inside a run folder, for a remote run to bring home."""
+
+
+def pack(folder: Path, archive: Path) -> None:
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder / "meta.json", arcname="meta.json")
+        tar.add(folder / "files", arcname="files")
+
+
+def install(archive: Path, home: Path, name: str, folder_name: str) -> Path | None:
+    """Unpack a map brought home from a runner beside the local ones; None if one is there."""
+    target = maps_root(home, name) / folder_name
+    if target.exists() or "/" in folder_name or folder_name.startswith("."):
+        return None
+    tmp = target.with_name(f".{folder_name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp, filter="data")
+    os.replace(tmp, target)
+    return target
+
+
 def reusable(old: Path, changed: set[str], test_files: list[str]) -> list[str]:
     """Test files of an earlier map whose results still hold at a new pin: the file did not
     change, and none of its tests ran code in a file that changed (so every recorded line
@@ -306,6 +331,20 @@ def find(home: Path, name: str, worktree: Path, commit: str, device: str, env: d
         f"the test map is stale ({why}): selection falls back to whole files; "
         f"make a new one with `workbench tests map {name}`",
     )
+
+
+def other_devices(home: Path, name: str, commit: str, device: str) -> list[Path]:
+    """Maps of this pin made on other devices (a GPU runner's, brought home)."""
+    root = maps_root(home, name)
+    out = []
+    for meta_file in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
+        try:
+            meta = json.loads(meta_file.read_text())
+        except ValueError:
+            continue
+        if meta.get("commit") == commit and meta.get("device") != device:
+            out.append(meta_file.parent)
+    return out
 
 
 # --- selecting with a map -------------------------------------------------------------------------

@@ -110,6 +110,13 @@ def run_markdown(run: RunResult, current: bool) -> str:
             ]
         elif d.get("map_note"):
             lines += [d["map_note"], ""]
+    elif run.kind == "map":
+        lines += [
+            f"Test map of `{str(d.get('commit'))[:12]}` on {d.get('device')}: {d.get('tests')} "
+            f"tests in {d.get('test_files')} file(s), {d.get('blocks')} blocks, "
+            f"{d.get('seconds_total')} s" + ("" if d.get("complete") else " (partial)"),
+            "",
+        ]
     elif run.kind == "codegen":
         from workbench.codegen import report as codegen_report
 
