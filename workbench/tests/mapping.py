@@ -119,6 +119,8 @@ def make_map(
         "refreshed": refreshed,
     }
     atomic_write_json(folder / "summary.json", summary)
+    # The fingerprints' blocks with their checksums at the pin, as testmon keeps them.
+    atomic_write_json(folder / "blocks.json", m.checksums)
     # A run folder too: the Runs tab lists it, and a runner uploads it (the map inside), so
     # `workbench remote run NAME --session map` brings a GPU runner's map home.
     run_id, run_folder = new_run_dir(ws, recipe.name, "map")

@@ -258,6 +258,9 @@ class TestMap:
     def complete(self) -> bool:
         return set(self.meta.get("test_files") or []) <= self.mapped_files
 
+    checksums: dict[str, dict[str, str]] = field(default_factory=dict)
+    """file → block → checksum, of the blocks some test ran, at the map's pin."""
+
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in (self.folder / "files").glob("*.json"))
 
@@ -267,6 +270,7 @@ def load(folder: Path, worktree: Path) -> TestMap:
     meta = json.loads((folder / "meta.json").read_text())
     m = TestMap(folder, meta)
     indexes: dict[str, blk.LineIndex] = {}
+    found_blocks: dict[str, dict[str, blk.Block]] = {}
     for f in sorted((folder / "files").glob("*.json")):
         try:
             doc = json.loads(f.read_text())
@@ -284,11 +288,16 @@ def load(folder: Path, worktree: Path) -> TestMap:
                         source = (worktree / rel).read_text(encoding="utf-8")
                     except (OSError, UnicodeDecodeError):
                         source = ""
-                    index = indexes[rel] = blk.LineIndex(blk.blocks(source))
+                    found_blocks[rel] = blk.blocks(source)
+                    index = indexes[rel] = blk.LineIndex(found_blocks[rel])
                 found.add((rel, index.block_at(line)))
             m.tests[nodeid] = {"outcome": t["outcome"], "seconds": t["seconds"], "blocks": found}
             for b in found:
                 m.by_block.setdefault(b, set()).add(nodeid)
+    for rel, qual in m.by_block:
+        block = found_blocks[rel].get(qual)
+        if block is not None:
+            m.checksums.setdefault(rel, {})[qual] = block.checksum
     return m
 
 
