@@ -87,11 +87,16 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collectreport(report):
-    if report.failed and report.nodeid:
-        file = report.nodeid.split("::", 1)[0]
-        if file.endswith(".py"):
-            lines = str(report.longrepr).strip().splitlines()
-            REC.entry(file)["errors"].append(lines[-1][:300] if lines else "collection error")
+    file = (report.nodeid or "").split("::", 1)[0]
+    if not file.endswith(".py"):
+        return
+    if report.failed:
+        lines = str(report.longrepr).strip().splitlines()
+        REC.entry(file)["errors"].append(lines[-1][:300] if lines else "collection error")
+    elif report.skipped:
+        # A module that skips itself (pytest.skip(allow_module_level=True)): no test to map.
+        why = report.longrepr
+        REC.entry(file)["skipped"] = str(why[2] if isinstance(why, tuple) else why)[:300]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -130,8 +135,13 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # Files that collected nothing (an import error, every test deselected) are written too,
-    # so that a resumed map does not try them again.
+    # Files that collected nothing (an import error, a module-level skip, every test
+    # deselected) are written too, so that a resumed map does not try them again.
     for file in list(REC.files):
         if REC.remaining.get(file, 0) <= 0:
             REC.write(file)
+    if exitstatus in (0, 1, 5):  # the run went through: a file asked for and not seen has no test
+        for arg in session.config.args:
+            file = arg.split("::", 1)[0]
+            if file.endswith(".py") and not (REC.out / _slug(file)).exists():
+                REC.write(file)
