@@ -307,6 +307,14 @@ def test_a_killed_map_keeps_what_finished_and_goes_on(calc: Path, wb):
     assert summary["resumed_from"] == 3 and summary["complete"] and summary["tests"] == 6
 
 
+def test_a_map_made_path_by_path_adds_up(calc: Path, wb):
+    first = json.loads(wb("tests", "map", "calc", "--json", "--", "test/test_add.py").out)
+    assert (first["test_files"], first["tests"], first["complete"]) == (1, 1, True)
+    whole = json.loads(wb("tests", "map", "calc", "--json").out)
+    assert whole["resumed_from"] == 1 and whole["test_files"] == 5 and whole["tests"] == 6
+    assert whole["complete"]
+
+
 def test_blocks_ignore_formatting_and_see_what_changed():
     before = "import os\n\n\ndef f(x):\n    return x + 1  # one\n\n\nclass C:\n    K = 1\n\n    def m(self):\n        return 2\n"
     moved = "import os\n\n\n\ndef f(x):\n    # a comment\n    return (x + 1)\n\n\nclass C:\n    K = 1\n\n    def m(self):\n        return 2\n"

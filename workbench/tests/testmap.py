@@ -101,13 +101,15 @@ def make(
     todo = [f for f in test_files if f not in done]
     meta_file = folder / "meta.json"
     previous = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    # Paths mapped before (a map made folder by folder) stay part of the map.
+    asked = list(dict.fromkeys([*(previous.get("test_files") or []), *test_files]))
     atomic_write_json(
         meta_file,
         {
             **meta,
             "schema": SCHEMA,
             "started": previous.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "test_files": test_files,
+            "test_files": asked,
             "seconds": previous.get("seconds", 0.0),
         },
     )
