@@ -56,7 +56,9 @@ class Recorder:
         if filename in self.where:
             return self.where[filename]
         real = os.path.realpath(filename)
+        # Code made at run time ("<string>", FX's "<eval_with_key>.12") has no file to map.
         inside = real.startswith(self.root) and not real.startswith(self.tests)
+        inside = inside and not filename.startswith("<") and os.path.isfile(real)
         rel = real[len(self.root) :] if inside else None
         self.where[filename] = rel
         return rel
