@@ -87,6 +87,12 @@ def main() -> None:
     p.add_argument("--only", help="run only the mutation whose label contains this")
     p.add_argument("--map", action="store_true", help="make a test map first; select by it")
     p.add_argument("--workspace", type=Path, help="keep the workspace here (reused if there)")
+    p.add_argument(
+        "--cold-compile",
+        action="store_true",
+        help="each timed run (suite, each selection) gets an empty TORCHINDUCTOR_CACHE_DIR, so "
+        "none takes another's torch.compile results from the cache",
+    )
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wb-selection-"))
     ws = args.workspace.resolve() if args.workspace else tmp / "wb"
@@ -105,6 +111,14 @@ def main() -> None:
         "TORCHAO_FORCE_SKIP_LOADING_SO_FILES": "1",
     }
     wb = [sys.executable, "-m", "workbench"]
+
+    def compile_env(label: str) -> dict:
+        if not args.cold_compile:
+            return env
+        cache = tmp / "inductor" / label.replace(" ", "-")
+        shutil.rmtree(cache, ignore_errors=True)
+        return {**env, "TORCHINDUCTOR_CACHE_DIR": str(cache)}
+
     sh(*wb, "upstream", "fetch", "ao", cwd=ws, env=env)
     t0 = time.perf_counter()
     sh(*wb, "build", "ao", cwd=ws, env=env)
@@ -149,7 +163,7 @@ def main() -> None:
         sh("git", "commit", "-qam", f"Mutation: {label}", cwd=patched, env=env)
         sel = json.loads(sh(*wb, "tests", "select", "ao", "--json", cwd=ws, env=env).stdout)
         t0 = time.perf_counter()
-        res = sh(*wb, "tests", "run", "ao", "--json", cwd=ws, env=env)
+        res = sh(*wb, "tests", "run", "ao", "--json", cwd=ws, env=compile_env(label))
         seconds = time.perf_counter() - t0
         doc = json.loads(res.stdout)
         row = {
@@ -189,7 +203,7 @@ def main() -> None:
                 "-p",
                 "no:cacheprovider",
                 cwd=base,
-                env=env,
+                env=compile_env("suite"),
                 check=False,
                 timeout=args.suite_timeout,
             )

@@ -8,6 +8,7 @@ files, a map of another pin is stale and not used, and a map killed half-way goe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -298,9 +299,18 @@ def test_a_killed_map_keeps_what_finished_and_goes_on(calc: Path, wb):
                 break
             time.sleep(0.2)
         assert len(done) == 3, done
+        # Stopped the way a user stops it: pytest goes with it, and the time spent is kept.
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)  # nothing of the map is left running
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    [meta] = maps.glob("*/meta.json")
+    assert json.loads(meta.read_text())["seconds"] > 0
     res = wb("tests", "map", "calc", "--json")
     assert res.code == 0, res.err
     summary = json.loads(res.out)

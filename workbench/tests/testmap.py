@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import time
@@ -148,6 +149,7 @@ def make(
         "WORKBENCH_MAP_OUT": str(results),
     }
     started = time.perf_counter()
+    stop = _stop_on_sigterm()
     with (folder / "log").open("a") as fh:
         fh.write(f"$ {' '.join(cmd)}\n")
         fh.flush()
@@ -166,6 +168,7 @@ def make(
             proc.wait()
             raise
         finally:
+            stop()
             seconds = time.perf_counter() - started
             meta_now = json.loads(meta_file.read_text())
             meta_now["seconds"] = round(meta_now.get("seconds", 0.0) + seconds, 1)
@@ -240,6 +243,24 @@ def newest_other(home: Path, name: str, device: str, env: dict, but: Path) -> Pa
             if best is None or stamp > best[0]:
                 best = (stamp, meta_file.parent)
     return best[1] if best else None
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """Turn SIGTERM into SystemExit while a map runs, so that pytest is stopped with it and
+    the time spent is recorded; returns what puts the old handler back."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        old = signal.signal(signal.SIGTERM, leave)
+    except ValueError:  # not the main thread: nothing to do
+        return lambda: None
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore
 
 
 # --- reading a map --------------------------------------------------------------------------------
