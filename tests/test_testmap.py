@@ -325,6 +325,21 @@ def test_a_map_made_path_by_path_adds_up(calc: Path, wb):
     assert whole["complete"]
 
 
+def test_the_recipe_can_leave_slow_tests_out_of_a_whole_map(calc: Path, wb):
+    recipe = calc / "upstreams" / "calc" / "recipe.toml"
+    recipe.write_text(
+        recipe.read_text().replace(
+            'packages = ["pytest"]\n',
+            'packages = ["pytest"]\nmap_exclude = ["test/test_zz_last.py"]\n',
+        )
+    )
+    summary = json.loads(wb("tests", "map", "calc", "--json").out)
+    assert summary["test_files"] == 4 and summary["tests"] == 5
+    # Given as a path, it is mapped all the same.
+    more = json.loads(wb("tests", "map", "calc", "--json", "--", "test/test_zz_last.py").out)
+    assert more["test_files"] == 5 and more["tests"] == 6
+
+
 def test_blocks_ignore_formatting_and_see_what_changed():
     before = "import os\n\n\ndef f(x):\n    return x + 1  # one\n\n\nclass C:\n    K = 1\n\n    def m(self):\n        return 2\n"
     moved = "import os\n\n\n\ndef f(x):\n    # a comment\n    return (x + 1)\n\n\nclass C:\n    K = 1\n\n    def m(self):\n        return 2\n"

@@ -83,6 +83,8 @@ class Tests:
     """pip requirements the upstream's tests need (installed with the build's packages)."""
     file_timeout: float = FILE_TIMEOUT
     """Seconds one test file may run under the ``run_tests.sh`` runner before it is stopped."""
+    map_exclude: tuple[str, ...] = ()
+    """Test files or folders ``tests map`` leaves out unless given paths (too slow traced)."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,7 @@ def _tests(t: TableReader) -> Tests:
         file_timeout=t.seconds(
             "file_timeout", "a positive number of seconds per test file", default=FILE_TIMEOUT
         ),
+        map_exclude=t.strings("map_exclude", "a list of test files or folders"),
     )
     t.done()
     return tests

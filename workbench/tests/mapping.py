@@ -57,6 +57,14 @@ def make_map(
                 f"no test file at {p} in {recipe.name}'s pin",
                 f"give test files or folders under {recipe.tests.root}/",
             )
+        if not paths:  # the whole root: without what the recipe leaves out of maps
+            found = [
+                f
+                for f in found
+                if not any(
+                    f == x or f.startswith(x.rstrip("/") + "/") for x in recipe.tests.map_exclude
+                )
+            ]
         files += [f for f in found if f not in files]
     commit = builder.engine.co.head(base.worktree) or ""
     env_id = testmap.environment(base.python, PACKAGES)
