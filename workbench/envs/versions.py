@@ -10,9 +10,12 @@ from pathlib import Path
 PACKAGES = ("torch", "triton", "torchao", "torch-xla", "numpy")
 
 _PROBE = """
-import importlib.metadata as m, json, sys
+import importlib.metadata as m, json, platform, sys
 out = {}
 for name in sys.argv[1:]:
+    if name == "python":  # the interpreter itself
+        out[name] = platform.python_version()
+        continue
     try:
         out[name] = m.version(name)
     except m.PackageNotFoundError:
@@ -23,7 +26,8 @@ print(json.dumps(out))
 
 def package_versions(python: Path | str, names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     """The installed versions of ``names`` in the environment of ``python`` (metadata only: no
-    import, so it takes milliseconds even for torch). Empty if the interpreter cannot run."""
+    import, so it takes milliseconds even for torch); the name ``python`` gives the
+    interpreter's own version. Empty if the interpreter cannot run."""
     try:
         proc = subprocess.run(
             [str(python), "-c", _PROBE, *names], capture_output=True, text=True, timeout=60

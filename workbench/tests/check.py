@@ -54,8 +54,7 @@ def run_tests(
     changed = builder.changed_files()
     selection = mapping.selection(ws, builder, changed, baseline)
     fallback = recipe.tests.devices.get(builder.device)
-    env = {**builder.mode().env, **(fallback.env if fallback else {})}
-    args = list(fallback.args if fallback else ())
+    env, args = mapping.device_settings(builder)
     per_file = recipe.tests.runner == "run_tests.sh"
     targets = list(pytest_args) if pytest_args else selection.paths
     if per_file:

@@ -21,7 +21,9 @@ from workbench.tests import testmap
 from workbench.tests.select import Selection, by_map, files_under, select
 
 
-def _device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:
+def device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:
+    """The environment and pytest arguments for this device: the build mode's and the
+    recipe's fallback for it (``tests run`` and ``tests map`` run pytest the same way)."""
     fallback = builder.recipe.tests.devices.get(builder.device)
     env = {**builder.mode().env, **(fallback.env if fallback else {})}
     return env, list(fallback.args if fallback else ())
@@ -88,7 +90,7 @@ def make_map(
             f"refreshing the map of {old_commit[:12]}: {len(changed)} file(s) changed since, "
             f"{len(keep)} of {len(files)} test file(s) kept, the rest run again"
         )
-    pytest_env, args = _device_settings(builder)
+    pytest_env, args = device_settings(builder)
     meta = {
         "upstream": recipe.name,
         "pin": recipe.upstream.pin,

@@ -98,6 +98,16 @@ def has_pytest_config(worktree: Path) -> bool:
     return False
 
 
+def config_args(worktree: Path, folder: Path) -> list[str]:
+    """pytest's ``-c`` with an empty ini in ``folder`` when the worktree has no configuration:
+    otherwise pytest walks up to the workbench's own pyproject.toml and its settings."""
+    if has_pytest_config(worktree):
+        return []
+    empty = folder / "pytest.ini"
+    empty.write_text("[pytest]\n")
+    return ["-c", str(empty)]
+
+
 @dataclass
 class PytestRun:
     returncode: int
@@ -117,12 +127,7 @@ def run_pytest(
     env: dict[str, str],
     args: list[str],
 ) -> PytestRun:
-    config = []
-    if not has_pytest_config(worktree):
-        # Otherwise pytest walks up to the workbench's own pyproject.toml and its settings.
-        empty = junit.parent / "pytest.ini"
-        empty.write_text("[pytest]\n")
-        config = ["-c", str(empty)]
+    config = config_args(worktree, junit.parent)
     cmd = [
         str(python),
         "-m",

@@ -51,6 +51,14 @@ class Selection:
         return [t.path for t in self.tests]
 
 
+def _pick(chosen: dict[str, Selected], path: str, reason: str, source: str) -> None:
+    """Add ``path`` to a selection with a reason and the changed file behind it."""
+    entry = chosen.setdefault(path, Selected(path))
+    if reason not in entry.reasons:
+        entry.reasons.append(reason)
+        entry.sources.append(source)
+
+
 def is_test_file(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(name, p) for p in TEST_FILE)
@@ -71,10 +79,7 @@ def select(ws: Workspace, recipe: Recipe, worktree: Path, changed: list[str]) ->
     chosen: dict[str, Selected] = {}
 
     def add(path: str, reason: str, source: str) -> None:
-        entry = chosen.setdefault(path, Selected(path))
-        if reason not in entry.reasons:
-            entry.reasons.append(reason)
-            entry.sources.append(source)
+        _pick(chosen, path, reason, source)
 
     test_root = recipe.tests.root.rstrip("/") + "/"
     hit: set[str] = set()
@@ -144,10 +149,7 @@ def by_map(
     not_exercised: list[dict] = []
 
     def add(path: str, reason: str, source: str) -> None:
-        entry = chosen.setdefault(path, Selected(path))
-        if reason not in entry.reasons:
-            entry.reasons.append(reason)
-            entry.sources.append(source)
+        _pick(chosen, path, reason, source)
 
     whole_file: dict[str, str] = {}  # changed file → why its whole-file reasons stay
     for f in files.changed:

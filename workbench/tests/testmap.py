@@ -26,33 +26,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.envs.versions import package_versions
 from workbench.fsutil import atomic_write_json
 from workbench.tests import blocks as blk
-from workbench.tests.run import has_pytest_config
+from workbench.tests.run import config_args
 
 SCHEMA = 1
 PLUGIN = Path(__file__).resolve().parent / "mapplugin.py"
 PLUGIN_NAME = "_workbench_testmap"
 Log = Callable[[str], None]
 
-_PROBE = """
-import importlib.metadata as m, json, platform, sys
-out = {"python": platform.python_version()}
-for name in sys.argv[1:]:
-    try:
-        out[name] = m.version(name)
-    except m.PackageNotFoundError:
-        pass
-print(json.dumps(out, sort_keys=True))
-"""
-
 
 def environment(python: Path, packages: tuple[str, ...]) -> dict[str, str]:
     """What a map's environment is: the Python and the versions of the packages that matter."""
-    proc = subprocess.run(
-        [str(python), "-c", _PROBE, *packages], capture_output=True, text=True, timeout=120
-    )
-    return json.loads(proc.stdout) if proc.returncode == 0 else {}
+    return package_versions(python, ("python", *packages))
 
 
 def env_hash(env: dict[str, str]) -> str:
@@ -119,10 +106,7 @@ def make(
     if done:
         log(f"resuming: {len(done)} of {len(test_files)} test file(s) already mapped")
     shutil.copyfile(PLUGIN, folder / f"{PLUGIN_NAME}.py")
-    config = []
-    if not has_pytest_config(worktree):
-        (folder / "pytest.ini").write_text("[pytest]\n")
-        config = ["-c", str(folder / "pytest.ini")]
+    config = config_args(worktree, folder)
     cmd = [
         str(python),
         "-m",
@@ -227,22 +211,26 @@ def seed(old: Path, new: Path, files: list[str]) -> None:
         shutil.copyfile(old / "files" / _slug(file), new / "files" / _slug(file))
 
 
-def newest_other(home: Path, name: str, device: str, env: dict, but: Path) -> Path | None:
-    """The newest map of this upstream, device and environment other than ``but``."""
-    best: tuple[str, Path] | None = None
+def maps(home: Path, name: str) -> list[tuple[Path, dict]]:
+    """Every readable map of an upstream: its folder and its ``meta.json``."""
     root = maps_root(home, name)
+    found = []
     for meta_file in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
-        if meta_file.parent == but:
-            continue
         try:
-            meta = json.loads(meta_file.read_text())
+            found.append((meta_file.parent, json.loads(meta_file.read_text())))
         except ValueError:
             continue
-        if meta.get("device") == device and meta.get("environment") == env:
-            stamp = meta.get("started") or ""
-            if best is None or stamp > best[0]:
-                best = (stamp, meta_file.parent)
-    return best[1] if best else None
+    return found
+
+
+def newest_other(home: Path, name: str, device: str, env: dict, but: Path) -> Path | None:
+    """The newest map of this upstream, device and environment other than ``but``."""
+    same = [
+        (meta.get("started") or "", folder)
+        for folder, meta in maps(home, name)
+        if folder != but and meta.get("device") == device and meta.get("environment") == env
+    ]
+    return max(same)[1] if same else None
 
 
 def _stop_on_sigterm() -> Callable[[], None]:
@@ -336,15 +324,7 @@ def find(home: Path, name: str, worktree: Path, commit: str, device: str, env: d
     folder = folder_for(home, name, commit, device, env)
     if (folder / "meta.json").is_file():
         return Found(load(folder, worktree), None)
-    others = []
-    root = maps_root(home, name)
-    for meta_file in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
-        try:
-            meta = json.loads(meta_file.read_text())
-        except ValueError:
-            continue
-        if meta.get("device") == device:
-            others.append(meta)
+    others = [meta for _, meta in maps(home, name) if meta.get("device") == device]
     if not others:
         return Found(None, None)
     newest = max(others, key=lambda m: m.get("started") or "")
@@ -367,46 +347,14 @@ def find(home: Path, name: str, worktree: Path, commit: str, device: str, env: d
 
 def other_devices(home: Path, name: str, commit: str, device: str) -> list[Path]:
     """Maps of this pin made on other devices (a GPU runner's, brought home)."""
-    root = maps_root(home, name)
-    out = []
-    for meta_file in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
-        try:
-            meta = json.loads(meta_file.read_text())
-        except ValueError:
-            continue
-        if meta.get("commit") == commit and meta.get("device") != device:
-            out.append(meta_file.parent)
-    return out
+    return [
+        folder
+        for folder, meta in maps(home, name)
+        if meta.get("commit") == commit and meta.get("device") != device
+    ]
 
 
 # --- selecting with a map -------------------------------------------------------------------------
-
-
-@dataclass
-class BlockChange:
-    file: str
-    block: str
-    how: str
-    tests: list[str]
-
-
-def changed_blocks(base: Path, patched: Path, files: list[str]) -> list[BlockChange]:
-    out = []
-    for f in files:
-        if not f.endswith(".py"):
-            continue
-        before = _read(base / f)
-        after = _read(patched / f)
-        for qual, how in blk.changed(before, after).items():
-            out.append(BlockChange(f, qual, how, []))
-    return out
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def describe(m: TestMap) -> dict:
