@@ -3,9 +3,10 @@
 REST: ``GET /repos/{o}/{r}/issues`` (``state``, ``sort``, ``direction``, ``since``, ``per_page``,
 ``page``; ``Link`` pagination; ``ETag`` / ``If-None-Match`` -> 304; PR items carry a
 ``pull_request`` key), ``GET /repos/{o}/{r}/issues/{n}``, ``GET /repos/{o}/{r}``, ``GET /user``,
-``X-RateLimit-*`` headers on every answer. GraphQL: ``POST /graphql`` answers ``viewer { login }``
-and ``search(query: $var, type: ISSUE)`` for ``is:pr is:open author:@me / review-requested:@me
-repo:o/r``. It records every request so tests can count them, and can inject faults.
+``X-RateLimit-*`` headers on every answer. GraphQL: ``POST /graphql`` runs the query with
+graphql-core over a subset of GitHub's schema (tests/github_graphql.py): ``viewer``, ``rateLimit``
+and ``search(query:, type: ISSUE)`` for ``is:pr is:open author:@me / review-requested:@me
+repo:o/r``, with each PR's checks, reviews, threads, comments and mergeable state. It records every request so tests can count them, and can inject faults.
 
 Run as a script it serves generated data until killed and prints its URL (for the benchmark);
 ``/_fake/stats``, ``/_fake/touch`` and ``/_fake/reset`` then control it over HTTP.
@@ -102,6 +103,8 @@ class FakeGitHub:
         self.viewer = viewer
         self.items: dict[str, dict[int, dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
+        self.graphql_queries: list[dict[str, Any]] = []
+        """Every GraphQL request body (query and variables), in order."""
         self.faults: list[Fault] = []
         self.rate_remaining = 5000
         self.rate_limit_status = 403
@@ -172,7 +175,19 @@ class FakeGitHub:
         ci: str | None = None,
         review: str | None = None,
         reviewers: Iterable[str] = (),
+        checks: Iterable[dict[str, Any]] = (),
+        threads: Iterable[dict[str, Any]] = (),
+        opinions: Iterable[dict[str, Any]] = (),
+        issue_comments: Iterable[dict[str, Any]] = (),
+        mergeable: str = "MERGEABLE",
+        pushes: Iterable[str] = (),
     ) -> dict[str, Any]:
+        """One issue or PR. For a PR's GraphQL side (tests/github_graphql.py): ``checks`` of
+        its head commit (``name``, ``conclusion``, ``status``, ``workflow``, ``job_id``,
+        ``run_id``; or ``context`` + ``state`` for a commit status), review ``threads``
+        (``path``, ``line``, ``resolved``, ``outdated``, ``comments``: author/body/created),
+        ``opinions`` (the latest review per reviewer: author/state/submitted),
+        ``issue_comments`` (author/body/created), ``mergeable`` and force-``pushes`` times."""
         with self.lock:
             items = self.items.setdefault(repo, {})
             number = number or max(items, default=0) + 1
@@ -197,6 +212,14 @@ class FakeGitHub:
                 "review": review,
                 "reviewers": list(reviewers),
                 "comments": number % 7,
+                "checks": list(checks),
+                "threads": list(threads),
+                "opinions": list(opinions),
+                "issue_comments": list(issue_comments),
+                "mergeable": mergeable,
+                "pushes": list(pushes),
+                "head_sha": hashlib.sha1(f"{repo}#{number}".encode()).hexdigest(),
+                "committed": iso(updated - timedelta(hours=1)),
             }
             items[number] = item
             self._changed()
@@ -523,36 +546,9 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, body, {"Link": ", ".join(rels)} if rels else {}
 
     def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
-        f = self.fake
-        query, variables = request["query"], request.get("variables") or {}
-        data: dict[str, Any] = {}
-        if re.search(r"\bviewer\s*\{", query):
-            data["viewer"] = {"login": f.viewer}
-        for alias, var in re.findall(r"(\w+)\s*:\s*search\(\s*query:\s*\$(\w+)", query):
-            words = variables[var].split()
-            repos = [w[5:] for w in words if w.startswith("repo:")]
-            nodes = []
-            with f.lock:
-                for repo in repos:
-                    for item in f.items.get(repo, {}).values():
-                        if not item["pr"] or item["state"] != "open":
-                            continue
-                        if "author:@me" in words and item["author"] != f.viewer:
-                            continue
-                        if "review-requested:@me" in words and f.viewer not in item["reviewers"]:
-                            continue
-                        rollup = {"state": item["ci"]} if item["ci"] else None
-                        nodes.append(
-                            {
-                                "number": item["number"],
-                                "isDraft": item["draft"],
-                                "reviewDecision": item["review"],
-                                "repository": {"nameWithOwner": repo},
-                                "commits": {"nodes": [{"commit": {"statusCheckRollup": rollup}}]},
-                            }
-                        )
-            data[alias] = {"issueCount": len(nodes), "nodes": nodes[:100]}
-        return {"data": data}
+        from tests.github_graphql import execute
+
+        return execute(self.fake, request)
 
 
 # --- fixtures ------------------------------------------------------------------------------------

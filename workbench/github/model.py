@@ -58,9 +58,75 @@ class Item:
     """Issues of the same repo a PR says it closes ("Fixes #12")."""
 
 
+FAILED_CONCLUSIONS = frozenset(
+    {"failure", "timed_out", "startup_failure", "action_required", "error", "cancelled"}
+)
+"""Check conclusions (lowercased CheckConclusionState / StatusState) that keep a PR from merging."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of a PR's head commit: a check run (an Actions job) or a commit status."""
+
+    name: str
+    workflow: str | None
+    conclusion: str | None
+    """Lowercased ``CheckConclusionState`` (``success``, ``failure``, ``timed_out`` ...) or, for a
+    commit status, its state; None while it runs."""
+    status: str
+    """``completed``, ``in_progress``, ``queued`` ... (lowercased ``CheckStatusState``)."""
+    url: str | None
+    job_id: int | None
+    """``CheckRun.databaseId``: for an Actions job, the id of the job-logs endpoint."""
+    run_id: int | None
+    completed_at: str | None
+
+    @property
+    def failed(self) -> bool:
+        return self.conclusion in FAILED_CONCLUSIONS
+
+    @property
+    def label(self) -> str:
+        """``workflow / name`` as GitHub's checks list shows it."""
+        return f"{self.workflow} / {self.name}" if self.workflow else self.name
+
+
+@dataclass(frozen=True)
+class Review:
+    author: str | None
+    state: str
+    """``APPROVED``, ``CHANGES_REQUESTED``, ``COMMENTED``, ``DISMISSED``, ``PENDING``."""
+    submitted_at: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class Thread:
+    """An unresolved review thread, with its last comment."""
+
+    path: str
+    line: int | None
+    outdated: bool
+    author: str | None
+    """Of the last comment."""
+    body: str
+    created_at: str
+    url: str | None
+    comments: int
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str | None
+    body: str
+    created_at: str
+    url: str | None
+
+
 @dataclass(frozen=True)
 class PrStatus:
-    """CI and review state of one PR, from the GraphQL search for the contributor's PRs."""
+    """CI and review state of one PR, from the GraphQL search for the contributor's PRs, and
+    what may block it: checks, reviews, unresolved threads, comments since the last push."""
 
     repo: str
     number: int
@@ -70,6 +136,23 @@ class PrStatus:
     draft: bool
     mine: bool
     review_requested: bool
+    mergeable: str | None = None
+    """``MERGEABLE``, ``CONFLICTING`` or ``UNKNOWN`` (GitHub has not computed it yet)."""
+    last_push: str | None = None
+    """The newest force-push event or, failing that, the head commit's committed date:
+    GitHub's schema no longer says when a commit was pushed."""
+    head_sha: str | None = None
+    updated_at: str | None = None
+    labels: tuple[str, ...] = ()
+    checks: tuple[Check, ...] = ()
+    checks_total: int = 0
+    """How many checks the head commit has; more than ``len(checks)`` when some were not read."""
+    reviews: tuple[Review, ...] = ()
+    threads: tuple[Thread, ...] = ()
+    """Unresolved ones only."""
+    threads_total: int = 0
+    comments: tuple[Comment, ...] = ()
+    """Issue comments made after ``last_push``."""
 
 
 _CANONICAL = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\dZ")
@@ -175,10 +258,81 @@ def parse_issue(raw: object, repo: str) -> Item:
     )
 
 
+def _login(value: object) -> str | None:
+    login = value.get("login") if isinstance(value, dict) else None
+    return login if isinstance(login, str) else None
+
+
+def _nodes(parent: object, key: str, where: str) -> list[Any]:
+    """``parent[key].nodes`` of a GraphQL connection; a missing connection is an empty one."""
+    conn = parent.get(key) if isinstance(parent, dict) else None
+    if conn is None:
+        return []
+    nodes = conn.get("nodes") if isinstance(conn, dict) else None
+    if not isinstance(nodes, list):
+        raise UnexpectedResponse(f"{where}: {key}.nodes is not a list")
+    return [n for n in nodes if isinstance(n, dict)]
+
+
+def _total(parent: object, key: str, default: int) -> int:
+    conn = parent.get(key) if isinstance(parent, dict) else None
+    total = conn.get("totalCount") if isinstance(conn, dict) else None
+    return total if isinstance(total, int) else default
+
+
+def _stamp(value: object, what: str) -> str | None:
+    return timestamp(value, what) if value else None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_check(node: dict[str, Any], where: str) -> Check | None:
+    """A ``StatusCheckRollupContext``: a ``CheckRun`` or a ``StatusContext``."""
+    kind = node.get("__typename")
+    if kind == "CheckRun":
+        suite = node.get("checkSuite") if isinstance(node.get("checkSuite"), dict) else {}
+        run = suite.get("workflowRun") if isinstance(suite.get("workflowRun"), dict) else {}
+        workflow = run.get("workflow") if isinstance(run.get("workflow"), dict) else {}
+        conclusion = node.get("conclusion")
+        return Check(
+            name=_field(node, "name", str, where),
+            workflow=workflow.get("name") if isinstance(workflow.get("name"), str) else None,
+            conclusion=conclusion.lower() if isinstance(conclusion, str) else None,
+            status=_text(node.get("status")).lower() or "completed",
+            url=node.get("detailsUrl") if isinstance(node.get("detailsUrl"), str) else None,
+            job_id=_int(node.get("databaseId")),
+            run_id=_int(run.get("databaseId")),
+            completed_at=_stamp(node.get("completedAt"), f"{where}: completedAt"),
+        )
+    if kind == "StatusContext":
+        state = _field(node, "state", str, where).lower()
+        running = state in ("pending", "expected")
+        return Check(
+            name=_field(node, "context", str, where),
+            workflow=None,
+            conclusion=None if running else state,
+            status="pending" if running else "completed",
+            url=node.get("targetUrl") if isinstance(node.get("targetUrl"), str) else None,
+            job_id=None,
+            run_id=None,
+            completed_at=None,
+        )
+    return None
+
+
 def parse_pr_status(
-    node: object, *, mine: bool, review_requested: bool, where: str
+    node: object, *, mine: bool, review_requested: bool, where: str, viewer: str | None = None
 ) -> PrStatus | None:
-    """One node of the GraphQL ``search``; None for a node that is not a pull request."""
+    """One node of the GraphQL ``search``; None for a node that is not a pull request.
+
+    ``viewer``: the contributor, whose own comments are not news to them.
+    """
     if not isinstance(node, dict):
         raise UnexpectedResponse(f"{where}: a search result is {type(node).__name__}")
     if not node:  # search(type: ISSUE) gives {} for issues when the fragment is on PullRequest
@@ -188,18 +342,69 @@ def parse_pr_status(
     if not isinstance(repo, str):
         raise UnexpectedResponse(f"{where}: a pull request has no repository.nameWithOwner")
     number = _field(node, "number", int, f"{where} {repo}")
+    where = f"{where} {repo}#{number}"
     rollup = None
     commits = node.get("commits")
     nodes = commits.get("nodes") if isinstance(commits, dict) else None
     if not isinstance(nodes, list):
-        raise UnexpectedResponse(f"{where} {repo}#{number}: commits.nodes is missing")
-    if nodes:
-        commit = nodes[-1].get("commit") if isinstance(nodes[-1], dict) else None
-        status = commit.get("statusCheckRollup") if isinstance(commit, dict) else None
-        rollup = status.get("state") if isinstance(status, dict) else None
+        raise UnexpectedResponse(f"{where}: commits.nodes is missing")
+    head: dict[str, Any] = {}
+    if nodes and isinstance(nodes[-1], dict) and isinstance(nodes[-1].get("commit"), dict):
+        head = nodes[-1]["commit"]
+    status = head.get("statusCheckRollup") if isinstance(head, dict) else None
+    rollup = status.get("state") if isinstance(status, dict) else None
     review = node.get("reviewDecision")
     if review is not None and not isinstance(review, str):
-        raise UnexpectedResponse(f"{where} {repo}#{number}: reviewDecision is not text")
+        raise UnexpectedResponse(f"{where}: reviewDecision is not text")
+    checks = tuple(
+        c for n in _nodes(status, "contexts", where) if (c := parse_check(n, where)) is not None
+    )
+    pushes = [
+        timestamp(n["createdAt"], f"{where}: a push")
+        for n in _nodes(node, "pushes", where)
+        if n.get("createdAt")
+    ]
+    committed = _stamp(head.get("committedDate"), f"{where}: committedDate")
+    last_push = max([*pushes, *([committed] if committed else [])], default=None)
+    threads = []
+    for t in _nodes(node, "reviewThreads", where):
+        if t.get("isResolved"):
+            continue
+        last = _nodes(t, "comments", where)
+        comment = last[-1] if last else {}
+        threads.append(
+            Thread(
+                path=_field(t, "path", str, where),
+                line=_int(t.get("line")) or _int(t.get("originalLine")),
+                outdated=bool(t.get("isOutdated")),
+                author=_login(comment.get("author")),
+                body=_text(comment.get("bodyText")),
+                created_at=_stamp(comment.get("createdAt"), f"{where}: a thread") or "",
+                url=comment.get("url") if isinstance(comment.get("url"), str) else None,
+                comments=_total(t, "comments", len(last)),
+            )
+        )
+    reviews = tuple(
+        Review(
+            author=_login(r.get("author")),
+            state=_field(r, "state", str, where),
+            submitted_at=_stamp(r.get("submittedAt"), f"{where}: a review"),
+            url=r.get("url") if isinstance(r.get("url"), str) else None,
+        )
+        for r in _nodes(node, "latestOpinionatedReviews", where)
+    )
+    comments = tuple(
+        Comment(
+            author=_login(c.get("author")),
+            body=_text(c.get("bodyText")),
+            created_at=timestamp(c.get("createdAt"), f"{where}: a comment"),
+            url=c.get("url") if isinstance(c.get("url"), str) else None,
+        )
+        for c in _nodes(node, "comments", where)
+        if (last_push is None or _text(c.get("createdAt")) > last_push)
+        and (viewer is None or _login(c.get("author")) != viewer)
+    )
+    mergeable = node.get("mergeable")
     return PrStatus(
         repo=repo,
         number=number,
@@ -208,4 +413,17 @@ def parse_pr_status(
         draft=bool(node.get("isDraft")),
         mine=mine,
         review_requested=review_requested,
+        mergeable=mergeable if isinstance(mergeable, str) else None,
+        last_push=last_push,
+        head_sha=head.get("oid") if isinstance(head.get("oid"), str) else None,
+        updated_at=_stamp(node.get("updatedAt"), f"{where}: updatedAt"),
+        labels=tuple(
+            n["name"] for n in _nodes(node, "labels", where) if isinstance(n.get("name"), str)
+        ),
+        checks=checks,
+        checks_total=_total(status, "contexts", len(checks)),
+        reviews=reviews,
+        threads=tuple(threads),
+        threads_total=_total(node, "reviewThreads", len(threads)),
+        comments=comments,
     )

@@ -13,14 +13,14 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import UsageError
 from workbench.github.errors import NotSynced
-from workbench.github.model import Item, PrStatus
+from workbench.github.model import Check, Comment, Item, PrStatus, Review, Thread
 from workbench.paths import Workspace
 
 DB_FILE = "github.db"
@@ -100,6 +100,89 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # items (bodies and all); 20,000 items: 30 ms -> 4 ms a page (docs/benchmarks.md).
         "CREATE INDEX items_lists ON items (is_pr, state, updated_at DESC, repo)",
     ),
+    (
+        # What blocks a PR (issue 17): the head commit's checks, the reviews, the unresolved
+        # threads, the comments since the last push and whether it merges, per PR of the
+        # status search; replaced with each search, like pr_status.
+        "ALTER TABLE pr_status ADD COLUMN mergeable TEXT",
+        "ALTER TABLE pr_status ADD COLUMN last_push TEXT",
+        "ALTER TABLE pr_status ADD COLUMN head_sha TEXT",
+        "ALTER TABLE pr_status ADD COLUMN updated_at TEXT",
+        "ALTER TABLE pr_status ADD COLUMN labels TEXT",
+        "ALTER TABLE pr_status ADD COLUMN checks_total INTEGER",
+        "ALTER TABLE pr_status ADD COLUMN threads_total INTEGER",
+        """CREATE TABLE pr_checks (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            workflow TEXT,
+            conclusion TEXT,
+            status TEXT NOT NULL,
+            url TEXT,
+            job_id INTEGER,
+            run_id INTEGER,
+            completed_at TEXT
+        )""",
+        "CREATE INDEX pr_checks_pr ON pr_checks (repo, number)",
+        """CREATE TABLE pr_reviews (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            author TEXT,
+            state TEXT NOT NULL,
+            submitted_at TEXT,
+            url TEXT
+        )""",
+        "CREATE INDEX pr_reviews_pr ON pr_reviews (repo, number)",
+        """CREATE TABLE pr_threads (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            line INTEGER,
+            outdated INTEGER NOT NULL,
+            author TEXT,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            url TEXT,
+            comments INTEGER NOT NULL
+        )""",
+        "CREATE INDEX pr_threads_pr ON pr_threads (repo, number)",
+        """CREATE TABLE pr_comments (
+            repo TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            author TEXT,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            url TEXT
+        )""",
+        "CREATE INDEX pr_comments_pr ON pr_comments (repo, number)",
+        # Failing jobs' logs fetched on demand: the file (gzip) under <home>/logs and what was
+        # pulled out of it, so the blocking list names the failing test offline.
+        """CREATE TABLE job_logs (
+            repo TEXT NOT NULL,
+            job_id INTEGER NOT NULL,
+            check_name TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            path TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            first_error TEXT,
+            error_block TEXT NOT NULL,
+            PRIMARY KEY (repo, job_id)
+        ) WITHOUT ROWID""",
+        # GitHub notifications of the tracked repositories; `unread` follows the last full list.
+        """CREATE TABLE notifications (
+            id TEXT PRIMARY KEY,
+            repo TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            subject_type TEXT NOT NULL,
+            title TEXT NOT NULL,
+            number INTEGER,
+            url TEXT,
+            updated_at TEXT NOT NULL,
+            unread INTEGER NOT NULL,
+            last_read_at TEXT
+        ) WITHOUT ROWID""",
+        "CREATE INDEX notifications_updated ON notifications (unread, updated_at DESC)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -141,6 +224,29 @@ def now_utc() -> str:
 
 def store_path(ws: Workspace) -> Path:
     return ws.home / DB_FILE
+
+
+_DETAIL_TABLES = ("pr_checks", "pr_reviews", "pr_threads", "pr_comments")
+_JOB_LOG_COLUMNS = "repo, job_id, check_name, fetched_at, path, bytes, first_error, error_block"
+
+
+@dataclass(frozen=True)
+class JobLog:
+    """A failing job's log as stored: the file and what was pulled out of it."""
+
+    repo: str
+    job_id: int
+    check_name: str
+    fetched_at: str
+    path: str
+    """The gzip file, relative to the workbench home (``logs/OWNER/REPO/JOB.log.gz``)."""
+    bytes: int
+    """Size of the log before compression."""
+    first_error: str | None
+    """The first line of the first error block: what the blocking list shows."""
+    error_block: str
+    """The first error block (failing tests and their assertion, compiler errors, or the last
+    traceback); empty when none was found."""
 
 
 @dataclass(frozen=True)
@@ -438,40 +544,105 @@ class Store:
     def replace_pr_status(
         self, repos: Sequence[str], statuses: Sequence[PrStatus], viewer: str
     ) -> None:
-        """Replace the CI/review state of ``repos`` with a fresh search result, in one transaction."""
+        """Replace the CI/review state of ``repos``, and what blocks each PR, with a fresh search
+        result, in one transaction."""
         merged: dict[tuple[str, int], PrStatus] = {}
         for s in statuses:
             key = (s.repo.lower(), s.number)
             if key in merged:  # both mine and review-requested
                 old = merged[key]
-                s = PrStatus(
-                    s.repo,
-                    s.number,
-                    s.ci,
-                    s.review,
-                    s.draft,
-                    s.mine or old.mine,
-                    s.review_requested or old.review_requested,
+                s = replace(
+                    s,
+                    mine=s.mine or old.mine,
+                    review_requested=s.review_requested or old.review_requested,
                 )
             merged[key] = s
         canonical = {r.lower(): r for r in repos}
+        rows = [replace(s, repo=canonical.get(s.repo.lower(), s.repo)) for s in merged.values()]
         with self._write() as db:
             marks = ",".join("?" * len(repos))
-            db.execute(f"DELETE FROM pr_status WHERE repo IN ({marks})", tuple(repos))
+            for table in ("pr_status", *_DETAIL_TABLES):
+                db.execute(f"DELETE FROM {table} WHERE repo IN ({marks})", tuple(repos))
             db.executemany(
-                "INSERT INTO pr_status (repo, number, ci, review, draft, mine, review_requested) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pr_status (repo, number, ci, review, draft, mine, review_requested, "
+                "mergeable, last_push, head_sha, updated_at, labels, checks_total, threads_total) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        canonical.get(s.repo.lower(), s.repo),
+                        s.repo,
                         s.number,
                         s.ci,
                         s.review,
                         int(s.draft),
                         int(s.mine),
                         int(s.review_requested),
+                        s.mergeable,
+                        s.last_push,
+                        s.head_sha,
+                        s.updated_at,
+                        _json_list(s.labels),
+                        s.checks_total,
+                        s.threads_total,
                     )
-                    for s in merged.values()
+                    for s in rows
+                ],
+            )
+            db.executemany(
+                "INSERT INTO pr_checks (repo, number, name, workflow, conclusion, status, url, "
+                "job_id, run_id, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        s.repo,
+                        s.number,
+                        c.name,
+                        c.workflow,
+                        c.conclusion,
+                        c.status,
+                        c.url,
+                        c.job_id,
+                        c.run_id,
+                        c.completed_at,
+                    )
+                    for s in rows
+                    for c in s.checks
+                ],
+            )
+            db.executemany(
+                "INSERT INTO pr_reviews (repo, number, author, state, submitted_at, url) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (s.repo, s.number, r.author, r.state, r.submitted_at, r.url)
+                    for s in rows
+                    for r in s.reviews
+                ],
+            )
+            db.executemany(
+                "INSERT INTO pr_threads (repo, number, path, line, outdated, author, body, "
+                "created_at, url, comments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        s.repo,
+                        s.number,
+                        t.path,
+                        t.line,
+                        int(t.outdated),
+                        t.author,
+                        t.body,
+                        t.created_at,
+                        t.url,
+                        t.comments,
+                    )
+                    for s in rows
+                    for t in s.threads
+                ],
+            )
+            db.executemany(
+                "INSERT INTO pr_comments (repo, number, author, body, created_at, url) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (s.repo, s.number, c.author, c.body, c.created_at, c.url)
+                    for s in rows
+                    for c in s.comments
                 ],
             )
             at = now_utc()
@@ -481,6 +652,27 @@ class Store:
                 "INSERT INTO meta (key, value) VALUES ('viewer', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (viewer,),
+            )
+
+    def save_job_log(self, log: JobLog) -> None:
+        """Record a job's log, fetched and stored at ``log.path`` (relative to the home)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO job_logs (repo, job_id, check_name, fetched_at, path, bytes, "
+                "first_error, error_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (repo, job_id) DO UPDATE SET check_name = excluded.check_name, "
+                "fetched_at = excluded.fetched_at, path = excluded.path, bytes = excluded.bytes, "
+                "first_error = excluded.first_error, error_block = excluded.error_block",
+                (
+                    log.repo,
+                    log.job_id,
+                    log.check_name,
+                    log.fetched_at,
+                    log.path,
+                    log.bytes,
+                    log.first_error,
+                    log.error_block,
+                ),
             )
 
     # --- reads -----------------------------------------------------------------------------------
@@ -521,6 +713,90 @@ class Store:
             tuple(repos),
         ).fetchone()
         return pending is not None
+
+    def pr_details(self, repo: str, number: int) -> PrStatus | None:
+        """The state of one PR of the last status search, with its checks, reviews, threads and
+        comments since the last push; None if the search did not return it."""
+        found = self.pr_details_many([(repo, number)])
+        return found.get((repo, number))
+
+    def pr_details_many(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], PrStatus]:
+        """:meth:`pr_details` of several PRs, in one query per table."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[tuple[str, int], PrStatus] = {}
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            cond = " OR ".join("(repo = ? AND number = ?)" for _ in chunk)
+            args = [v for k in chunk for v in k]
+
+            def rows(sql: str, cond: str = cond, args: list[Any] = args) -> list[tuple[Any, ...]]:
+                return self._db.execute(f"{sql} WHERE {cond}", args).fetchall()
+
+            extra: dict[str, dict[tuple[str, int], list[Any]]] = {t: {} for t in _DETAIL_TABLES}
+            for r in rows(
+                "SELECT repo, number, name, workflow, conclusion, status, url, job_id, run_id, "
+                "completed_at FROM pr_checks"
+            ):
+                extra["pr_checks"].setdefault((r[0], r[1]), []).append(Check(*r[2:]))
+            for r in rows("SELECT repo, number, author, state, submitted_at, url FROM pr_reviews"):
+                extra["pr_reviews"].setdefault((r[0], r[1]), []).append(Review(*r[2:]))
+            for r in rows(
+                "SELECT repo, number, path, line, outdated, author, body, created_at, url, "
+                "comments FROM pr_threads"
+            ):
+                extra["pr_threads"].setdefault((r[0], r[1]), []).append(
+                    Thread(r[2], r[3], bool(r[4]), *r[5:])
+                )
+            for r in rows("SELECT repo, number, author, body, created_at, url FROM pr_comments"):
+                extra["pr_comments"].setdefault((r[0], r[1]), []).append(Comment(*r[2:]))
+            for r in rows(
+                "SELECT repo, number, ci, review, draft, mine, review_requested, mergeable, "
+                "last_push, head_sha, updated_at, labels, checks_total, threads_total "
+                "FROM pr_status"
+            ):
+                key = (r[0], r[1])
+                checks = tuple(extra["pr_checks"].get(key, ()))
+                threads = tuple(extra["pr_threads"].get(key, ()))
+                out[key] = PrStatus(
+                    repo=r[0],
+                    number=r[1],
+                    ci=r[2],
+                    review=r[3],
+                    draft=bool(r[4]),
+                    mine=bool(r[5]),
+                    review_requested=bool(r[6]),
+                    mergeable=r[7],
+                    last_push=r[8],
+                    head_sha=r[9],
+                    updated_at=r[10],
+                    labels=tuple(json.loads(r[11] or "[]")),
+                    checks=checks,
+                    checks_total=r[12] if r[12] is not None else len(checks),
+                    reviews=tuple(extra["pr_reviews"].get(key, ())),
+                    threads=threads,
+                    threads_total=r[13] if r[13] is not None else len(threads),
+                    comments=tuple(extra["pr_comments"].get(key, ())),
+                )
+        return out
+
+    def job_log(self, repo: str, job_id: int) -> JobLog | None:
+        row = self._db.execute(
+            f"SELECT {_JOB_LOG_COLUMNS} FROM job_logs WHERE repo = ? AND job_id = ?",
+            (repo, job_id),
+        ).fetchone()
+        return JobLog(*row) if row else None
+
+    def job_logs(self, repo: str, job_ids: Iterable[int]) -> dict[int, JobLog]:
+        """The stored logs among ``job_ids`` of ``repo``, by job id."""
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        rows = self._db.execute(
+            f"SELECT {_JOB_LOG_COLUMNS} FROM job_logs "
+            f"WHERE repo = ? AND job_id IN ({','.join('?' * len(ids))})",
+            (repo, *ids),
+        )
+        return {r[1]: JobLog(*r) for r in rows}
 
     def count(self, repo: str | None = None) -> int:
         if repo is None:

@@ -15,9 +15,11 @@ completes: pages come newest first, so advancing the watermark earlier would mak
 skip the older changes it had not reached. A rerun repeats the interrupted pass; storing a page
 again is an idempotent UPSERT.
 
-CI and review state of the contributor's open PRs and of PRs awaiting their review come from one
-GraphQL request for all repositories, made when something changed, when a check is pending or
-when the last one is older than :data:`STATUS_MAX_AGE`.
+CI and review state of the contributor's open PRs and of PRs awaiting their review, with what
+blocks each (the head commit's checks, the latest reviews, unresolved review threads, comments
+since the last push, whether it merges), come from one GraphQL request per 100 PRs for all
+repositories, made when something changed, when a check is pending or when the last one is older
+than :data:`STATUS_MAX_AGE`.
 """
 
 from __future__ import annotations
@@ -45,18 +47,81 @@ STATUS_MAX_AGE = timedelta(minutes=10)
 UPDATED_FIRST = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
 OLD_OPEN_FIRST = {"state": "open", "sort": "updated", "direction": "asc", "per_page": PER_PAGE}
 
+STATUS_PAGE = 100
+"""PRs per search page (GitHub's most): 100 of the contributor's PRs in one request."""
+
 STATUS_QUERY = """
-query($mine: String!, $review: String!) {
+query PrStatus(
+  $mine: String!, $review: String!, $mineAfter: String, $reviewAfter: String,
+  $withMine: Boolean!, $withReview: Boolean!
+) {
   viewer { login }
-  mine: search(query: $mine, type: ISSUE, first: 100) { nodes { ...prStatus } }
-  review: search(query: $review, type: ISSUE, first: 100) { nodes { ...prStatus } }
+  rateLimit { cost remaining resetAt }
+  mine: search(query: $mine, type: ISSUE, first: 100, after: $mineAfter) @include(if: $withMine) {
+    issueCount
+    pageInfo { hasNextPage endCursor }
+    nodes { ...prStatus }
+  }
+  review: search(query: $review, type: ISSUE, first: 100, after: $reviewAfter)
+    @include(if: $withReview) {
+    issueCount
+    pageInfo { hasNextPage endCursor }
+    nodes { ...prStatus }
+  }
 }
 fragment prStatus on PullRequest {
   number
   isDraft
   reviewDecision
+  mergeable
+  updatedAt
   repository { nameWithOwner }
-  commits(last: 1) { nodes { commit { statusCheckRollup { state } } } }
+  labels(first: 50) { nodes { name } }
+  commits(last: 1) {
+    nodes {
+      commit {
+        oid
+        committedDate
+        statusCheckRollup {
+          state
+          contexts(first: 100) {
+            totalCount
+            nodes {
+              __typename
+              ... on CheckRun {
+                name
+                conclusion
+                status
+                detailsUrl
+                databaseId
+                completedAt
+                checkSuite { workflowRun { databaseId workflow { name } } }
+              }
+              ... on StatusContext { context state targetUrl }
+            }
+          }
+        }
+      }
+    }
+  }
+  pushes: timelineItems(last: 1, itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT]) {
+    nodes { ... on HeadRefForcePushedEvent { createdAt } }
+  }
+  latestOpinionatedReviews(first: 30) {
+    nodes { author { login } state submittedAt url }
+  }
+  reviewThreads(first: 100) {
+    totalCount
+    nodes {
+      isResolved
+      isOutdated
+      path
+      line
+      originalLine
+      comments(last: 1) { totalCount nodes { author { login } bodyText createdAt url } }
+    }
+  }
+  comments(last: 30) { nodes { author { login } bodyText createdAt url } }
 }
 """
 
@@ -275,36 +340,55 @@ class Syncer:
             return StatusReport(skipped="unchanged")
         scope = " ".join(f"repo:{r}" for r in repos)
         before = self.client.requests
-        data = self.client.graphql(
-            STATUS_QUERY,
-            {
-                "mine": f"is:pr is:open author:@me {scope}",
-                "review": f"is:pr is:open review-requested:@me {scope}",
-            },
-        )
-        viewer = data.get("viewer")
-        login = viewer.get("login") if isinstance(viewer, dict) else None
-        if not isinstance(login, str):
-            raise UnexpectedResponse("GitHub's GraphQL answer has no viewer.login")
+        variables: dict[str, Any] = {
+            "mine": f"is:pr is:open author:@me {scope}",
+            "review": f"is:pr is:open review-requested:@me {scope}",
+            "mineAfter": None,
+            "reviewAfter": None,
+            "withMine": True,
+            "withReview": True,
+        }
+        login: str | None = None
         statuses: list[PrStatus] = []
-        counts = {}
-        for alias in ("mine", "review"):
-            result = data.get(alias)
-            nodes = result.get("nodes") if isinstance(result, dict) else None
-            if not isinstance(nodes, list):
-                raise UnexpectedResponse(f"GitHub's GraphQL answer has no {alias}.nodes list")
-            parsed = [
-                parse_pr_status(
-                    node,
-                    mine=alias == "mine",
-                    review_requested=alias == "review",
-                    where=f"GraphQL {alias}",
-                )
-                for node in nodes
-            ]
-            found = [s for s in parsed if s is not None]
-            counts[alias] = len(found)
-            statuses.extend(found)
+        counts = {"mine": 0, "review": 0}
+        # Both searches share each request; one that has run out is left out of the next.
+        while variables["withMine"] or variables["withReview"]:
+            data = self.client.graphql(STATUS_QUERY, variables)
+            viewer = data.get("viewer")
+            login = viewer.get("login") if isinstance(viewer, dict) else None
+            if not isinstance(login, str):
+                raise UnexpectedResponse("GitHub's GraphQL answer has no viewer.login")
+            for alias in ("mine", "review"):
+                flag = "withMine" if alias == "mine" else "withReview"
+                if not variables[flag]:
+                    continue
+                result = data.get(alias)
+                nodes = result.get("nodes") if isinstance(result, dict) else None
+                if not isinstance(nodes, list):
+                    raise UnexpectedResponse(f"GitHub's GraphQL answer has no {alias}.nodes list")
+                found = [
+                    s
+                    for node in nodes
+                    if (
+                        s := parse_pr_status(
+                            node,
+                            mine=alias == "mine",
+                            review_requested=alias == "review",
+                            where=f"GraphQL {alias}",
+                            viewer=login,
+                        )
+                    )
+                    is not None
+                ]
+                counts[alias] += len(found)
+                statuses.extend(found)
+                page = result.get("pageInfo") if isinstance(result, dict) else None
+                more = isinstance(page, dict) and page.get("hasNextPage") and nodes
+                variables[flag] = bool(more)
+                if more:
+                    variables[f"{alias}After"] = page.get("endCursor")
+        assert login is not None
+        # Stored only once every page is read: a half-read search would drop the PRs not reached.
         self.store.replace_pr_status(repos, statuses, login)
         return StatusReport(
             requests=self.client.requests - before,
