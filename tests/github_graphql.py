@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import functools
-from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,12 +102,10 @@ def pull_request(fake: FakeGitHub, repo: str, item: dict[str, Any]) -> dict[str,
             f"{c.get('job_id', 0)}",
             "databaseId": c.get("job_id"),
             "completedAt": c.get("completed_at"),
+            # An Actions job belongs to a workflow run; another app's check run does not.
             "checkSuite": {
-                "workflowRun": {
-                    "databaseId": c.get("run_id"),
-                    "workflow": {"name": c.get("workflow", "CI")},
-                }
-                if c.get("run_id")
+                "workflowRun": {"databaseId": c.get("run_id"), "workflow": {"name": c["workflow"]}}
+                if "workflow" in c
                 else None
             },
         }
@@ -226,7 +224,24 @@ def execute(fake: FakeGitHub, request: dict[str, Any]) -> dict[str, Any]:
     """The JSON GitHub answers to one ``POST /graphql`` body."""
     with fake.lock:
         fake.graphql_queries.append(request)
+
+    def repository(info: Any, owner: str, name: str, **_: Any) -> dict[str, Any] | None:
+        repo = f"{owner}/{name}"
+        if repo not in fake.items:
+            raise GraphQLError(f"Could not resolve to a Repository with the name '{repo}'.")
+
+        def pull(info: Any, number: int) -> dict[str, Any] | None:
+            item = fake.items[repo].get(number)
+            if item is None or not item["pr"]:
+                raise GraphQLError(
+                    f"Could not resolve to a PullRequest with the number of {number}."
+                )
+            return pull_request(fake, repo, item)
+
+        return {"nameWithOwner": repo, "pullRequest": pull}
+
     root = {
+        "repository": repository,
         "viewer": {"login": fake.viewer},
         "rateLimit": {
             "cost": 1,

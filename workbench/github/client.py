@@ -171,6 +171,14 @@ class Page:
     next_url: str | None
     last_page: int | None
     """From the ``Link: rel="last"`` header: how many pages the list has."""
+    last_modified: str | None = None
+    """The ``Last-Modified`` header, for ``if_modified_since`` next time."""
+    poll_interval: int | None = None
+    """``X-Poll-Interval``: seconds GitHub asks a poller to wait before asking again."""
+    status: int = 200
+    """200, 304, or an error status the caller allowed (then ``items`` is empty)."""
+    message: str | None = None
+    """GitHub's message with an allowed error status."""
 
 
 class _Retry(GithubRetry):
@@ -246,17 +254,36 @@ class GitHubClient:
     # --- requests --------------------------------------------------------------------------------
 
     def get_page(
-        self, url: str, params: Mapping[str, Any] | None = None, *, etag: str | None = None
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        etag: str | None = None,
+        if_modified_since: str | None = None,
+        allow: Collection[int] = (),
     ) -> Page:
-        """GET one page of a list; with ``etag``, a conditional request that may answer 304."""
+        """GET one page of a list; with ``etag`` or ``if_modified_since``, a conditional request
+        that may answer 304. Statuses in ``allow`` come back as a page with no items."""
         headers = {"Accept": "application/vnd.github+json"}
         if etag:
             headers["If-None-Match"] = etag
-        status, answer, text = self._call("GET", url, params, headers)
+        if if_modified_since:
+            headers["If-Modified-Since"] = if_modified_since
+        status, answer, text = self._call("GET", url, params, headers, allow=allow)
         links = {rel: target for target, rel in _LINK.findall(answer.get("link", ""))}
         last = re.search(r"[?&]page=(\d+)", links.get("last", ""))
+        modified = answer.get("last-modified", if_modified_since)
+        poll = _seconds(answer.get("x-poll-interval"))
         if status == 304:
-            return Page(True, [], answer.get("etag", etag), None, None)
+            return Page(True, [], answer.get("etag", etag), None, None, modified, poll, 304)
+        if status >= 400:  # allowed by the caller
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                body = None
+            said = body.get("message") if isinstance(body, dict) else None
+            message = self._scrub(str(said)) if said else None
+            return Page(False, [], None, None, None, None, poll, status, message)
         data = self._json(text, url)
         if not isinstance(data, list):
             raise UnexpectedResponse(
@@ -264,7 +291,13 @@ class GitHubClient:
                 "check WORKBENCH_GITHUB_API; nothing of this answer was stored",
             )
         return Page(
-            False, data, answer.get("etag"), links.get("next"), int(last[1]) if last else None
+            False,
+            data,
+            answer.get("etag"),
+            links.get("next"),
+            int(last[1]) if last else None,
+            answer.get("last-modified"),
+            poll,
         )
 
     def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,9 +316,17 @@ class GitHubClient:
                     "the issue lists were stored; run `workbench sync` again then",
                     reset=self.rate.reset,
                 )
+            said = self._scrub(str(first))
+            schema = re.search(
+                r"doesn't exist on type|Cannot query field|[Uu]nknown argument|"
+                r"`first` or `last`|undefinedField",
+                said + str(errors[0].get("extensions", "") if isinstance(errors[0], dict) else ""),
+            )
             raise GitHubError(
-                f"GitHub's GraphQL API refused the query: {self._scrub(str(first))}",
-                "the token may lack the 'repo' or 'read:org' scope",
+                f"GitHub's GraphQL API refused the query: {said}",
+                "GitHub's schema no longer has what this workbench asks for; update the workbench"
+                if schema
+                else "the token may lack the 'repo' or 'read:org' scope",
             )
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
@@ -345,7 +386,11 @@ class GitHubClient:
         except GithubException as exc:  # raised from inside GithubRetry (rate limits, 403)
             answer = {k.lower(): str(v) for k, v in (exc.headers or {}).items()}
             self.rate = RateLimit.from_headers(answer)
-            raise self._error(exc.status, answer, exc.data, url) from None
+            error = self._error(exc.status, answer, exc.data, url)
+            if exc.status in allow and not isinstance(error, RateLimited):
+                data = exc.data if isinstance(exc.data, dict | list) else None
+                return exc.status, answer, json.dumps(data) if data is not None else ""
+            raise error from None
         except requests.Timeout:
             raise Unreachable(
                 f"no answer from {self.settings.api} within {self.settings.timeout} s "
@@ -444,6 +489,13 @@ class GitHubClient:
                 "GitHub may be having trouble; try again later",
             )
         return GitHubError(f"GitHub answered {status} for {path}{said}")
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return max(0, int(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _path(url: str) -> str:

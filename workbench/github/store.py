@@ -20,7 +20,15 @@ from typing import Any
 
 from workbench.errors import UsageError
 from workbench.github.errors import NotSynced
-from workbench.github.model import Check, Comment, Item, PrStatus, Review, Thread
+from workbench.github.model import (
+    Check,
+    Comment,
+    Item,
+    Notification,
+    PrStatus,
+    Review,
+    Thread,
+)
 from workbench.paths import Workspace
 
 DB_FILE = "github.db"
@@ -922,6 +930,189 @@ class Store:
                 sql += " OFFSET ?"
                 args.append(offset)
         return [_tracked(row) for row in self._db.execute(sql, args)]
+
+    # --- notifications ---------------------------------------------------------------------------
+
+    def upsert_notifications(self, threads: Sequence[Notification]) -> int:
+        """Store threads of a notifications list as GitHub sent them; returns how many are new."""
+        with self._write() as db:
+            ids = [t.id for t in threads]
+            known = {
+                r[0]
+                for start in range(0, len(ids), 400)
+                for r in db.execute(
+                    "SELECT id FROM notifications WHERE id IN "
+                    f"({','.join('?' * len(ids[start : start + 400]))})",
+                    ids[start : start + 400],
+                )
+            }
+            db.executemany(
+                f"INSERT INTO notifications ({_NOTIFICATION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, reason = excluded.reason, "
+                "subject_type = excluded.subject_type, title = excluded.title, "
+                "number = excluded.number, url = excluded.url, "
+                "updated_at = excluded.updated_at, unread = excluded.unread, "
+                "last_read_at = excluded.last_read_at",
+                [
+                    (
+                        t.id,
+                        t.repo,
+                        t.reason,
+                        t.subject_type,
+                        t.title,
+                        t.number,
+                        t.url,
+                        t.updated_at,
+                        int(t.unread),
+                        t.last_read_at,
+                    )
+                    for t in threads
+                ],
+            )
+        return len(set(ids) - known)
+
+    def finish_notifications(
+        self, repos: Sequence[str], listed: Iterable[str], poll: NotificationPoll
+    ) -> int:
+        """After a complete list of the unread threads (a 200): the threads of ``repos`` stored
+        as unread that it no longer holds were read elsewhere. Saves ``poll``; returns how many
+        were marked read."""
+        listed = set(listed)
+        with self._write() as db:
+            marks = ",".join("?" * len(repos))
+            stale = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM notifications WHERE unread = 1 AND repo IN ({marks})",
+                    tuple(repos),
+                )
+                if r[0] not in listed
+            ]
+            db.executemany(
+                "UPDATE notifications SET unread = 0 WHERE id = ?", [(i,) for i in stale]
+            )
+            self._save_poll(db, poll)
+        return len(stale)
+
+    def save_notification_poll(self, poll: NotificationPoll) -> None:
+        """Record a check that changed no thread: a 304, or the API refusing (``unavailable``)."""
+        with self._write() as db:
+            self._save_poll(db, poll)
+
+    def _save_poll(self, db: sqlite3.Connection, poll: NotificationPoll) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('notifications', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (json.dumps(poll.to_json()),),
+        )
+
+    def notification_poll(self) -> NotificationPoll:
+        """Where polling the notifications stands; all None before the first check."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'notifications'").fetchone()
+        return NotificationPoll.from_json(row[0] if row else None)
+
+    def mark_notification_read(self, thread_id: str, at: str) -> bool:
+        """Mark one thread read here (after GitHub was told); False if it is not stored."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE notifications SET unread = 0, last_read_at = ? WHERE id = ?",
+                (at, thread_id),
+            )
+        return cur.rowcount > 0
+
+    def notifications(
+        self, repos: Sequence[str] = (), *, unread_only: bool = True, limit: int | None = None
+    ) -> list[Notification]:
+        """Stored threads of ``repos`` (empty: all), newest update first."""
+        where: list[str] = []
+        args: list[Any] = []
+        if repos:
+            where.append(f"repo IN ({','.join('?' * len(repos))})")
+            args.extend(repos)
+        if unread_only:
+            where.append("unread = 1")
+        sql = f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY updated_at DESC, id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_notification(r) for r in self._db.execute(sql, args)]
+
+    def notification(self, thread_id: str) -> Notification | None:
+        row = self._db.execute(
+            f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?", (thread_id,)
+        ).fetchone()
+        return _notification(row) if row else None
+
+
+_NOTIFICATION_COLUMNS = (
+    "id, repo, reason, subject_type, title, number, url, updated_at, unread, last_read_at"
+)
+
+
+def _notification(row: tuple[Any, ...]) -> Notification:
+    return Notification(
+        id=row[0],
+        repo=row[1],
+        reason=row[2],
+        subject_type=row[3],
+        title=row[4],
+        number=row[5],
+        url=row[6],
+        updated_at=row[7],
+        unread=bool(row[8]),
+        last_read_at=row[9],
+    )
+
+
+@dataclass(frozen=True)
+class NotificationPoll:
+    """Where polling ``GET /notifications`` stands (kept in ``meta``)."""
+
+    checked_at: str | None = None
+    """When GitHub was last asked (answered 200, 304 or refused)."""
+    last_modified: str | None = None
+    """``Last-Modified`` of the last complete list: sent as ``If-Modified-Since``."""
+    poll_interval: int | None = None
+    """``X-Poll-Interval``: seconds GitHub wants between two polls."""
+    repos: tuple[str, ...] = ()
+    """The repositories the last complete list was stored for; another set asks anew."""
+    unavailable: str | None = None
+    """Why the API refused at ``checked_at`` (e.g. a fine-grained token); None when it answered."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked_at": self.checked_at,
+            "last_modified": self.last_modified,
+            "poll_interval": self.poll_interval,
+            "repos": list(self.repos),
+            "unavailable": self.unavailable,
+        }
+
+    @classmethod
+    def from_json(cls, text: str | None) -> NotificationPoll:
+        try:
+            raw = json.loads(text) if text else {}
+        except ValueError:
+            raw = {}
+        if not isinstance(raw, dict):
+            raw = {}
+
+        def text_(key: str) -> str | None:
+            value = raw.get(key)
+            return value if isinstance(value, str) else None
+
+        interval = raw.get("poll_interval")
+        repos = raw.get("repos")
+        return cls(
+            checked_at=text_("checked_at"),
+            last_modified=text_("last_modified"),
+            poll_interval=interval if isinstance(interval, int) else None,
+            repos=tuple(r for r in repos if isinstance(r, str)) if isinstance(repos, list) else (),
+            unavailable=text_("unavailable"),
+        )
 
 
 def _tracked(row: tuple[Any, ...]) -> TrackedItem:

@@ -25,12 +25,13 @@ than :data:`STATUS_MAX_AGE`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from workbench.github.errors import UnexpectedResponse, Unreachable
-from workbench.github.model import Item, PrStatus, parse_issue, parse_pr_status
+from workbench.github.model import Item, PrStatus, parse_check, parse_issue, parse_pr_status
+from workbench.github.notifications import NotificationReport, refresh_notifications
 from workbench.github.store import Store
 
 if TYPE_CHECKING:
@@ -50,7 +51,24 @@ OLD_OPEN_FIRST = {"state": "open", "sort": "updated", "direction": "asc", "per_p
 STATUS_PAGE = 100
 """PRs per search page (GitHub's most): 100 of the contributor's PRs in one request."""
 
-STATUS_QUERY = """
+CHECK_FRAGMENT = """
+fragment check on StatusCheckRollupContext {
+  __typename
+  ... on CheckRun {
+    name
+    conclusion
+    status
+    detailsUrl
+    databaseId
+    completedAt
+    checkSuite { workflowRun { databaseId workflow { name } } }
+  }
+  ... on StatusContext { context state targetUrl }
+}
+"""
+
+STATUS_QUERY = (
+    """
 query PrStatus(
   $mine: String!, $review: String!, $mineAfter: String, $reviewAfter: String,
   $withMine: Boolean!, $withReview: Boolean!
@@ -86,19 +104,8 @@ fragment prStatus on PullRequest {
           state
           contexts(first: 100) {
             totalCount
-            nodes {
-              __typename
-              ... on CheckRun {
-                name
-                conclusion
-                status
-                detailsUrl
-                databaseId
-                completedAt
-                checkSuite { workflowRun { databaseId workflow { name } } }
-              }
-              ... on StatusContext { context state targetUrl }
-            }
+            pageInfo { hasNextPage endCursor }
+            nodes { ...check }
           }
         }
       }
@@ -124,6 +131,33 @@ fragment prStatus on PullRequest {
   comments(last: 30) { nodes { author { login } bodyText createdAt url } }
 }
 """
+    + CHECK_FRAGMENT
+)
+
+MORE_CHECKS_QUERY = (
+    """
+query MoreChecks($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      commits(last: 1) {
+        nodes {
+          commit {
+            statusCheckRollup {
+              contexts(first: 100, after: $after) {
+                pageInfo { hasNextPage endCursor }
+                nodes { ...check }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+    + CHECK_FRAGMENT
+)
+"""The checks of one PR beyond the first 100 (pytorch/pytorch-sized CI): a request per 100 more."""
 
 
 @dataclass
@@ -156,6 +190,7 @@ class StatusReport:
 class SyncReport:
     repos: list[RepoReport] = field(default_factory=list)
     status: StatusReport = field(default_factory=StatusReport)
+    notifications: NotificationReport = field(default_factory=NotificationReport)
     requests: int = 0
     rate: RateLimit | None = None
 
@@ -164,6 +199,7 @@ class SyncReport:
             "schema": 1,
             "repos": [asdict(r) for r in self.repos],
             "status": asdict(self.status),
+            "notifications": asdict(self.notifications),
             "requests": self.requests,
             "rate_limit_remaining": self.rate.remaining if self.rate else None,
             "rate_limit_reset": self.rate.reset if self.rate else None,
@@ -210,13 +246,17 @@ class Syncer:
         self.observer = observer or _Quiet()
 
     def run(self, upstreams: Sequence[tuple[str, str]]) -> SyncReport:
-        """Sync each ``(name, repo slug)``, then the PR status; stops at the first error."""
+        """Sync each ``(name, repo slug)``, then the PR status and the notifications; stops at
+        the first error."""
         report = SyncReport()
         repos = [repo for _, repo in upstreams]
         try:
             for name, repo in upstreams:
                 report.repos.append(self.sync_repo(name, repo))
             report.status = self.refresh_status(repos, any(r.changed for r in report.repos))
+            report.notifications = refresh_notifications(
+                self.client, self.store, repos, now=datetime.now(UTC)
+            )
         except Unreachable as exc:
             when = self.store.last_synced(repos)
             raise Unreachable(
@@ -350,6 +390,8 @@ class Syncer:
         }
         login: str | None = None
         statuses: list[PrStatus] = []
+        more_checks: dict[tuple[str, int], str] = {}
+        """PRs with more than 100 checks: the cursor after the first 100."""
         counts = {"mine": 0, "review": 0}
         # Both searches share each request; one that has run out is left out of the next.
         while variables["withMine"] or variables["withReview"]:
@@ -366,28 +408,35 @@ class Syncer:
                 nodes = result.get("nodes") if isinstance(result, dict) else None
                 if not isinstance(nodes, list):
                     raise UnexpectedResponse(f"GitHub's GraphQL answer has no {alias}.nodes list")
-                found = [
-                    s
-                    for node in nodes
-                    if (
-                        s := parse_pr_status(
-                            node,
-                            mine=alias == "mine",
-                            review_requested=alias == "review",
-                            where=f"GraphQL {alias}",
-                            viewer=login,
-                        )
+                found = []
+                for node in nodes:
+                    status = parse_pr_status(
+                        node,
+                        mine=alias == "mine",
+                        review_requested=alias == "review",
+                        where=f"GraphQL {alias}",
+                        viewer=login,
                     )
-                    is not None
-                ]
+                    if status is None:
+                        continue
+                    cursor = _more_checks(node)
+                    if cursor and (status.repo, status.number) not in more_checks:
+                        more_checks[(status.repo, status.number)] = cursor
+                    found.append(status)
                 counts[alias] += len(found)
                 statuses.extend(found)
                 page = result.get("pageInfo") if isinstance(result, dict) else None
-                more = isinstance(page, dict) and page.get("hasNextPage") and nodes
+                cursor = page.get("endCursor") if isinstance(page, dict) else None
+                more = isinstance(page, dict) and page.get("hasNextPage") and nodes and cursor
                 variables[flag] = bool(more)
-                if more:
-                    variables[f"{alias}After"] = page.get("endCursor")
+                variables[f"{alias}After"] = cursor
         assert login is not None
+        statuses = [
+            self._all_checks(s, more_checks[(s.repo, s.number)])
+            if (s.repo, s.number) in more_checks
+            else s
+            for s in statuses
+        ]
         # Stored only once every page is read: a half-read search would drop the PRs not reached.
         self.store.replace_pr_status(repos, statuses, login)
         return StatusReport(
@@ -396,6 +445,47 @@ class Syncer:
             mine=counts["mine"],
             review_requested=counts["review"],
         )
+
+    def _all_checks(self, status: PrStatus, cursor: str) -> PrStatus:
+        """``status`` with the checks after the first 100, 100 to a request."""
+        owner, name = status.repo.split("/", 1)
+        where = f"GraphQL checks of {status.repo}#{status.number}"
+        checks = list(status.checks)
+        after: str | None = cursor
+        while after:
+            data = self.client.graphql(
+                MORE_CHECKS_QUERY,
+                {"owner": owner, "name": name, "number": status.number, "after": after},
+            )
+            contexts = _contexts(_object(_object(data.get("repository")).get("pullRequest")))
+            nodes = contexts.get("nodes")
+            if not isinstance(nodes, list):
+                raise UnexpectedResponse(f"{where}: contexts.nodes is missing")
+            checks += [
+                c for n in nodes if isinstance(n, dict) and (c := parse_check(n, where)) is not None
+            ]
+            page = _object(contexts.get("pageInfo"))
+            after = page.get("endCursor") if page.get("hasNextPage") and nodes else None
+        return replace(status, checks=tuple(checks))
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _contexts(pr: dict[str, Any]) -> dict[str, Any]:
+    """``commits(last: 1) ... statusCheckRollup.contexts`` of a PullRequest object."""
+    nodes = _object(pr.get("commits")).get("nodes")
+    head = _object(nodes[-1]) if isinstance(nodes, list) and nodes else {}
+    rollup = _object(_object(head.get("commit")).get("statusCheckRollup"))
+    return _object(rollup.get("contexts"))
+
+
+def _more_checks(node: object) -> str | None:
+    """The cursor after the first page of a PR's checks, if more follow."""
+    page = _object(_contexts(_object(node)).get("pageInfo"))
+    cursor = page.get("endCursor")
+    return cursor if page.get("hasNextPage") and isinstance(cursor, str) else None
 
 
 def sync_upstreams(
