@@ -60,6 +60,8 @@ HOMES = {
     "sync": "github",
     "issues": "github",
     "prs": "github",
+    "prs log": "github",
+    "notifications": "github",
 }
 """The package of each command not named after it: git operations, environments, GitHub."""
 
@@ -105,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in argv:  # what follows -- goes to the tool underneath (pytest), untouched
         cut = argv.index("--")
         argv, passthrough = argv[:cut], argv[cut + 1 :]
+    if argv[:2] == ["prs", "log"]:
+        # `prs` takes an optional upstream NAME, so `log` is no subcommand of it: the command
+        # is registered as "prs log" (its usage reads `workbench prs log`).
+        argv[:2] = ["prs log"]
     args = parser.parse_args(argv)
     if passthrough and not getattr(args, "accepts_passthrough", False):
         parser.error("arguments after -- are only taken by `workbench tests run`")
