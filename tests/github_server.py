@@ -103,6 +103,8 @@ class FakeGitHub:
         self.viewer = viewer
         self.items: dict[str, dict[int, dict[str, Any]]] = {}
         self.requests: list[Recorded] = []
+        self.server_seconds = 0.0
+        """Time spent answering (routing, GraphQL execution): not the client's cost."""
         self.graphql_queries: list[dict[str, Any]] = []
         """Every GraphQL request body (query and variables), in order."""
         self.faults: list[Fault] = []
@@ -116,6 +118,8 @@ class FakeGitHub:
         # Further endpoints (pull requests, Actions, ...) live in their own modules: each router
         # answers (status, body, headers) for the requests it knows, None for the rest.
         self.routers: list[Router] = []
+        self.notifications: Any = None
+        """The notifications router (tests/github_notifications.py), when one is attached."""
         self._clock = datetime.now(UTC).replace(microsecond=0)
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -439,7 +443,10 @@ class _Handler(BaseHTTPRequestHandler):
                 {"message": "API rate limit exceeded for user ID 1000."},
                 self._rate_headers(bool(auth)),
             )
+        started = time.perf_counter()
         status, body, headers = self._route(method, parsed.path, query, payload, bool(auth))
+        with f.lock:
+            f.server_seconds += time.perf_counter() - started
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         etag = 'W/"' + hashlib.sha1(raw).hexdigest() + '"'
         if method == "GET" and status == 200:
@@ -460,13 +467,21 @@ class _Handler(BaseHTTPRequestHandler):
                 by_status: dict[str, int] = {}
                 for r in f.requests:
                     by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
-                return self._send(200, {"requests": len(f.requests), "by_status": by_status})
+                return self._send(
+                    200,
+                    {
+                        "requests": len(f.requests),
+                        "by_status": by_status,
+                        "server_seconds": f.server_seconds,
+                    },
+                )
         if path == "/_fake/touch":
             spec = json.loads(payload)
             f.touch(spec["repo"], spec["numbers"])
             return self._send(200, {})
         if path == "/_fake/reset":
             f.reset_log()
+            f.server_seconds = 0.0
             return self._send(200, {})
         return self._send(404, {"message": "Not Found"})
 
@@ -589,9 +604,13 @@ def make_workspace(root: Path) -> Path:
 
 @pytest.fixture
 def fake_github() -> Iterator[FakeGitHub]:
+    from tests.github_notifications import NotificationsState
+
     with FakeGitHub() as server:
         for repo in RECIPE_REPOS.values():
             server.items.setdefault(repo, {})
+        # As on GitHub, a token has notifications (none until a test adds some).
+        server.notifications = NotificationsState().attach(server)
         yield server
 
 
@@ -635,17 +654,71 @@ def on_server(server: FakeGitHub, repo: str = "pytorch/ao") -> dict[int, tuple[s
     return {n: (i["updated"], i["title"]) for n, i in server.items[repo].items()}
 
 
+def add_own_prs(server: FakeGitHub, repo: str, n: int, *, checks: int = 40) -> None:
+    """``n`` open PRs of the viewer shaped like pytorch/ao's: ``checks`` Actions jobs on the
+    head commit (every 4th PR with one failing), two reviews, four review threads (one
+    resolved), six comments (three since the last force-push)."""
+    start = max(server.items.get(repo, {}), default=0) + 1
+    for number in range(start, start + n):
+        before, pushed, after = (iso(server.tick()) for _ in range(3))
+        jobs = [
+            {
+                "name": f"test (cpu, {k % 4 + 1}, 4)" if k % 2 else f"build ({k})",
+                "workflow": "Run regression tests" if k % 2 else "Build",
+                "conclusion": "FAILURE" if number % 4 == 0 and k == 7 else "SUCCESS",
+                "job_id": number * 1000 + k,
+                "run_id": number * 10,
+            }
+            for k in range(checks)
+        ]
+        talk = [{"author": "reviewer", "body": f"comment {k}", "created": before} for k in range(2)]
+        server.add_item(
+            repo,
+            number,
+            pr=True,
+            author=server.viewer,
+            ci="FAILURE" if number % 4 == 0 else "SUCCESS",
+            review="CHANGES_REQUESTED" if number % 3 == 0 else "REVIEW_REQUIRED",
+            labels=["module: core"],
+            pushes=[pushed],
+            checks=jobs,
+            opinions=[
+                {"author": "reviewer", "state": "COMMENTED", "submitted": before},
+                {"author": "other", "state": "CHANGES_REQUESTED", "submitted": after},
+            ],
+            threads=[
+                {"path": f"torchao/f{k}.py", "line": 10 + k, "resolved": k == 0, "comments": talk}
+                for k in range(4)
+            ],
+            issue_comments=[
+                {"author": "someone", "body": f"note {k}", "created": before if k < 3 else after}
+                for k in range(6)
+            ],
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="serve fake GitHub data until killed")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
         "--populate", action="append", default=[], metavar="REPO=N", help="e.g. pytorch/ao=4000"
     )
+    parser.add_argument(
+        "--own-prs",
+        action="append",
+        default=[],
+        metavar="REPO=N",
+        help="N open PRs of the viewer with checks, reviews, threads and comments",
+    )
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT))  # as a script: `tests.github_graphql` answers GraphQL
     server = FakeGitHub()
     for spec in args.populate:
         repo, n = spec.split("=")
         server.populate(repo, int(n))
+    for spec in args.own_prs:
+        repo, n = spec.split("=")
+        add_own_prs(server, repo, int(n))
     server.rate_remaining = 10**9
     server.start(args.port)
     with server.lock:  # render every item now, so that timings measure the client

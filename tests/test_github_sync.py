@@ -28,7 +28,8 @@ def test_first_sync_costs_one_list_request_per_100_items(gh_env: GitHubEnv, n: i
     pages = -(-(n + 1) // 100)
     assert server.count(LISTS, method="GET") == pages
     assert server.count("/graphql") == 1  # CI/review state and who "me" is, in one request
-    assert len(server.requests) == pages + 1  # nothing else: no /user, no per-item requests
+    assert server.count("/notifications") == 1  # the first poll (tests/test_notifications.py)
+    assert len(server.requests) == pages + 2  # nothing else: no /user, no per-item requests
     report = result.json()["repos"][0]
     assert report == {
         "name": "ao",
@@ -166,8 +167,8 @@ def test_pr_status_for_mine_and_review_requests(gh_env: GitHubEnv) -> None:
         "mine": 2,
         "review_requested": 1,
     }
-    graphql = server.requests[-1]
-    assert graphql.path == "/graphql"
+    # The status after the lists, then the notifications (tests/test_notifications.py).
+    assert [r.path for r in server.requests][-2:] == ["/graphql", "/notifications"]
     mine = gh_env.cli("prs", "--mine", "--json").json()
     assert [(p["repo"], p["number"], p["ci"], p["review"], p["draft"]) for p in mine] == [
         ("pytorch/xla", 7, "success", None, False),
