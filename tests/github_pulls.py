@@ -1,4 +1,5 @@
-"""Pull-request endpoints for the fake GitHub: forks, permissions, creating, editing, labels.
+"""Pull-request endpoints for the fake GitHub: forks, permissions, creating, reading, editing,
+labels and issue comments.
 
 A router for :class:`tests.github_server.FakeGitHub`; the fork's ``clone_url`` is a local bare
 repository, so ``workbench pr open`` pushes with real git and the test reads what arrived.
@@ -28,6 +29,8 @@ class PullsState:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     labels: dict[int, list[str]] = field(default_factory=dict)
     edits: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    comments: dict[int, list[str]] = field(default_factory=dict)
+    """PR number -> the bodies of the comments posted on it, in order."""
     next_number: int = 101
 
     def _repo(self, fake: FakeGitHub, slug: str, **extra: Any) -> dict[str, Any]:
@@ -96,11 +99,33 @@ class PullsState:
             }
             return 201, self._pull(fake, number), {}
         m = re.fullmatch(rf"{re.escape(base)}/pulls/(\d+)", path)
+        if m and req.method == "GET":
+            return (200, self._pull(fake, int(m[1])), {}) if int(m[1]) in self.pulls else NOT_FOUND
         if m and req.method == "PATCH" and int(m[1]) in self.pulls:
             data = req.json()
             self.edits.append((int(m[1]), data))
             self.pulls[int(m[1])].update({k: v for k, v in data.items() if k in ("title", "body")})
             return 200, self._pull(fake, int(m[1])), {}
+        m = re.fullmatch(rf"{re.escape(base)}/issues/(\d+)/comments", path)
+        if m and req.method == "POST":
+            if int(m[1]) not in self.pulls:
+                return NOT_FOUND
+            posted = self.comments.setdefault(int(m[1]), [])
+            posted.append(req.json()["body"])
+            cid = 9000 + sum(len(c) for c in self.comments.values())
+            return (
+                201,
+                {
+                    "id": cid,
+                    "body": posted[-1],
+                    "user": {"login": "ada", "type": "User"},
+                    "url": f"{fake.url}{base}/issues/comments/{cid}",
+                    "html_url": f"https://github.com/{self.upstream}/pull/{m[1]}#issuecomment-{cid}",
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "updated_at": "2025-01-01T00:00:00Z",
+                },
+                {},
+            )
         m = re.fullmatch(rf"{re.escape(base)}/issues/(\d+)/labels", path)
         if m and req.method == "POST":
             if not any(self.permissions.values()):

@@ -4,6 +4,7 @@ against the local GitHub API server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,12 @@ def test_asks_first_and_refuses_without_a_terminal(workspace: Workspace, github)
     res = run_cli("pr", "open", "demo", "--fork", FORK)
     assert res.code == 2 and "--yes" in res.err
     assert state.pulls == {} and git(fork, "for-each-ref") == ""
+    # --dry-run asks nothing and writes nothing: it shows the push and the body.
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--dry-run")
+    assert res.code == 0, res.err
+    assert "--- new PR: Add new0 ---\n<!-- human:description -->" in res.out
+    assert "<!-- workbench:series v1 " in res.out and "dry run: nothing was pushed" in res.err
+    assert state.pulls == {} and git(fork, "for-each-ref") == ""
 
 
 def test_refuses_unsaved_commits_and_foreign_forks(workspace: Workspace, github):
@@ -165,22 +172,382 @@ def test_an_open_pr_is_not_opened_twice(workspace: Workspace, github):
     assert run_cli("pr", "open", "demo", "--fork", FORK, "--yes").code == 0
     workspace.commit_patched({"pkg/more.py": "Z = 1\n"}, "More")
     assert run_cli("patches", "refresh", "demo").code == 0
-    res = run_cli(
-        "pr", "open", "demo", "--fork", FORK, "--yes", "--branch", "workbench/demo/add-new0"
-    )
-    # A new commit on top fast-forwards the branch; the open PR is reused, not duplicated.
+    args = ("pr", "open", "demo", "--fork", FORK, "--yes", "--branch", "workbench/demo/add-new0")
+    res = run_cli(*args)
+    # A new commit on top: the open PR is reused, not duplicated, and gets v2.
     assert res.code == 0, res.err
     assert len(state.pulls) == 1 and "already open" in res.err
     head = git(workspace.patched, "rev-parse", "HEAD")
     assert git(fork, "rev-parse", "refs/heads/workbench/demo/add-new0") == head
-    # A rewritten series does not silently replace what the fork holds...
+    # A rewritten series is the next version: pushed with a lease, no --force needed.
     git(workspace.patched, "commit", "-q", "--amend", "-m", "More, reworded")
     assert run_cli("patches", "refresh", "demo").code == 0
-    args = ("pr", "open", "demo", "--fork", FORK, "--yes", "--branch", "workbench/demo/add-new0")
     res = run_cli(*args)
-    assert res.code == 1 and "holds other commits" in res.err and "--force" in res.err
-    assert git(fork, "rev-parse", "refs/heads/workbench/demo/add-new0") == head
-    # ...unless asked.
-    assert run_cli(*args, "--force").code == 0
+    assert res.code == 0, res.err
     new_head = git(workspace.patched, "rev-parse", "HEAD")
     assert git(fork, "rev-parse", "refs/heads/workbench/demo/add-new0") == new_head
+    [(number, pr)] = state.pulls.items()
+    assert "<!-- workbench:series v3 " in pr["body"]
+    assert [c.splitlines()[0] for c in state.comments[number]] == [
+        "### v2: changes since v1",
+        "### v3: changes since v2",
+    ]
+    # A fork branch with no open PR that holds other commits is not replaced without --force.
+    _push_foreign(workspace, fork, "wb/other")
+    other = ("pr", "open", "demo", "--fork", FORK, "--yes", "--branch", "wb/other")
+    res = run_cli(*other)
+    assert res.code == 1 and "holds other commits" in res.err and "--force" in res.err
+    assert len(state.pulls) == 1
+    assert run_cli(*other, "--force").code == 0
+    assert git(fork, "rev-parse", "refs/heads/wb/other") == new_head
+
+
+# --- a new version of an open PR (v2: changes since v1) ------------------------------------------
+
+BRANCH = "workbench/demo/add-one"
+PLACEHOLDER_RE = re.compile(
+    r"(<!-- human:description -->\n).*?(\n<!-- /human:description -->)", re.S
+)
+
+
+def _lines(tag: str, n: int = 12) -> str:
+    return "".join(f"{tag}_{i} = {i}\n" for i in range(n))
+
+
+def _three(ws: Workspace) -> list[str]:
+    """A series of three patches, big enough for range-diff to pair an edited one."""
+    assert run_cli("upstream", "fetch", "demo").code == 0
+    assert run_cli("patches", "apply", "demo").code == 0
+    shas = [
+        ws.commit_patched({f"pkg/{name}.py": _lines(name)}, f"Add {name}\n\nWhy {name}: needed.")
+        for name in ("one", "two", "three")
+    ]
+    assert run_cli("patches", "refresh", "demo").code == 0
+    return shas
+
+
+def _reroll(ws: Workspace) -> str:
+    """v2 of the series: patch 1 edited, patch 2 dropped, patch 3 kept, a patch 4 added."""
+    p = ws.patched
+    one, _, three = git(p, "rev-list", "--reverse", "HEAD~3..HEAD").split()
+    git(p, "reset", "-q", "--hard", "HEAD~3")
+    git(p, "cherry-pick", one)
+    (p / "pkg" / "one.py").write_text(_lines("one").replace("one_5 = 5", "one_5 = 55"))
+    git(p, "commit", "-q", "-a", "--amend", "--no-edit")
+    git(p, "cherry-pick", three)
+    ws.commit_patched({"pkg/four.py": _lines("four")}, "Add four")
+    assert run_cli("patches", "refresh", "demo").code == 0
+    return git(p, "rev-parse", "HEAD")
+
+
+def _push_foreign(ws: Workspace, fork: Path, branch: str) -> str:
+    """Someone else's commit on a fork branch."""
+    sha = git(ws.patched, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "Theirs")
+    git(ws.patched, "push", "-q", "--force", str(fork), f"{sha}:refs/heads/{branch}")
+    return sha
+
+
+def _edit_on_github(state: PullsState, number: int) -> None:
+    """The contributor fills the human part, retitles the PR and adds a line outside the human
+    parts, in GitHub's web editor (which sends CRLF)."""
+    pr = state.pulls[number]
+    body = PLACEHOLDER_RE.sub(r"\1My own words, written on GitHub.\2", pr["body"])
+    body += "\nA note I typed outside the parts.\n"
+    pr["body"] = body.replace("\n", "\r\n")
+    pr["title"] = "Add one, retitled"
+
+
+def _everything_is_clean(state: PullsState, ws: Workspace) -> None:
+    _bodies_are_clean(state, ws)
+    for comments in state.comments.values():
+        for text in comments:
+            assert TOKEN not in text and str(ws.root) not in text and "/tmp/" not in text
+
+
+def test_a_new_version_updates_the_open_pr(workspace: Workspace, github):
+    fake, state, fork = github
+    v1 = _three(workspace)[-1]
+    assert run_cli("pr", "open", "demo", "--fork", FORK, "--yes").code == 0
+    [number] = state.pulls
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == v1
+    assert f"<!-- workbench:series v1 commit={v1} top={v1} -->" in state.pulls[number]["body"]
+    _edit_on_github(state, number)
+    before = dict(state.pulls[number])
+    new = _reroll(workspace)
+    snapshot = workspace.snapshot()
+    fake.reset_log()
+
+    # --dry-run: everything shown, nothing written, nothing asked (there is no terminal here).
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--dry-run")
+    assert res.code == 0, res.err
+    assert f"{new[:12]} -> {BRANCH} (v2, with a lease: only if it still holds {v1[:12]})" in res.err
+    assert "v1 -> v2, body changed" in res.err and "dry run: nothing was pushed" in res.err
+    assert f"--- PR #{number} body (v1, on GitHub)" in res.out
+    assert "+<!-- workbench:series v2 " in res.out
+    assert f"--- comment on #{number} ---\n### v2: changes since v1" in res.out
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == v1
+    assert state.pulls[number] == before and state.comments == {} and state.edits == []
+    assert fake.count(method="POST") == 0 and fake.count(method="PATCH") == 0
+    assert workspace.snapshot() == snapshot
+    fetch_head = git(workspace.patched, "rev-parse", "--git-path", "FETCH_HEAD")
+    assert not (workspace.patched / fetch_head).exists()
+
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes", "--json")
+    assert res.code == 0, res.err
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == new
+    assert list(state.pulls) == [number]  # the same PR, not a second one
+    pr = state.pulls[number]
+    # The contributor's words and title stay; the generated parts follow the new series.
+    assert pr["title"] == "Add one, retitled"
+    assert "My own words, written on GitHub." in pr["body"]
+    assert "**Add four**" in pr["body"] and "**Add two**" not in pr["body"]
+    # The line typed outside the human parts is kept, in a part of its own, and said so.
+    kept = pr["body"].split("<!-- human:from-github -->", 1)[1]
+    assert kept.startswith("\nA note I typed outside the parts.\n<!-- /human:from-github -->")
+    assert "paragraph(s) you wrote outside the human parts" in res.err
+    assert "write the 'description' part yourself" not in res.err  # it is written, on GitHub
+    assert f"<!-- workbench:series v2 commit={new} top={new} -->" in pr["body"]
+    assert pr["body"].count("<!-- workbench:series") == 1 and "\r" not in pr["body"]
+    # The comment: b4's summary per patch, numbered as in v2, and the range-diff folded.
+    [comment] = state.comments[number]
+    assert comment.startswith("### v2: changes since v1\n")
+    assert "1 changed, 1 added, 1 dropped, 1 unchanged" in comment
+    assert "- 1/3 Add one: **changed**\n" in comment
+    assert "- 2/3 Add three: unchanged\n" in comment
+    assert "- 3/3 Add four: **added**\n" in comment
+    assert "- **dropped**: Add two (was 2/3)\n" in comment
+    assert "<details>" in comment and "```diff\n" in comment and "    ++one_5 = 55" in comment
+    [done] = res.json()["prs"]
+    assert done["update"] == {
+        "version": 2,
+        "old_version": 1,
+        "old_commit": v1,
+        "new_commit": new,
+        "body_changed": True,
+        "title_changed": False,
+        "comment": comment,
+        "posted": True,
+    }
+    _everything_is_clean(state, workspace)
+
+    # Nothing changed since: nothing is pushed, edited or posted.
+    fake.reset_log()
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes")
+    assert res.code == 0, res.err
+    assert f"PR #{number} is already at this version (v2)" in res.out
+    assert fake.count(method="POST") == 0 and fake.count(method="PATCH") == 0
+    assert len(state.comments[number]) == 1
+
+
+def test_a_branch_someone_else_pushed_to_is_left_alone(
+    workspace: Workspace, github, monkeypatch: pytest.MonkeyPatch
+):
+    _, state, fork = github
+    v1 = _three(workspace)[-1]
+    assert run_cli("pr", "open", "demo", "--fork", FORK, "--yes").code == 0
+    [number] = state.pulls
+    theirs = _push_foreign(workspace, fork, BRANCH)
+    _reroll(workspace)
+    before = dict(state.pulls[number])
+    # Pushed since v1 (the body's marker names another commit): refused before anything.
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes")
+    assert res.code == 1 and "someone else pushed to" in res.err
+    assert f"nothing was pushed and PR #{number} was not changed" in res.err
+    assert len(res.err.strip().splitlines()) == 1
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == theirs
+    assert state.pulls[number] == before and state.comments == {} and state.edits == []
+
+    # Pushed between the read and the push: the lease refuses, the PR is left as it was.
+    git(workspace.patched, "push", "-q", "--force", str(fork), f"{v1}:refs/heads/{BRANCH}")
+    import workbench.pr.publish as publish
+
+    real_push = publish.push
+    raced: list[str] = []
+
+    def racing_push(*args, **kwargs):
+        raced.append(_push_foreign(workspace, fork, BRANCH))
+        real_push(*args, **kwargs)
+
+    monkeypatch.setattr(publish, "push", racing_push)
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes")
+    assert res.code == 1 and "someone else pushed to" in res.err and "meanwhile" in res.err
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == raced[0]
+    assert state.pulls[number] == before and state.comments == {} and state.edits == []
+    monkeypatch.setattr(publish, "push", real_push)
+
+    # --force takes what is there now as the lease.
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes", "--force")
+    assert res.code == 0, res.err
+    head = git(workspace.patched, "rev-parse", "HEAD")
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == head
+    assert "--force replaces it" in res.err
+
+
+def test_the_comment_is_a_question_of_its_own(
+    workspace: Workspace, github, monkeypatch: pytest.MonkeyPatch
+):
+    from workbench.pr import cli as pr_cli
+
+    _, state, fork = github
+    _three(workspace)
+    assert run_cli("pr", "open", "demo", "--fork", FORK, "--yes").code == 0
+    [number] = state.pulls
+    new = _reroll(workspace)
+    asked: list[str] = []
+
+    def answer(question: str) -> bool:
+        asked.append(question)
+        return question == "go ahead?"
+
+    monkeypatch.setattr(pr_cli, "_confirm", answer)
+    res = run_cli("pr", "open", "demo", "--fork", FORK)
+    assert res.code == 0, res.err
+    assert asked == ["go ahead?", f'post the comment "v2: changes since v1" on #{number}?']
+    assert "the comment was not posted" in res.err
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == new
+    assert "<!-- workbench:series v2 " in state.pulls[number]["body"] and state.comments == {}
+    # --no-comment: not asked, not posted; the version still moves on.
+    asked.clear()
+    newer = workspace.commit_patched({"pkg/five.py": _lines("five")}, "Add five")
+    assert run_cli("patches", "refresh", "demo").code == 0
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes", "--no-comment", "--json")
+    assert res.code == 0, res.err
+    assert asked == [] and state.comments == {}
+    assert '"v3: changes since v2" (1 added, 3 unchanged): not posted (--no-comment)' in res.err
+    assert git(fork, "rev-parse", f"refs/heads/{BRANCH}") == newer
+    assert "<!-- workbench:series v3 " in state.pulls[number]["body"]
+    update = res.json()["prs"][0]["update"]
+    assert update["version"] == 3 and update["posted"] is False
+    assert update["comment"].startswith("### v3: changes since v2")
+
+
+def test_a_stack_gets_a_new_version_with_one_comment_on_top(workspace: Workspace, github):
+    _, state, fork = github
+    _series(workspace, 3)
+    args = ("pr", "open", "demo", "--fork", FORK, "--yes", "--stack", "--branch", "wb/st")
+    assert run_cli(*args).code == 0
+    numbers = list(state.pulls)
+    lower = state.pulls[numbers[0]]
+    lower["body"] = lower["body"].replace("Why new0: it is needed.", "Edited on GitHub.")
+    # v2: patch 2 changed and its message reworded; patch 3 rebased onto it.
+    p = workspace.patched
+    one, two, three = git(p, "rev-list", "--reverse", "HEAD~3..HEAD").split()
+    git(p, "reset", "-q", "--hard", one)
+    git(p, "cherry-pick", two)
+    (p / "pkg" / "new1.py").write_text("X = 11\n")
+    git(p, "commit", "-q", "-a", "--amend", "-m", "Add new1\n\nWhy new1: reworded.")
+    git(p, "cherry-pick", three)
+    assert run_cli("patches", "refresh", "demo").code == 0
+    shas = git(p, "rev-list", "--reverse", "HEAD~3..HEAD").split()
+    res = run_cli(*args)
+    assert res.code == 0, res.err
+    assert "with a lease" in res.err
+    branches = [f"wb/st-{i}" for i in (1, 2, 3)]
+    assert [git(fork, "rev-parse", f"refs/heads/{b}") for b in branches] == shas
+    assert list(state.pulls) == numbers
+    # One comment, on the top PR, for the whole series.
+    assert list(state.comments) == [numbers[-1]]
+    [comment] = state.comments[numbers[-1]]
+    assert comment.startswith("### v2: changes since v1")
+    assert "- 1/3 Add new0: unchanged" in comment and "- 2/3 Add new1: **changed**" in comment
+    bodies = [state.pulls[n]["body"] for n in numbers]
+    for i, body in enumerate(bodies):
+        assert f"<!-- workbench:series v2 commit={shas[i]} top={shas[-1]} -->" in body
+        assert all(f"#{n}" in body for n in numbers)  # the stack list, with links
+    # What the contributor wrote stays; what they did not follows the reworded commit.
+    assert "Edited on GitHub." in bodies[0] and "Why new0" not in bodies[0]
+    assert "Why new1: reworded." in bodies[1] and "it is needed" not in bodies[1]
+    assert "from-github" not in "".join(bodies)
+    _everything_is_clean(state, workspace)
+    # Again, unchanged: nothing is pushed or posted.
+    res = run_cli(*args)
+    assert res.code == 0 and "are already at this version (v2)" in res.out
+    assert len(state.comments[numbers[-1]]) == 1
+
+
+# --- the pieces: range-diff's pairs, the comment, the carried-over body --------------------------
+
+
+def test_range_diff_pairs_are_parsed_and_rewrites_paired():
+    from workbench.pr.reroll import Pair, pair_rewrites, parse_pairs
+
+    text = (
+        " 1:  aaaaaaa =  1:  bbbbbbb First\n"
+        " 2:  ccccccc !  2:  ddddddd Second: with a colon\n"
+        "    @@ x.py\n"
+        "    -: not a pair line\n"
+        " 3:  eeeeeee <  -:  ------- Third\n"
+        " -:  -------- >  3:  fffffff Third\n"
+        " -:  -------- > 10:  1111111 Tenth\n"
+        " 4:  2222222 <  -:  ------- Gone\n"
+    )
+    pairs = parse_pairs(text)
+    assert [(p.kind, p.old, p.new, p.subject) for p in pairs] == [
+        ("unchanged", 1, 1, "First"),
+        ("changed", 2, 2, "Second: with a colon"),
+        ("dropped", 3, None, "Third"),
+        ("added", None, 3, "Third"),
+        ("added", None, 10, "Tenth"),
+        ("dropped", 4, None, "Gone"),
+    ]
+    assert pair_rewrites(pairs)[2] == Pair("changed", 3, 3, "Third", rewritten=True)
+    assert [p.subject for p in pair_rewrites(pairs)] == [
+        "First",
+        "Second: with a colon",
+        "Third",
+        "Tenth",
+        "Gone",
+    ]
+
+
+def test_the_comment_caps_the_range_diff_and_fences_it_safely():
+    from workbench.pr.reroll import Reroll, comment_text, parse_pairs
+
+    diff = "1:  aaaaaaa ! 1:  bbbbbbb First\n" + "".join(
+        f"    +line {i} with ``` fences\n" for i in range(200)
+    )
+    r = Reroll(2, 3, "a" * 40, "b" * 40, "c" * 40, "d" * 40, diff, parse_pairs(diff))
+    text = comment_text(r, limit=500)
+    assert text.startswith("### v3: changes since v2\n")
+    assert "- 1/1 First: **changed**" in text
+    assert "Rebased: v2 sat on `aaaaaaaaaaaa`, v3 sits on `cccccccccccc`." in text
+    assert "````diff\n" in text  # longer than any run of backticks inside
+    assert "Cut here: " in text and "of 201 lines" in text
+    assert len(text) < 1500
+
+
+def test_carry_over_keeps_everything_the_contributor_wrote():
+    from workbench.pr.revision import carry_over, read_mark, with_mark
+
+    old = (
+        "<!-- human:description -->\nMine.\n<!-- /human:description -->\n\n"
+        "<!-- human:gone -->\nA part no longer drafted.\n<!-- /human:gone -->\n\n"
+        "> **Generated by workbench** old results\n> more\n\n"
+        "- [x] I am not making a trivial change.\n"
+        "- [ ] I have run pre-commit.\n\n"
+        "Fixes #12 (an old title)\n\n"
+        "A line of my own.\n"
+    )
+    new = (
+        "<!-- human:description -->\nMine.\n<!-- /human:description -->\n\n"
+        "> **Generated by workbench** new results\n\n"
+        "- [ ] I am not making a trivial change.\n"
+        "- [ ] I have run pre-commit.\n\n"
+        "Fixes #12 (a new title)\n"
+    )
+    body, notes = carry_over(with_mark(old, 1, "a" * 40, "a" * 40), new)
+    assert "- [x] I am not making a trivial change." in body
+    assert "- [ ] I have run pre-commit." in body
+    assert "<!-- human:gone -->\nA part no longer drafted.\n<!-- /human:gone -->" in body
+    assert "<!-- human:from-github -->\nA line of my own.\n<!-- /human:from-github -->" in body
+    assert "old results" not in body and "an old title" not in body
+    assert len(notes) == 2 and "workbench:series" not in body
+    # Once carried, it stays, and nothing more is said or added.
+    again, notes = carry_over(with_mark(body, 2, "b" * 40, "b" * 40), new)
+    assert again == body and notes == []
+    # A part the body file fills differently: the file wins, GitHub's text is kept below.
+    mine = new.replace("Mine.", "From my file.")
+    body, notes = carry_over(old, mine)
+    assert "From my file." in body and "<!-- human:from-github -->\nMine." in body
+    assert read_mark("no marker").version == 1
+    assert read_mark(with_mark("x", 4, "c" * 40, "d" * 40)).top == "d" * 40

@@ -58,11 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="push the series to your fork and open it as a DRAFT PR (asks first)",
         description="push the patched worktree's commits to a branch of your fork and open a "
         "draft PR against the upstream with the drafted body and suggested labels (set only "
-        "where your token may; listed otherwise). Shows what it will do and asks unless --yes.",
+        "where your token may; listed otherwise). A branch with an open PR gets the next "
+        "version of the series (v2, v3, ...): pushed with a lease, the body drafted again with "
+        "what you wrote kept, and a 'v2: changes since v1' comment with the range-diff. Shows "
+        "what it will do and asks unless --yes.",
     )
     o.add_argument("name", metavar="NAME")
     o.add_argument("--fork", required=True, metavar="OWNER/REPO", help="your fork of the upstream")
-    o.add_argument("--yes", action="store_true", help="do not ask")
+    o.add_argument("--yes", action="store_true", help="do not ask (push, and post the comment)")
     o.add_argument("--stack", action="store_true", help="one draft PR per patch, linked")
     o.add_argument("--branch", metavar="NAME", help="the fork branch (default: from the title)")
     o.add_argument(
@@ -74,7 +77,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--issue", type=int, metavar="N", help="the issue the PR fixes")
     o.add_argument("--push-url", metavar="URL", help="push here instead of the fork's clone URL")
     o.add_argument(
-        "--force", action="store_true", help="replace the fork branch if it holds other commits"
+        "--force",
+        action="store_true",
+        help="replace a fork branch that holds other commits (for an open PR: commits someone "
+        "else pushed)",
+    )
+    o.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the push, each body (a diff for an open PR) and the version comment; "
+        "push, edit and post nothing",
+    )
+    o.add_argument(
+        "--no-comment",
+        action="store_true",
+        help="for an open PR: do not post the 'v2: changes since v1' comment",
     )
     o.add_argument("--json", action="store_true", help="print what was done as JSON")
     o.set_defaults(func=cmd_open)
@@ -168,9 +185,10 @@ def _confirm(question: str) -> bool:
 def cmd_open(args: argparse.Namespace) -> int:
     from workbench.github.client import GitHubClient
     from workbench.paths import Workspace
-    from workbench.pr.publish import open_prs, plan_open, push
+    from workbench.pr.publish import open_prs, plan_open, post_comment, push
 
     ws = Workspace.discover()
+    comment = not args.no_comment
     with GitHubClient.from_env() as client, maybe_store(ws) as store:
         plan = plan_open(
             ws,
@@ -185,12 +203,37 @@ def cmd_open(args: argparse.Namespace) -> int:
             store=store,
             force=args.force,
         )
-        err.print(escape(plan.describe()))
+        if plan.up_to_date:
+            numbers = ", ".join(f"#{pr.number}" for pr in plan.prs)
+            which = f"PR {numbers} is" if len(plan.prs) == 1 else f"PRs {numbers} are"
+            if args.json:
+                print_json(plan.to_json())
+            else:
+                out.print(
+                    f"{which} already at this version (v{plan.version}): nothing was pushed, "
+                    "edited or posted"
+                )
+            return 0
+        err.print(escape(plan.describe(comment=comment)))
+        if args.dry_run:
+            if args.json:
+                print_json({**plan.to_json(), "dry_run": True})
+            else:
+                sys.stdout.write(plan.preview(comment=comment))
+            err.print("dry run: nothing was pushed, edited or posted")
+            return 0
         if not args.yes and not _confirm("go ahead?"):
             err.print("nothing was pushed or opened")
             return 0
         push(ws, args.name, plan, client)
         open_prs(plan, client, log=lambda msg: err.print(escape(msg)))
+        if plan.comment and comment:
+            top = plan.prs[-1]
+            if args.yes or _confirm(f'post the comment "{plan.comment_title}" on #{top.number}?'):
+                post_comment(plan, client)
+                err.print(f"posted {escape(plan.comment_url or plan.comment_title or '')}")
+            else:
+                err.print("the comment was not posted")
     if args.json:
         print_json(plan.to_json())
     else:

@@ -5,15 +5,25 @@ Outside contributors cannot push branches upstream (ghstack needs that), so a st
 fork branches, each holding the patches up to its own, every PR based on the upstream's default
 branch, and each body listing the stack with links. Only the top PR carries the test and bench
 results: they were made from the whole series.
+
+A branch that already has an open PR gets the next version of the series (v2, v3, ...): it is
+pushed with a lease on what the fork held (so a push someone else made meanwhile is never
+replaced), the body is regenerated with what the contributor wrote kept (see
+:mod:`workbench.pr.revision`), and a "v2: changes since v1" comment with the range-diff can go on
+the (top) PR (see :mod:`workbench.pr.reroll`).
 """
 
 from __future__ import annotations
 
+import base64
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from github.GithubObject import NotSet
 
 from workbench.config import Recipe, load_recipe
 from workbench.display import worktree_sentence
@@ -24,8 +34,18 @@ from workbench.gitops.git import run
 from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
 from workbench.pr.facts import gather
+from workbench.pr.lint import lint
 from workbench.pr.make import linked_issue, local_paths, make_draft
-from workbench.pr.model import GENERATED, PrDraft, human, quote, split_file_text
+from workbench.pr.model import (
+    GENERATED,
+    PrDraft,
+    human,
+    quote,
+    split_file_text,
+)
+from workbench.pr.reroll import comment_text
+from workbench.pr.revision import carry_over, with_mark
+from workbench.pr.update import Previous, prepare_updates, said
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -48,6 +68,11 @@ class PlannedPr:
     number: int | None = None
     url: str | None = None
     labelled: bool = False
+    own: str = ""
+    """The PR's own body, before the stack list and the version marker go around it."""
+    previous: Previous | None = None
+    """Set when the PR is open already: this push is a new version of it."""
+    body_changed: bool = False
 
 
 @dataclass
@@ -62,21 +87,66 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     label_hint: str | None = None
     force: bool = False
+    pin: str = ""
+    """The commit the series sits on (the patched worktree's base)."""
+    version: int = 1
+    """The version of the series this push makes (v1: every PR is new)."""
+    comment: str | None = None
+    """The "vN: changes since vM" comment for the top PR, when a PR gets a new version."""
+    comment_title: str | None = None
+    changes: dict[str, int] = field(default_factory=dict)
+    posted: bool = False
+    comment_url: str | None = None
+    up_to_date: bool = False
+    """Every PR is open and already holds this version: nothing to push, edit or post."""
 
-    def describe(self) -> str:
+    @property
+    def updates(self) -> list[PlannedPr]:
+        return [pr for pr in self.prs if pr.previous]
+
+    def describe(self, *, comment: bool = True) -> str:
         lines = [
             f"push {len(self.prs)} branch(es) to {self.fork}"
-            + (" (force: replaces what is there)" if self.force else "")
+            + (
+                " (force: replaces what is there)"
+                if self.force and any(not pr.previous for pr in self.prs)
+                else ""
+            )
             + ":"
         ]
         for pr in self.prs:
-            lines.append(f"  {pr.commit[:12]} -> {pr.branch}")
-        lines.append(f"open {len(self.prs)} DRAFT PR(s) against {self.repo}:{self.base}:")
-        for pr in self.prs:
-            state = f" (already open: {pr.existing}; only the branch moves)" if pr.existing else ""
-            lines.append(f"  {pr.title}{state}")
+            if pr.previous:
+                held = pr.previous.commit[:12] if pr.previous.commit else "nothing"
+                lines.append(
+                    f"  {pr.commit[:12]} -> {pr.branch} (v{self.version}, with a lease: only "
+                    f"if it still holds {held})"
+                )
+            else:
+                lines.append(f"  {pr.commit[:12]} -> {pr.branch}")
+        new = [pr for pr in self.prs if not pr.previous]
+        if new:
+            lines.append(f"open {len(new)} DRAFT PR(s) against {self.repo}:{self.base}:")
+            lines += [f"  {pr.title}" for pr in new]
+        if self.updates:
+            lines.append(f"update {len(self.updates)} open PR(s) to v{self.version}:")
+            for pr in self.updates:
+                assert pr.previous is not None
+                what = "body changed" if pr.body_changed else "body unchanged"
+                if pr.title != pr.previous.title:
+                    what += ", title changed"
+                lines.append(
+                    f"  #{pr.number} {pr.title} (already open: {pr.existing}): "
+                    f"v{pr.previous.version} -> v{self.version}, {what}"
+                )
+        if self.comment:
+            counts = ", ".join(f"{n} {kind}" for kind, n in self.changes.items() if n)
+            where = f"#{self.prs[-1].number}" if self.prs[-1].number else "the top PR"
+            lines.append(
+                f'comment on {where}: "{self.comment_title}" ({counts})'
+                + ("" if comment else ": not posted (--no-comment)")
+            )
         labels = self.prs[-1].labels if self.prs else []
-        if labels:
+        if labels and new:
             how = "set" if self.can_label else "listed for you (this token cannot set labels)"
             lines.append(f"labels {how}: {', '.join(labels)}")
             if not self.can_label and self.label_hint:
@@ -85,8 +155,56 @@ class Plan:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    def preview(self, *, comment: bool = True) -> str:
+        """What ``--dry-run`` shows beyond :meth:`describe`: each body as it would go out (a
+        diff against GitHub's for an open PR) and the comment, in full."""
+        parts = []
+        for pr in self.prs:
+            prev = pr.previous
+            if prev is None:
+                parts.append(f"--- new PR: {pr.title} ---\n{pr.body.rstrip()}\n")
+                continue
+            if pr.title != prev.title:
+                parts.append(f"PR #{pr.number}: title {prev.title!r} -> {pr.title!r}\n")
+            if not pr.body_changed:
+                parts.append(f"PR #{pr.number}: body unchanged\n")
+                continue
+            diff = difflib.unified_diff(
+                prev.body.splitlines(keepends=True),
+                pr.body.splitlines(keepends=True),
+                fromfile=f"PR #{pr.number} body (v{prev.version}, on GitHub)",
+                tofile=f"PR #{pr.number} body (v{self.version})",
+            )
+            parts.append("".join(line if line.endswith("\n") else line + "\n" for line in diff))
+        if self.comment:
+            where = f"#{self.prs[-1].number}" if self.prs[-1].number else "the top PR"
+            head = f"--- comment on {where}" + ("" if comment else " (not posted: --no-comment)")
+            parts.append(f"{head} ---\n{self.comment}")
+        elif self.updates:
+            parts.append("no comment\n")
+        return "\n".join(parts)
+
     def to_json(self) -> dict:
-        return {"schema": 1, "kind": "pr-open", **asdict(self)}
+        doc: dict[str, Any] = {"schema": 1, "kind": "pr-open", **asdict(self)}
+        top = self.prs[-1] if self.prs else None
+        for entry, pr in zip(doc["prs"], self.prs, strict=True):
+            entry.pop("own")
+            entry.pop("previous")
+            entry["update"] = (
+                {
+                    "version": self.version,
+                    "old_version": pr.previous.version,
+                    "old_commit": pr.previous.commit,
+                    "new_commit": pr.commit,
+                    "body_changed": pr.body_changed,
+                    "title_changed": pr.title != pr.previous.title,
+                    "comment": self.comment if pr is top else None,
+                    "posted": self.posted if pr is top else False,
+                }
+                if pr.previous
+                else None
+            )
+        return doc
 
 
 def _slug(text: str) -> str:
@@ -113,7 +231,8 @@ def _check_fork(client: GitHubClient, fork: str, recipe: Recipe) -> Repository:
     return repo
 
 
-def _commits(engine: SeriesEngine, name: str) -> list[str]:
+def _commits(engine: SeriesEngine, name: str) -> tuple[str, list[str]]:
+    """The pin the patched worktree sits on, and its commits on it, oldest first."""
     status = engine.report.status(check_head=False)
     wt = status.worktree
     if wt.state is not WorktreeState.IN_SYNC:
@@ -130,7 +249,8 @@ def _commits(engine: SeriesEngine, name: str) -> list[str]:
             f"lists {len(status.patches)}",
             f"workbench patches apply {name}",
         )
-    return commits
+    base = run(engine.co.patched, "rev-parse", f"{wt.base}^{{commit}}").stdout
+    return base, commits
 
 
 def _stack_body(plan: Plan, index: int, own: str) -> str:
@@ -147,6 +267,10 @@ def _stack_body(plan: Plan, index: int, own: str) -> str:
     return quote(head) + "\n\n" + own
 
 
+def _top_ref(branch: str) -> str:
+    return f"the top of the stack (`{branch}`)"
+
+
 def _lower_body(patch_body: str, top: str) -> str:
     text = patch_body.strip() or None
     part = (
@@ -159,6 +283,36 @@ def _lower_body(patch_body: str, top: str) -> str:
         + "\n\n"
         + quote(f"{GENERATED}: tests and benchmarks were run on the whole series; see {top}.")
     )
+
+
+def compose(plan: Plan, index: int) -> tuple[str, list[str]]:
+    """The body PR ``index`` gets: its own body, under the stack list for a stack, with what the
+    contributor wrote on GitHub carried over for an open PR, and the version marker; and the
+    notes on what was carried over."""
+    pr, top = plan.prs[index], plan.prs[-1]
+    own = pr.own
+    if len(plan.prs) > 1:
+        if index < len(plan.prs) - 1 and top.number:
+            own = own.replace(_top_ref(top.branch), f"#{top.number}")
+        own = _stack_body(plan, index, own)
+    notes: list[str] = []
+    if pr.previous:
+        own, notes = carry_over(pr.previous.merge_from, own)
+    return with_mark(own, plan.version, pr.commit, top.commit), notes
+
+
+def _auth_env(push_url: str, token: str | None) -> dict[str, str]:
+    """An https push or fetch to GitHub gets the token through the environment only (never
+    written to a config file)."""
+    if not token or not push_url.startswith("https://"):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    host = push_url.split("/")[2]
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.https://{host}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
 
 
 def plan_open(
@@ -175,6 +329,7 @@ def plan_open(
     store: Store | None = None,
     force: bool = False,
 ) -> Plan:
+    """What ``pr open`` will do; reads GitHub and the fork, writes nothing."""
     recipe = load_recipe(ws, name)
     if client.anonymous:
         raise UsageError(
@@ -182,7 +337,7 @@ def plan_open(
         )
     engine = SeriesEngine(ws, recipe)
     engine.co.require()
-    commits = _commits(engine, name)
+    pin, commits = _commits(engine, name)
     fork_repo = _check_fork(client, fork, recipe)
     with client.calls(f"GET /repos/{recipe.upstream.repo}"):
         upstream = client.github.get_repo(recipe.upstream.repo)
@@ -214,9 +369,13 @@ def plan_open(
         warnings=[w.message for w in draft.warnings],
         label_hint=hint,
         force=force,
+        pin=pin,
     )
-    if not stack or len(commits) == 1:
-        plan.prs.append(PlannedPr(top_branch, commits[-1], draft.title, draft.body, draft.labels))
+    is_stack = stack and len(commits) > 1
+    if not is_stack:
+        plan.prs.append(
+            PlannedPr(top_branch, commits[-1], draft.title, "", draft.labels, own=draft.body)
+        )
     else:
         patches = facts.patches
         for i, (commit, patch) in enumerate(zip(commits, patches, strict=True)):
@@ -226,19 +385,69 @@ def plan_open(
                     f"{top_branch}-{i + 1}",
                     commit,
                     draft.title if last else patch.subject,
-                    draft.body if last else "",
+                    "",
                     draft.labels,
+                    own=draft.body if last else "",
                 )
             )
         for pr, patch in zip(plan.prs[:-1], patches, strict=False):
-            pr.body = _lower_body(patch.body, f"the top of the stack (`{plan.prs[-1].branch}`)")
+            pr.own = _lower_body(patch.body, _top_ref(plan.prs[-1].branch))
     owner = fork.split("/")[0]
     with client.calls(f"GET /repos/{plan.repo}/pulls"):
         for pr in plan.prs:
             found = list(upstream.get_pulls(state="open", head=f"{owner}:{pr.branch}"))
             if found:
                 pr.existing, pr.number = found[0].html_url, found[0].number
+    if any(pr.existing for pr in plan.prs):
+        reroll = prepare_updates(
+            ws,
+            name,
+            plan,
+            client,
+            upstream,
+            worktree=engine.co.patched,
+            facts=facts,
+            store=store,
+            stack_prefix=top_branch if is_stack else None,
+            use_github_text=body_file is None,
+            env=_auth_env(plan.push_url, client.credentials.token),
+        )
+        if plan.up_to_date:
+            for pr in plan.prs:
+                assert pr.previous is not None
+                pr.title, pr.body = pr.previous.title, pr.previous.body
+            return plan
+        if reroll is not None:
+            plan.comment = comment_text(reroll)
+            plan.comment_title, plan.changes = reroll.title, reroll.counts
+    for i, pr in enumerate(plan.prs):
+        pr.body, notes = compose(plan, i)
+        if pr.previous:
+            pr.body_changed = pr.body != pr.previous.body
+            if notes:
+                plan.warnings.append(
+                    f"PR #{pr.number}: kept {'; '.join(notes)}: what the new body lacked is at "
+                    "its end (<!-- human:from-github --> and any part no longer drafted); "
+                    "move it where it belongs"
+                )
+    top = plan.prs[-1]
+    if top.previous:
+        # The parts to write yourself are those still empty once GitHub's text is kept.
+        empty = "empty-human-section"
+        drafted = {w.message for w in draft.warnings if w.code == empty}
+        still = [w.message for w in lint(facts, top.body, top.labels) if w.code == empty]
+        plan.warnings = still + [w for w in plan.warnings if w not in drafted]
+    _refuse_token([pr.title + "\n" + pr.body for pr in plan.prs] + [plan.comment or ""], client)
     return plan
+
+
+def _refuse_token(texts: list[str], client: GitHubClient) -> None:
+    token = client.credentials.token
+    if token and any(token in t for t in texts):
+        raise UsageError(
+            "the PR body or the version comment holds your GitHub token; nothing was pushed",
+            "remove it (from the PR on GitHub, or from the patches)",
+        )
 
 
 def _refuse_secrets(draft: PrDraft, client: GitHubClient, ws: Workspace) -> None:
@@ -257,38 +466,53 @@ def _refuse_secrets(draft: PrDraft, client: GitHubClient, ws: Workspace) -> None
 
 
 def push(ws: Workspace, name: str, plan: Plan, client: GitHubClient) -> None:
-    """One push of every branch; an https push to GitHub gets the token through the
-    environment only (never written to a config file)."""
+    """One push of every branch. A new branch is pushed plainly (``--force`` replaces one that
+    holds other commits); a new version of an open PR with ``--force-with-lease`` on what the
+    fork held when the plan was made, all or nothing (``--atomic``)."""
     recipe = load_recipe(ws, name)
     worktree = SeriesEngine(ws, recipe).co.patched
-    refspecs = [f"{pr.commit}:refs/heads/{pr.branch}" for pr in plan.prs]
-    env: dict[str, str] = {}
     token = client.credentials.token
-    if token and plan.push_url.startswith("https://"):
-        import base64
-
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        host = plan.push_url.split("/")[2]
-        env = {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.https://{host}/.extraheader",
-            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
-        }
-    args = ["push", "--porcelain", *(["--force"] if plan.force else []), plan.push_url, *refspecs]
-    result = run(worktree, *args, env=env, check=False)
-    if not result.ok:
-        said = (result.stderr or result.stdout).replace(token or "\0", "***")
-        rejected = "rejected" in said or "non-fast-forward" in said or "fetch first" in said
+    env = _auth_env(plan.push_url, token)
+    args = ["push", "--porcelain"]
+    if plan.updates:
+        args.append("--atomic")
+    for pr in plan.updates:
+        assert pr.previous is not None
+        args.append(f"--force-with-lease=refs/heads/{pr.branch}:{pr.previous.commit or ''}")
+    refspecs = [
+        ("+" if plan.force and not pr.previous else "") + f"{pr.commit}:refs/heads/{pr.branch}"
+        for pr in plan.prs
+    ]
+    result = run(worktree, *args, plan.push_url, *refspecs, env=env, check=False)
+    if result.ok:
+        return
+    text = result.stderr or result.stdout
+    stale = [
+        line.split("\t")[1].rpartition(":refs/heads/")[2]
+        for line in result.stdout.splitlines()
+        if line.startswith("!") and "stale info" in line and "\t" in line
+    ]
+    if stale:
+        prs = [pr for pr in plan.prs if pr.branch in stale and pr.number]
+        which = ", ".join(f"#{pr.number}" for pr in prs) or "the PR"
         raise ProblemFound(
-            f"pushing to {plan.fork} failed: "
-            + ("a branch there holds other commits" if rejected else said.strip().splitlines()[-1]),
-            "use --branch NAME for a new branch, or --force to replace it"
-            if rejected
-            else "check --push-url and that you can push to the fork",
+            f"someone else pushed to {', '.join(stale)} of {plan.fork} meanwhile; nothing was "
+            f"pushed and {which} was not changed",
+            f"see what is there now: workbench pr open {name} --fork {plan.fork} --dry-run",
         )
+    rejected = any(w in text for w in ("rejected", "non-fast-forward", "fetch first"))
+    raise ProblemFound(
+        f"pushing to {plan.fork} failed: "
+        + ("a branch there holds other commits" if rejected else said(text, token)),
+        "use --branch NAME for a new branch, or --force to replace it"
+        if rejected
+        else "check --push-url and that you can push to the fork",
+    )
 
 
 def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lambda _: None) -> Plan:
+    """Open the new PRs as drafts, and give the open ones their new body (and title) where it
+    changed."""
     owner = plan.fork.split("/")[0]
     with client.calls(f"POST /repos/{plan.repo}/pulls"):
         upstream = client.github.get_repo(plan.repo)
@@ -296,7 +520,6 @@ def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lamb
         for pr in plan.prs:
             if pr.existing:
                 pr.url = pr.existing
-                log(f"already open: {pr.existing}")
                 continue
             created = upstream.create_pull(
                 base=plan.base,
@@ -309,19 +532,42 @@ def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lamb
             pr.number, pr.url = created.number, created.html_url
             made.append((pr, created))
             log(f"opened draft PR #{created.number}: {created.html_url}")
-        if len(plan.prs) > 1:
-            # Numbers exist only now: every new PR's body gets the stack with links.
-            top = plan.prs[-1]
+        if len(plan.prs) > 1 and made:
+            # Numbers exist only now: every body gets the stack with links.
+            for i, pr in enumerate(plan.prs):
+                pr.body = compose(plan, i)[0]
+                if pr.previous:
+                    pr.body_changed = pr.body != pr.previous.body
             for pr, created in made:
-                index = plan.prs.index(pr)
-                own = pr.body
-                if top.number:
-                    own = own.replace(f"the top of the stack (`{top.branch}`)", f"#{top.number}")
-                pr.body = _stack_body(plan, index, own)
                 created.edit(body=pr.body)
         labels = plan.prs[-1].labels if plan.prs else []
         if plan.can_label and labels:
             for pr, created in made:
                 created.add_to_labels(*labels)
                 pr.labelled = True
+    with client.calls(f"PATCH /repos/{plan.repo}/pulls/N"):
+        for pr in plan.updates:
+            assert pr.previous is not None and pr.number is not None
+            changes = {}
+            if pr.body_changed:
+                changes["body"] = pr.body
+            if pr.title != pr.previous.title:
+                changes["title"] = pr.title
+            if changes:
+                upstream.get_pull(pr.number).edit(
+                    title=changes.get("title", NotSet), body=changes.get("body", NotSet)
+                )
+            what = " and ".join(changes) + " updated" if changes else "body unchanged"
+            log(f"already open: {pr.existing}; now at v{plan.version} ({what})")
     return plan
+
+
+def post_comment(plan: Plan, client: GitHubClient) -> None:
+    """The "vN: changes since vM" comment on the top PR."""
+    top = plan.prs[-1]
+    if not plan.comment or top.number is None:
+        return
+    with client.calls(f"POST /repos/{plan.repo}/issues/{top.number}/comments"):
+        pull = client.github.get_repo(plan.repo).get_pull(top.number)
+        made = pull.create_issue_comment(plan.comment)
+    plan.posted, plan.comment_url = True, made.html_url
