@@ -164,7 +164,7 @@ async def test_detail_pane_and_open_in_browser(tui_ws, store) -> None:
         assert opened == [second.url]
 
 
-async def test_my_prs_show_ci_review_and_missing_required_labels(tui_ws, store) -> None:
+async def test_my_prs_show_ci_review_and_what_blocks_them(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
@@ -175,7 +175,10 @@ async def test_my_prs_show_ci_review_and_missing_required_labels(tui_ws, store) 
         demo = next(t for t in mine if t.item.repo == tui_data.DEMO)
         row = mine.index(demo)
         cells = [c.plain for c in table(app, "mine").cells(table(app, "mine").items[row])]
-        assert cells[3] == demo.ci and "module:" in cells[5]
+        assert cells[3] == demo.ci and "label" in cells[5]  # the blocking column
+        await pilot.press(*["down"] * row)
+        await wait_for(pilot, lambda: "### Blocking" in detail(app))
+        assert "**label** `module:` required label missing" in detail(app)
         await open_tab(pilot, app, "reviews")
         await settle(pilot, app)
         assert all(t.review_requested for t in table(app, "reviews").items)

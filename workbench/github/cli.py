@@ -1,12 +1,14 @@
-"""``workbench sync``, ``workbench issues`` and ``workbench prs``.
+"""``workbench sync``, ``workbench issues``, ``workbench prs`` and ``workbench prs log``.
 
-``sync`` is the only command that talks to GitHub; ``issues`` and ``prs`` read the store and work
-offline.
+``sync`` talks to GitHub; ``issues`` and ``prs`` read the store and work offline. ``prs log``
+reads a PR's checks from the store and fetches the logs of its failing jobs once, on demand;
+after that it reads them offline too.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +21,9 @@ from workbench.config import Recipe, load_recipe, load_recipes
 from workbench.console import err, out, print_json
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
+from workbench.github.blocking import IDLE_DAYS, Blocker, blocking_of, summary
 from workbench.github.errors import NotSynced
+from workbench.github.model import Notification
 from workbench.github.store import ItemQuery, Store, TrackedItem
 from workbench.github.sync import CLOSED_DAYS, RepoReport, SyncReport
 from workbench.paths import Workspace
@@ -106,6 +110,9 @@ def _print_report(report: SyncReport) -> None:
             f"PR status ({s.viewer}): {s.mine} open PR(s) of yours, "
             f"{s.review_requested} awaiting your review"
         )
+    line = _notifications_line(report)
+    if line:
+        out.print(line, markup=False)
     rate = report.rate
     if rate and rate.remaining is not None:
         out.print(f"rate limit: {rate.remaining} left, resets {reset_text(rate.reset)}")
@@ -140,7 +147,14 @@ def _recipes(ws: Workspace, name: str | None) -> list[Recipe]:
     return [load_recipe(ws, name)] if name else load_recipes(ws)
 
 
-def _read(ws: Workspace, recipes: Sequence[Recipe], query: ItemQuery) -> list[TrackedItem]:
+def _read(
+    ws: Workspace,
+    recipes: Sequence[Recipe],
+    query: ItemQuery,
+    *,
+    idle_days: int | None = None,
+) -> tuple[list[TrackedItem], dict[tuple[str, int], list[Blocker]]]:
+    """The items of ``query`` and, with ``idle_days``, what blocks each open PR among them."""
     with Store.open(ws, create=False) as store:
         repos = [r.upstream.repo for r in recipes]
         # A first sync cut short still left what it stored to read.
@@ -150,7 +164,11 @@ def _read(ws: Workspace, recipes: Sequence[Recipe], query: ItemQuery) -> list[Tr
                 f"nothing synced yet for {names}",
                 f"run: workbench sync {names if len(recipes) == 1 else ''}".strip(),
             )
-        return store.query(query)
+        rows = store.query(query)
+        if idle_days is None:
+            return rows, {}
+        by_repo = {r.upstream.repo: r for r in recipes}
+        return rows, blocking_of(store, rows, by_repo, utc_now(), idle_days=idle_days)
 
 
 def _limit(args: argparse.Namespace) -> int | None:
@@ -160,10 +178,22 @@ def _limit(args: argparse.Namespace) -> int | None:
 
 
 def _show(
-    rows: list[TrackedItem], recipes: Sequence[Recipe], args: argparse.Namespace, prs: bool
+    rows: list[TrackedItem],
+    recipes: Sequence[Recipe],
+    args: argparse.Namespace,
+    prs: bool,
+    blocking: dict[tuple[str, int], list[Blocker]] | None = None,
 ) -> int:
+    blocking = blocking or {}
     if args.json:
-        print_json([r.to_json() for r in rows])
+        docs = []
+        for r in rows:
+            doc = r.to_json()
+            if prs:
+                found = blocking.get((r.item.repo, r.item.number), [])
+                doc["blocking"] = [b.to_json() for b in found]
+            docs.append(doc)
+        print_json(docs)
         return 0
     if not rows:
         out.print("nothing matches")
@@ -172,12 +202,16 @@ def _show(
     now = utc_now()
     # Titles and labels give way to a narrow terminal; each row stays on one line.
     table = Table(box=None, pad_edge=False)
-    for col in ("upstream", "#"):
-        table.add_column(col, no_wrap=True)
+    # The number is what a contributor types next: never squeezed. Titles give way first.
+    table.add_column("upstream", no_wrap=True)
+    table.add_column("#", no_wrap=True, min_width=len(str(max(r.item.number for r in rows))))
     table.add_column("title", min_width=12)
+    mine_only = prs and getattr(args, "mine", False)  # the author is you: no column for it
     if prs:
-        for col in ("author", "ci", "review"):
+        for col in ("ci", "review") if mine_only else ("author", "ci", "review"):
             table.add_column(col, no_wrap=True)
+        if blocking:
+            table.add_column("blocking", max_width=24, no_wrap=True, overflow="ellipsis")
     else:
         table.add_column("labels", max_width=30)
         table.add_column("assignees", no_wrap=True, max_width=16)
@@ -195,7 +229,12 @@ def _show(
             review = Text(word, style=style)
             if t.review_requested:
                 review.append((" " if word else "") + "your review", style="bold")
-            cells += [Text(i.author or ""), Text(ci, style=CI_STYLE.get(ci, "dim")), review]
+            if not mine_only:
+                cells.append(Text(i.author or ""))
+            cells += [Text(ci, style=CI_STYLE.get(ci, "dim")), review]
+            if blocking:
+                found = blocking.get((i.repo, i.number), [])
+                cells.append(Text(summary(found), style="red" if found else "dim"))
         else:
             cells += [
                 Text(", ".join(i.labels), no_wrap=True, overflow="ellipsis"),
@@ -234,7 +273,8 @@ def cmd_issues(args: argparse.Namespace) -> int:
         search=args.search,
         limit=_limit(args),
     )
-    return _show(_read(ws, recipes, query), recipes, args, prs=False)
+    rows, _ = _read(ws, recipes, query)
+    return _show(rows, recipes, args, prs=False)
 
 
 def cmd_prs(args: argparse.Namespace) -> int:
@@ -250,7 +290,280 @@ def cmd_prs(args: argparse.Namespace) -> int:
         review_requested=args.review_requested,
         limit=_limit(args),
     )
-    return _show(_read(ws, recipes, query), recipes, args, prs=True)
+    rows, blocking = _read(ws, recipes, query, idle_days=args.idle_days)
+    if not args.json and not (args.mine or args.review_requested):
+        blocking = {}  # the column where it is asked for: a table of every PR needs its titles
+    return _show(rows, recipes, args, prs=True, blocking=blocking)
+
+
+# --- prs log -------------------------------------------------------------------------------------
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} MB"
+
+
+def _log_client() -> Any:
+    from workbench.github.client import GitHubClient
+    from workbench.github.errors import BadToken
+
+    client = GitHubClient.from_env()
+    if client.anonymous:
+        client.close()
+        raise BadToken(
+            "downloading Actions logs needs a GitHub token",
+            "set GH_TOKEN or run `gh auth login`; logs fetched before are read without one",
+        )
+    return client
+
+
+def cmd_prs_log(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from workbench.errors import WorkbenchError
+    from workbench.github import joblogs
+
+    ws = Workspace.discover()
+    try:
+        repos = {r.name: r.upstream.repo for r in load_recipes(ws)}
+    except WorkbenchError:  # a broken recipe elsewhere should not stop reading a log
+        repos = {}
+    repo, number = joblogs.parse_pr_ref(args.pr, repos)
+    ref = f"{repo}#{number}"
+    results: list[dict[str, Any]] = []
+    problems: list[WorkbenchError] = []
+    clients: list[Any] = []
+
+    def client() -> Any:
+        clients.append(_log_client())
+        return clients[-1]
+
+    def offline(exc: WorkbenchError) -> None:
+        err.print(f"warning: {exc.one_line()}; showing the stored log", markup=False)
+
+    def show(found: joblogs.CheckLog) -> None:
+        check, log = found.check, found.log
+        conclusion = check.conclusion or check.status
+        note = ""
+        if found.source == "status":
+            note = f"no Actions log (a commit status or an app's check): {check.url or 'no URL'}"
+        elif found.problem is not None:
+            note = found.problem.one_line()
+        elif log is not None:
+            when = "fetched now" if found.source == "fetched" else f"fetched {log.fetched_at}"
+            note = when + {
+                "offline": ", GitHub unreachable",
+                "kept": ", GitHub no longer has it",
+            }.get(found.source, "")
+        if args.json:
+            entry: dict[str, Any] = {
+                "check": check.label,
+                "job_id": check.job_id,
+                "conclusion": conclusion,
+                "url": check.url,
+                "log_path": str(joblogs.stored_file(ws.home, log)) if log else None,
+                "bytes": log.bytes if log else None,
+                "first_error": log.first_error if log else None,
+                "error_block": log.error_block if log else None,
+                "fetched": log.fetched_at if log else None,
+            }
+            if log is None:
+                entry["note"] = note
+            elif args.full:
+                entry["log"] = joblogs.read_log(ws.home, log)
+            results.append(entry)
+            return
+        style = "red" if check.failed else "dim"
+        out.print(f"[bold]{escape(check.label)}[/]  [{style}]{escape(conclusion)}[/]")
+        if log is None:
+            out.print(f"  {note}\n", markup=False)
+            return
+        where = ws.relative(joblogs.stored_file(ws.home, log))
+        out.print(f"  log: {where} ({_size(log.bytes)}, {note})\n", markup=False)
+        if args.full:
+            text = joblogs.read_log(ws.home, log)
+            out.file.write(text if text.endswith("\n") else text + "\n")
+        elif log.error_block:
+            out.print(log.error_block, markup=False, emoji=False)
+        else:
+            out.print("(no error block found in the log; --full prints all of it)", markup=False)
+        out.print()
+
+    with Store.open(ws, create=False) as store:
+        pr = store.pr_details(repo, number)
+        if pr is None:
+            raise NotSynced(
+                f"{ref} is not in the store (it keeps your open PRs and those awaiting your review)",
+                "run: workbench sync",
+            )
+        checks = joblogs.pick_checks(pr, args.check)
+        if not checks:
+            if args.json:
+                print_json([])
+                return 0
+            ci = f"; CI is {pr.ci.lower()}" if pr.ci else ""
+            out.print(
+                f"{ref}: no failing check among the {len(pr.checks)} stored{ci} "
+                "(`workbench sync` updates them)",
+                markup=False,
+            )
+            return 0
+        try:
+            for found in joblogs.check_logs(
+                store, ws.home, repo, checks, client, refresh=args.refresh, on_offline=offline
+            ):
+                if found.problem is not None:
+                    problems.append(found.problem)
+                show(found)
+        finally:
+            for c in clients:
+                c.close()
+            if args.json:
+                print_json(results)
+    if len(problems) > 1:
+        worst = max(problems, key=lambda p: p.exit_code)
+        summary = joblogs.JobLogGone(
+            f"{len(problems)} logs of {ref} could not be fetched; first: {problems[0].message}",
+            problems[0].hint,
+        )
+        summary.exit_code = worst.exit_code
+        raise summary
+    if problems:
+        raise problems[0]
+    return 0
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def _notifications_line(report: SyncReport) -> str | None:
+    """The sync's line about notifications; None when there is nothing new to say."""
+    n = report.notifications
+    if n.unavailable:
+        return f"notifications unavailable: {n.unavailable}"
+    if n.skipped == "anonymous":
+        return "notifications: skipped (they need a token)"
+    if n.skipped == "unavailable":
+        return None  # said by the sync that learnt it; `workbench notifications` says it again
+    if n.skipped:
+        return f"notifications: {n.unread} unread; next poll in {n.next_poll_s} s (GitHub's pace)"
+    if n.not_modified:
+        return f"notifications: unchanged (304), {n.unread} unread"
+    read = f", {n.read_elsewhere} read elsewhere" if n.read_elsewhere else ""
+    return f"notifications: {n.unread} unread ({n.new} new{read})"
+
+
+def _thread_words(n: Notification) -> str:
+    number = f"#{n.number} " if n.number is not None else ""
+    return f"{n.repo} {number}{n.title!r}"
+
+
+def _confirm_read(n: Notification) -> bool:
+    import sys
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "notifications read asks before it writes to GitHub, and there is no terminal to ask on",
+            f"pass --yes: workbench notifications read {n.id} --yes",
+        )
+    question = f"Mark {_thread_words(n)} read on GitHub? This writes to GitHub. [y/N] "
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def cmd_notifications_read(args: argparse.Namespace, ws: Workspace) -> int:
+    from workbench.github.client import GitHubClient
+    from workbench.github.notifications import mark_read
+
+    thread = args.thread or ""
+    if not thread.isdigit():
+        raise UsageError(
+            f"notifications read needs a thread ID (digits), got {thread!r}"
+            if thread
+            else "notifications read needs a thread ID",
+            "`workbench notifications` lists them with their IDs",
+        )
+    with Store.open(ws, create=False) as store:
+        n = store.notification(thread)
+        if n is None:
+            raise UsageError(
+                f"no notification {thread} in the store",
+                "`workbench notifications --all` lists the stored ones (`workbench sync` fetches them)",
+            )
+        if not args.yes and not _confirm_read(n):
+            err.print("nothing was written to GitHub")
+            return 0
+        with GitHubClient.from_env() as client:
+            mark_read(client, store, thread, now=utc_now())
+        n = store.notification(thread) or n
+    if args.json:
+        print_json(_notification_json(n, {}))
+    else:
+        out.print(f"marked read on GitHub: {_thread_words(n)}", markup=False)
+    return 0
+
+
+def _notification_json(n: Notification, names: dict[str, str]) -> dict[str, Any]:
+    return {"upstream": names.get(n.repo), **dataclasses.asdict(n)}
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    ws = Workspace.discover()
+    if args.name == "read":
+        return cmd_notifications_read(args, ws)
+    if args.thread is not None:
+        raise UsageError(
+            f"unexpected {args.thread!r} after {args.name!r}",
+            f"to mark a thread read: workbench notifications read {args.thread}",
+        )
+    if args.yes:
+        raise UsageError(
+            "--yes goes with `notifications read ID`", "workbench notifications read ID --yes"
+        )
+    recipes = _recipes(ws, args.name)
+    names = {r.upstream.repo: r.name for r in recipes}
+    with Store.open(ws, create=False) as store:
+        poll = store.notification_poll()
+        rows = store.notifications(list(names), unread_only=not args.all)
+        # A first poll cut short (a rate limit) still left what it stored to read.
+        if poll.checked_at is None and not rows and not store.notifications(unread_only=False):
+            raise NotSynced(
+                "notifications were not fetched yet",
+                "run `workbench sync` with a token (GH_TOKEN or `gh auth login`)",
+            )
+    if poll.unavailable:
+        err.print(f"notifications unavailable: {poll.unavailable}", markup=False)
+    if args.json:
+        print_json([_notification_json(n, names) for n in rows])
+        return 0
+    now = utc_now()
+    if not rows:
+        which = "notifications" if args.all else "unread notifications"
+        of = args.name or "the tracked upstreams"
+        out.print(f"no {which} of {of} (checked {ago(poll.checked_at, now)})")
+        return 0
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "upstream", "reason", "type", "#"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title", min_width=12)
+    table.add_column("updated", justify="right", no_wrap=True)
+    for n in rows:
+        style = "" if n.unread else "dim"
+        table.add_row(
+            n.id,
+            names.get(n.repo, n.repo),
+            n.reason,
+            n.subject_type,
+            str(n.number) if n.number is not None else "",
+            Text(n.title, no_wrap=True, overflow="ellipsis"),
+            ago(n.updated_at, now),
+            style=style,
+        )
+    out.print(table)
+    return 0
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -298,8 +611,64 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_issues)
 
     help_ = "list pull requests from the store with CI and review state (works offline)"
-    p = subparsers.add_parser("prs", help=help_, description=help_)
+    p = subparsers.add_parser(
+        "prs",
+        help=help_,
+        description=help_,
+        epilog="`workbench prs log OWNER/REPO#N` shows the logs of a PR's failing CI jobs.",
+    )
     common(p, ("open", "closed", "merged"))
     p.add_argument("--mine", action="store_true", help="opened by you (the token's user)")
     p.add_argument("--review-requested", action="store_true", help="your review is requested")
+    p.add_argument(
+        "--idle-days",
+        type=_non_negative,
+        default=IDLE_DAYS,
+        metavar="N",
+        help=f"list an open PR as idle after N days without activity (default {IDLE_DAYS})",
+    )
     p.set_defaults(func=cmd_prs)
+
+    # `workbench prs log ...` arrives here as "prs log" (workbench.cli routes it): `prs` itself
+    # takes an optional upstream NAME, so `log` cannot be a subcommand of it.
+    help_ = "show the error in the logs of a PR's failing CI jobs (fetched once, then offline)"
+    p = subparsers.add_parser(
+        "prs log",
+        help=help_,
+        description=help_
+        + ". The logs are kept gzipped under the workbench home (.workbench/logs).",
+    )
+    p.add_argument(
+        "pr", metavar="OWNER/REPO#N", help="the pull request (also NAME#N or the PR's URL)"
+    )
+    p.add_argument(
+        "--check",
+        metavar="NAME",
+        help="only the check whose name or 'workflow / name' contains NAME (any check, "
+        "failing ones first; default: every failing check)",
+    )
+    p.add_argument(
+        "--refresh", action="store_true", help="fetch the logs again even if they are stored"
+    )
+    p.add_argument("--full", action="store_true", help="print the whole log, not the error block")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_prs_log)
+
+    help_ = (
+        "list your GitHub notifications about the upstreams from the store (works offline); "
+        "`read ID` marks one read on GitHub"
+    )
+    p = subparsers.add_parser(
+        "notifications",
+        help=help_,
+        description=help_ + ". `workbench sync` fetches them, at the pace GitHub asks for.",
+        usage="workbench notifications [NAME] [--all] [--json] | read ID [--yes] [--json]",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="one upstream (default: all); or `read`")
+    p.add_argument("thread", nargs="?", metavar="ID", help="with `read`: the thread to mark read")
+    p.add_argument("--all", action="store_true", help="read ones too (default: unread only)")
+    p.add_argument(
+        "--yes", action="store_true", help="with `read`: do not ask before writing to GitHub"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_notifications)

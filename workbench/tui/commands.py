@@ -23,6 +23,22 @@ class WorkbenchCommands(Provider):
             ("store: reload", screen.action_reload, "Read the store, series and runs again"),
         ]
         item = screen.highlighted_item()
+        if item is not None and item.item.is_pull_request:
+            out.append(
+                (
+                    f"pr: fetch failing logs of #{item.item.number}",
+                    screen.action_fetch_logs,
+                    "The failing jobs' logs: their first errors in the detail pane, kept offline",
+                )
+            )
+        if screen.active_tab() == "notifications":
+            out.append(
+                (
+                    "notifications: mark read on GitHub",
+                    screen.action_mark_read,
+                    "Asks first: this writes to GitHub",
+                )
+            )
         if item is not None and not item.item.is_pull_request:
             out.append(
                 (

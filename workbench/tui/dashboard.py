@@ -40,10 +40,17 @@ from workbench.github.store import Store, TrackedItem
 from workbench.paths import Workspace
 from workbench.tui import data
 from workbench.tui.data import LISTS, ListFilter
-from workbench.tui.detail import item_markdown, run_markdown, series_markdown
+from workbench.tui.detail import (
+    item_markdown,
+    notification_markdown,
+    notifications_note,
+    run_markdown,
+    series_markdown,
+)
 from workbench.tui.joblog import JobLog
 from workbench.tui.messages import (
     DraftReady,
+    LogsFetched,
     PageLoaded,
     SeriesChanged,
     StepFailed,
@@ -51,8 +58,14 @@ from workbench.tui.messages import (
     SyncFinished,
     WorkStarted,
 )
-from workbench.tui.screens import DraftScreen, ErrorDialog, RebaseDialog, draft_preview
-from workbench.tui.tables import PatchesTable, RunsTable
+from workbench.tui.screens import (
+    ConfirmDialog,
+    DraftScreen,
+    ErrorDialog,
+    RebaseDialog,
+    draft_preview,
+)
+from workbench.tui.tables import NotificationsTable, PatchesTable, RunsTable
 from workbench.tui.widgets import ItemTable, StatusBar
 
 if TYPE_CHECKING:
@@ -64,6 +77,7 @@ TAB_TITLES = {
     "reviews": "Reviews",
     "patches": "Patches",
     "runs": "Runs",
+    "notifications": "Notifications",
 }
 ALL = "__all__"
 DETAIL_AFTER = 0.08
@@ -102,9 +116,21 @@ class DashboardScreen(Screen[None]):
         _b("B", "run_bench", "Bench", "Run nox -s NAME_bench in the background"),
         _b("x", "cancel_job", "Cancel run", "Stop the running nox session (its process group)"),
         _b("d", "draft_pr", "Draft PR", "Draft the PR description and preview it"),
+        _b(
+            "l",
+            "fetch_logs",
+            "Logs",
+            "Fetch the failing jobs' logs of the highlighted PR: first error shown, kept offline",
+        ),
         _b("n", "toggle_newcomer", "Newcomer", "Issues with the recipe's newcomer labels only"),
         _b("u", "toggle_unassigned", "Unassigned", "Issues nobody is assigned to only"),
         _b("r", "reload", "Reload", "Read the store, the series and the runs again", show=False),
+        _b(
+            "m",
+            "mark_read",
+            "Mark read",
+            "Mark the highlighted notification read on GitHub (asks first: it writes upstream)",
+        ),
     ]
 
     app: WorkbenchApp  # this screen runs in that app only
@@ -156,6 +182,15 @@ class DashboardScreen(Screen[None]):
                         yield RunsTable(
                             self.ws, self.recipes, clock=self.app.clock, id="table-runs"
                         )
+                    with TabPane(TAB_TITLES["notifications"], id="notifications"):
+                        yield NotificationsTable(
+                            self.ws,
+                            self.recipes,
+                            store=self.store,
+                            lock=self.app.store_lock,
+                            clock=self.app.clock,
+                            id="table-notifications",
+                        )
                 with VerticalScroll(id="detail-pane"):
                     yield Markdown("Select a row to see it here.", id="detail")
                 yield JobLog(self.ws, id="joblog")
@@ -180,6 +215,10 @@ class DashboardScreen(Screen[None]):
         return self.query_one("#table-runs", RunsTable)
 
     @property
+    def notifications(self) -> NotificationsTable:
+        return self.query_one("#table-notifications", NotificationsTable)
+
+    @property
     def joblog(self) -> JobLog:
         return self.query_one("#joblog", JobLog)
 
@@ -201,7 +240,9 @@ class DashboardScreen(Screen[None]):
             if self.app.store_lock.acquire(blocking=False):
                 try:
                     recipes = list(self.recipes.values())
-                    page = data.read_page(self.store, recipes, kind, self.filter, 0)
+                    page = data.read_page(
+                        self.store, recipes, kind, self.filter, 0, now=self.app.clock()
+                    )
                 finally:
                     self.app.store_lock.release()
                 self._page_loaded(PageLoaded(page, self.generation[kind]))
@@ -214,7 +255,9 @@ class DashboardScreen(Screen[None]):
         if generation != self.generation[kind]:
             return  # the filter changed again before this started
         recipes = list(self.recipes.values())
-        page = self._read(lambda: data.read_page(self.store, recipes, kind, f, offset))
+        page = self._read(
+            lambda: data.read_page(self.store, recipes, kind, f, offset, now=self.app.clock())
+        )
         self.post_message(PageLoaded(page, generation))
         if offset == 0:
             self._load_facets(page, generation)
@@ -349,9 +392,13 @@ class DashboardScreen(Screen[None]):
     def _detail_for_current(self) -> None:
         kind = self.active_tab()
         if kind in LISTS:
-            t = self.query_one(f"#table-{kind}", ItemTable).highlighted()
+            table = self.query_one(f"#table-{kind}", ItemTable)
+            t = table.highlighted()
             if t is not None:
-                self._show_detail(item_markdown(t, self._recipe_of(t), self.app.clock()))
+                blocking = table.blocking if kind != "issues" else None
+                self._show_detail(
+                    item_markdown(t, self._recipe_of(t), self.app.clock(), blocking=blocking)
+                )
         elif kind == "patches":
             view = self.patches.current_view()
             if view is not None:
@@ -360,6 +407,14 @@ class DashboardScreen(Screen[None]):
             run = self.runs.current()
             if run is not None:
                 self._show_detail(run_markdown(*run))
+        elif kind == "notifications":
+            inbox, now = self.notifications, self.app.clock()
+            n = inbox.current()
+            self._show_detail(
+                notification_markdown(n, now, inbox.poll)
+                if n is not None
+                else notifications_note(inbox.poll, now)
+            )
 
     def _recipe_of(self, t: TrackedItem) -> Recipe | None:
         return next((r for r in self.recipes.values() if r.upstream.repo == t.item.repo), None)
@@ -378,6 +433,7 @@ class DashboardScreen(Screen[None]):
             self.load_list(kind)
             self._show_count(self.query_one(f"#table-{kind}", ItemTable))
         self.query_one(f"#table-{kind}").focus()
+        self.refresh_bindings()  # keys that belong to one tab (check_action)
         self._schedule_detail()
 
     @on(Input.Changed, "#filter")
@@ -424,6 +480,10 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_filter":  # "/" types itself in the filter and in any other input
             return not isinstance(self.focused, Input)
+        if action == "fetch_logs":
+            return self.active_tab() in ("mine", "reviews")
+        if action == "mark_read":
+            return self.active_tab() == "notifications"
         return True
 
     def action_focus_filter(self) -> None:
@@ -445,14 +505,46 @@ class DashboardScreen(Screen[None]):
         self.read_store()
         self.patches.reload()
         self.runs.reload()
+        self.notifications.reload()
 
     def action_open(self) -> None:
+        if self.active_tab() == "notifications":
+            n = self.notifications.current()
+            if n is None or not n.url:
+                self.notify("no notification highlighted", severity="warning")
+                return
+            self.app.opener(n.url)
+            self.notify(f"opened {n.url}")
+            return
         t = self.highlighted_item()
         if t is None:
             self.notify("no issue or PR highlighted", severity="warning")
             return
         self.app.opener(t.item.url)
         self.notify(f"opened {t.item.url}")
+
+    def action_mark_read(self) -> None:
+        """Ask, then mark the highlighted notification read on GitHub."""
+        n = self.notifications.current()
+        if n is None:
+            self.notify("no notification highlighted", severity="warning")
+            return
+        if not n.unread:
+            self.notify("already read", severity="warning")
+            return
+        number = f" #{n.number}" if n.number is not None else ""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notifications.mark_read(n)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Mark read on GitHub? This writes upstream.",
+                f"{n.repo}{number} {n.title}\n({n.reason}; {n.subject_type})",
+            ),
+            answered,
+        )
 
     def current_upstream(self) -> str | None:
         """The upstream an action is for: the highlighted row's, the sidebar's, or the only one."""
@@ -518,6 +610,59 @@ class DashboardScreen(Screen[None]):
             self.notify(msg.summary)
         self.action_reload()
         self._set_busy(None)
+
+    # failing logs
+
+    def action_fetch_logs(self) -> None:
+        t = self.highlighted_item()
+        if t is None or not t.item.is_pull_request:
+            self.notify("no PR highlighted", severity="warning")
+            return
+        self._set_busy(f"fetching logs of #{t.item.number}")
+        self._fetch_logs(t.item.repo, t.item.number)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="logs", description="logs")
+    def _fetch_logs(self, repo: str, number: int) -> None:
+        from workbench.github.client import GitHubClient
+        from workbench.github.joblogs import check_logs, pick_checks
+
+        # A connection of its own: the downloads must not hold the lists' store.
+        try:
+            with Store.open(self.ws) as store:
+                status = store.pr_details(repo, number)
+                if status is None:
+                    self.post_message(LogsFetched(f"#{number}: no checks stored; sync first", []))
+                    return
+                try:
+                    checks = pick_checks(status, None)
+                except WorkbenchError as exc:
+                    self.post_message(LogsFetched(f"#{number}: {exc.message}", []))
+                    return
+                if not checks:
+                    self.post_message(LogsFetched(f"#{number}: no failing checks", []))
+                    return
+                got = list(check_logs(store, self.ws.home, repo, checks, GitHubClient.from_env))
+        except BaseException:
+            self.post_message(LogsFetched("", []))
+            raise
+        fetched = sum(g.source == "fetched" for g in got)
+        stored = sum(g.source in ("store", "offline") for g in got)
+        problems = [g.problem.one_line() for g in got if g.problem is not None]
+        self.post_message(
+            LogsFetched(f"#{number}: {fetched} log(s) fetched, {stored} already stored", problems)
+        )
+
+    @on(LogsFetched)
+    def _logs_fetched(self, msg: LogsFetched) -> None:
+        self._set_busy(None)
+        if msg.summary:
+            self.notify(msg.summary)
+        for problem in msg.problems:
+            self.notify(problem, severity="warning")
+        kind = self.active_tab()
+        if kind in LISTS:
+            self.load_list(kind)
+        self._schedule_detail()
 
     # series
 

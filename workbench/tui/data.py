@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from workbench.config import Recipe
-from workbench.display import head_trial_text
+from workbench.display import head_trial_text, utc_now
 from workbench.errors import WorkbenchError
+from workbench.github.blocking import BlockingView, read_blocking
 from workbench.github.errors import NotSynced
 from workbench.github.store import ItemQuery, Store, TrackedItem
 from workbench.gitops.status import HeadOutcome, SeriesStatus
@@ -47,6 +49,8 @@ class Page:
     facets: list[tuple[str, int]] = field(default_factory=list)
     note: str | None = None
     """Why the list is empty when that is not the filter's doing (e.g. who you are is unknown)."""
+    blocking: BlockingView = field(default_factory=BlockingView)
+    """For the PR lists: each PR's checks, threads, logs, and what blocks it."""
 
     @property
     def more(self) -> bool:
@@ -81,8 +85,10 @@ def read_page(
     *,
     limit: int = PAGE_SIZE,
     facets: bool = False,
+    now: datetime | None = None,
 ) -> Page:
-    """``limit`` rows from ``offset``, the filtered count, and label facets when asked."""
+    """``limit`` rows from ``offset``, the filtered count, and label facets when asked; for the
+    PR lists, what blocks each PR (as of ``now``)."""
     q = item_query(kind, recipes, f)
     try:
         rows = store.query(dataclasses.replace(q, limit=limit, offset=offset))
@@ -91,9 +97,13 @@ def read_page(
         else:
             total = store.count_matching(q)
         counts = store.label_counts(q) if facets else []
+        blocking = BlockingView()
+        if kind != "issues":
+            by_repo = {r.upstream.repo: r for r in recipes}
+            blocking = read_blocking(store, rows, by_repo, now or utc_now())
     except NotSynced as exc:
         return Page(kind, f, offset, [], 0, note=exc.one_line())
-    return Page(kind, f, offset, rows, total, counts)
+    return Page(kind, f, offset, rows, total, counts, blocking=blocking)
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""Markdown for the detail pane: an issue or PR, a run, a series. No Textual here."""
+"""Markdown for the detail pane: an issue or PR, a run, a series, a notification. No Textual
+here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from workbench.bench import report
 from workbench.config import Recipe
 from workbench.display import REVIEW_TEXT, ago, is_stale, missing_labels, worktree_sentence
-from workbench.github.store import TrackedItem
+from workbench.github.blocking import Blocker, BlockingView, first_line
+from workbench.github.model import Notification, PrStatus
+from workbench.github.notifications import REASONS
+from workbench.github.store import JobLog, NotificationPoll, TrackedItem
 from workbench.runs import RunResult
 from workbench.tui.data import SeriesView
 
@@ -16,8 +21,57 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
+def blocking_markdown(
+    t: TrackedItem,
+    found: Sequence[Blocker],
+    status: PrStatus | None,
+    logs: Mapping[tuple[str, int], JobLog],
+    now: datetime,
+) -> list[str]:
+    """The PR's blocking section: what blocks it, the failing jobs' first error blocks, the
+    unresolved threads and the comments since the last push."""
+    i = t.item
+    lines = ["### Blocking", ""]
+    if status is None:
+        lines += ["*Checks, threads and comments are synced for your PRs and review requests.*", ""]
+    if found:
+        lines += [f"- **{b.kind}** {_code(b.name)} {b.detail}" for b in found]
+    else:
+        lines.append("Nothing blocks it." if status is not None else "Nothing known blocks it.")
+    lines.append("")
+    if status is None:
+        return lines
+    for c in status.checks:
+        if not c.failed:
+            continue
+        log = logs.get((i.repo, c.job_id)) if c.job_id is not None else None
+        lines.append(f"**{c.label}**: {c.conclusion}")
+        if log is not None and log.error_block:
+            lines += ["", "```text", *log.error_block.splitlines()[:20], "```"]
+        elif log is not None:
+            lines.append(" · no error block found in its log")
+        elif c.job_id is not None:
+            lines.append(" · press `l` to fetch its log")
+        lines.append("")
+    if status.comments:
+        lines += ["### Comments since your last push", ""]
+        for said in status.comments:
+            who = f"@{said.author or 'ghost'}"
+            lines.append(f"- {who} ({ago(said.created_at, now)}): {first_line(said.body)}")
+        lines.append("")
+    pending = [c for c in status.checks if c.conclusion is None]
+    if pending:
+        lines += [f"{len(pending)} check(s) still running.", ""]
+    return lines
+
+
 def item_markdown(
-    t: TrackedItem, recipe: Recipe | None, now: datetime, linked: list[int] | None = None
+    t: TrackedItem,
+    recipe: Recipe | None,
+    now: datetime,
+    linked: list[int] | None = None,
+    *,
+    blocking: BlockingView | None = None,
 ) -> str:
     i = t.item
     kind = "pull request" if i.is_pull_request else "issue"
@@ -49,6 +103,11 @@ def item_markdown(
         lines += [" · ".join(status), ""]
         if i.linked_issues:
             lines += ["Fixes " + ", ".join(f"#{n}" for n in i.linked_issues), ""]
+        if blocking is not None and i.state == "open":
+            key = (i.repo, i.number)
+            lines += blocking_markdown(
+                t, blocking.blocking.get(key, []), blocking.details.get(key), blocking.logs, now
+            )
     if linked:
         lines += ["Linked PRs: " + ", ".join(f"#{n}" for n in linked), ""]
     lines += [f"<{i.url}>", "", "---", "", i.body.strip() or "*No description.*"]
@@ -170,4 +229,36 @@ def series_markdown(view: SeriesView) -> str:
         lines += [f"- `{f.path}`" for f in p.files]
         lines.append("")
     lines.append(f"changed files: {len(st.changed_files)}")
+    return "\n".join(lines)
+
+
+def notifications_note(poll: NotificationPoll, now: datetime) -> str:
+    """What the Notifications tab says when it has no row to show."""
+    if poll.checked_at is None:
+        return "*Notifications are not fetched yet: sync (`s`) with a token.*"
+    if poll.unavailable:
+        return f"**Notifications unavailable:** {poll.unavailable}"
+    return f"*No unread notifications of the upstreams (checked {ago(poll.checked_at, now)}).*"
+
+
+def notification_markdown(
+    n: Notification, now: datetime, poll: NotificationPoll | None = None
+) -> str:
+    number = f" #{n.number}" if n.number is not None else ""
+    state = "unread" if n.unread else f"read {ago(n.last_read_at, now)}"
+    lines = [
+        f"## {n.title}",
+        "",
+        f"**{n.repo}** · {n.subject_type}{number} · {state}",
+        "",
+        f"Why: {REASONS.get(n.reason, n.reason)} ({_code(n.reason)})",
+        "",
+        f"updated {ago(n.updated_at, now)} ({n.updated_at})",
+        "",
+    ]
+    if n.url:
+        lines += [f"<{n.url}>", ""]
+    if poll is not None and poll.unavailable:
+        lines += [f"**Notifications unavailable:** {poll.unavailable}", ""]
+    lines += ["---", "", "`o` opens it · `m` marks it read on GitHub (asks first)"]
     return "\n".join(lines)

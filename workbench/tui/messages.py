@@ -68,3 +68,11 @@ def forward_failure(widget: MessagePump, event: Worker.StateChanged) -> None:
     """For a widget's ``Worker.StateChanged`` handler: pass a failure on as ``StepFailed``."""
     if event.state == WorkerState.ERROR:
         widget.post_message(StepFailed(event.worker.error, event.worker.description))
+
+
+@dataclass(eq=False)
+class LogsFetched(_Msg):
+    """The failing jobs' logs of one PR were fetched (or read): say how it went, read again."""
+
+    summary: str
+    problems: list[str]

@@ -1,4 +1,5 @@
-"""Dialogs: an error with the library's hint, the PR draft preview, the rebase target."""
+"""Dialogs: an error with the library's hint, the PR draft preview, the rebase target, and a
+yes/no question before a write to GitHub."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, Static
 
@@ -139,3 +140,43 @@ class RebaseDialog(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question before something that writes upstream; No has the focus, so Enter and
+    Escape leave GitHub untouched."""
+
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical {
+        width: 76; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ConfirmDialog #confirm-question { text-style: bold; }
+    ConfirmDialog #confirm-details { color: $text-muted; margin-top: 1; }
+    ConfirmDialog Horizontal { height: auto; margin-top: 1; }
+    ConfirmDialog Button { margin-right: 2; }
+    """
+    AUTO_FOCUS = "#confirm-no"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Yes: go ahead"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="No: change nothing"),
+    ]
+
+    def __init__(self, question: str, details: str = ""):
+        super().__init__()
+        self.question, self.details = question, details
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, id="confirm-question", markup=False)
+            if self.details:
+                yield Static(self.details, id="confirm-details", markup=False)
+            with Horizontal():
+                yield Button("Yes (y)", variant="warning", id="confirm-yes")
+                yield Button("No (n)", variant="primary", id="confirm-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -7,6 +7,8 @@ show the highlighted row's detail.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,8 @@ from textual.worker import Worker, get_current_worker
 from workbench import display
 from workbench.config import Recipe
 from workbench.display import VERDICT_STYLE, Clock, ago
+from workbench.github.model import Notification
+from workbench.github.store import NotificationPoll, Store
 from workbench.paths import Workspace
 from workbench.runs import RunResult
 from workbench.tui import data
@@ -182,3 +186,102 @@ class RunsTable(_ReadingTable):
         """The run under the cursor and whether it matches the current series."""
         row = self.cursor_row
         return self.runs[row] if 0 <= row < len(self.runs) else None
+
+
+class NotificationsTable(_ReadingTable):
+    """The contributor's unread GitHub notifications about the upstreams, newest first. A row
+    marked read here stays, dimmed, until the table is read again."""
+
+    COLUMNS = ("", "upstream", "reason", "type", "#", "title", "updated")
+
+    class _Marked(Message, bubble=False):
+        def __init__(self, thread_id: str) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+
+    def __init__(
+        self,
+        ws: Workspace,
+        recipes: dict[str, Recipe],
+        *,
+        store: Store,
+        lock: threading.Lock,
+        clock: Clock,
+        id: str,
+    ) -> None:
+        super().__init__(ws, recipes, id=id)
+        self.store, self.store_lock, self.clock = store, lock, clock
+        self.threads: list[Notification] = []
+        self.poll = NotificationPoll()
+
+    def reload(self) -> None:
+        self._read()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="notifications",
+        description="notifications",
+    )
+    def _read(self) -> None:
+        repos = [r.upstream.repo for r in self.recipes.values()]
+        with self.store_lock:  # the app's one connection, shared by the readers in turn
+            rows = self.store.notifications(repos)
+            poll = self.store.notification_poll()
+        self.post_message(self._Read(rows, poll, self.clock()))
+
+    @on(_ReadingTable._Read)
+    def _rows_read(self, msg: _ReadingTable._Read) -> None:
+        self.fill(*msg.args)
+
+    def fill(self, rows: list[Notification], poll: NotificationPoll, now: datetime) -> None:
+        self.threads, self.poll = rows, poll
+        self.clear()
+        for n in rows:
+            self.add_row(*self._cells(n, now), key=n.id)
+        self.post_message(self.Filled(self))
+
+    def _cells(self, n: Notification, now: datetime) -> list[str | Text]:
+        names = {r.upstream.repo: r.name for r in self.recipes.values()}
+        style = "" if n.unread else "dim"
+        return [
+            Text("●", style="bold cyan") if n.unread else Text("✓", style="dim"),
+            Text(names.get(n.repo, n.repo), style=style),
+            Text(n.reason, style=style),
+            Text(n.subject_type, style=style),
+            Text("" if n.number is None else str(n.number), style=style),
+            Text(n.title[:60], style=style),
+            Text(ago(n.updated_at, now), style=style),
+        ]
+
+    def current(self) -> Notification | None:
+        """The notification under the cursor."""
+        row = self.cursor_row
+        return self.threads[row] if self.row_count and 0 <= row < len(self.threads) else None
+
+    def mark_read(self, n: Notification) -> None:
+        """Mark ``n`` read on GitHub, then here (the caller asked the contributor first)."""
+        self._mark_read(n.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mark", description="mark read")
+    def _mark_read(self, thread_id: str) -> None:
+        from workbench.github.client import GitHubClient
+        from workbench.github.notifications import mark_read
+
+        with GitHubClient.from_env() as client, Store.open(self.ws) as store:
+            mark_read(client, store, thread_id, now=self.clock())
+        self.post_message(self._Marked(thread_id))
+
+    @on(_Marked)
+    def _marked(self, msg: _Marked) -> None:
+        index = next((i for i, n in enumerate(self.threads) if n.id == msg.thread_id), None)
+        if index is None:
+            return
+        at = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        n = dataclasses.replace(self.threads[index], unread=False, last_read_at=at)
+        self.threads[index] = n
+        for column, value in zip(self.ordered_columns, self._cells(n, self.clock()), strict=True):
+            self.update_cell(n.id, column.key, value)
+        self.notify(f"marked read on GitHub: {n.repo} {n.title}")
+        self.post_message(self.Filled(self))

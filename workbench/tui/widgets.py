@@ -19,13 +19,8 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from workbench.config import Recipe
-from workbench.display import (
-    CI_STYLE,
-    REVIEW_TEXT,
-    ago,
-    is_stale,
-    missing_labels,
-)
+from workbench.display import CI_STYLE, REVIEW_TEXT, ago, is_stale
+from workbench.github.blocking import BlockingView, summary
 from workbench.github.store import TrackedItem
 from workbench.tui.data import Page
 
@@ -71,6 +66,8 @@ class ItemTable(ScrollView, can_focus=True):
         super().__init__(**kw)
         self.kind = kind
         self.items: list[TrackedItem] = []
+        self.blocking = BlockingView()
+        """What blocks each PR of the rows read so far (PR lists only)."""
         self.total = 0
         self.loading_more = False
         self.recipes: dict[str, Recipe] = {}
@@ -79,7 +76,7 @@ class ItemTable(ScrollView, can_focus=True):
             self.columns = [*COLUMNS, ("labels", 18), ("assignees", 9)]
         else:
             self.columns = [*COLUMNS[:2], ("title", PR_TITLE_WIDTH), ("ci", 7), ("review", 17)]
-            self.columns.append(("needs", 10))
+            self.columns.append(("blocking", 18))
         self.columns.append(("updated", 12))
         self._lines: dict[int, list[Segment]] = {}
         """Row index -> the row drawn once, made when it first comes on screen."""
@@ -91,8 +88,12 @@ class ItemTable(ScrollView, can_focus=True):
         self.recipes, self.now = recipes, now
         if page.offset == 0:
             self.items, self._lines = [], {}
+            self.blocking = BlockingView()
         elif page.offset != len(self.items):
             return  # a page for a list that has since been replaced
+        self.blocking.details.update(page.blocking.details)
+        self.blocking.logs.update(page.blocking.logs)
+        self.blocking.blocking.update(page.blocking.blocking)
         self.total = page.total
         self.loading_more = False
         self.items.extend(page.rows)
@@ -135,7 +136,8 @@ class ItemTable(ScrollView, can_focus=True):
             cells.append(Text(ci, style=CI_STYLE.get(ci, "dim")))
             word, style = REVIEW_TEXT.get(t.review or "", ("", "dim"))
             cells.append(Text(word, style=style))
-            cells.append(Text(", ".join(missing_labels(recipe, i.labels)), style="magenta"))
+            found = self.blocking.blocking.get((i.repo, i.number), [])
+            cells.append(Text(summary(found), style="red" if found else "dim"))
         assert self.now is not None
         updated = Text(ago(i.updated_at, self.now))
         if i.state == "open" and is_stale(i.updated_at, self.now):

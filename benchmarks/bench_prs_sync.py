@@ -1,0 +1,144 @@
+"""What a sync of the contributor's own PRs with their checks and threads costs, and reading it back.
+
+The tests' local GitHub (tests/github_server.py) runs in its own process and serves N open PRs
+of the viewer in pytorch/ao, shaped like ao's: 40 Actions jobs on each head commit (every 4th PR
+with one failing), two reviews, four review threads, six comments. Its GraphQL runs the real
+query with graphql-core against GitHub's schema subset; the time it spends answering is reported
+apart ("server"), since over the internet GitHub's own time and latency replace it.
+
+Timed, for each N:
+
+1. the status refresh (``Syncer.refresh_status``, store writes included): requests, wall time,
+   the server's share, and the client's (wall minus server);
+2. ``workbench prs --mine --json`` as a process: the blocking list of every PR, read offline.
+
+    python benchmarks/bench_prs_sync.py                 # N = 100 and 250
+    python benchmarks/bench_prs_sync.py --prs 100 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.github_server import TOKEN, make_workspace  # noqa: E402
+from workbench.github.client import Credentials, GitHubClient, Settings  # noqa: E402
+from workbench.github.store import Store  # noqa: E402
+from workbench.github.sync import Syncer  # noqa: E402
+
+REPO = "pytorch/ao"
+
+
+@contextmanager
+def serve(prs: int) -> Iterator[str]:
+    args = [sys.executable, str(ROOT / "tests" / "github_server.py"), "--own-prs", f"{REPO}={prs}"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def control(url: str, path: str, body: object | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url + path, data=data)) as answer:
+        return json.loads(answer.read())
+
+
+def refresh(url: str, home: Path) -> tuple[float, int, float, int]:
+    """One status refresh: (seconds, requests, server seconds, PRs stored)."""
+    control(url, "/_fake/reset", {})
+    client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+    started = time.perf_counter()
+    with client, Store(home / "github.db") as store:
+        report = Syncer(client, store).refresh_status([REPO], changed=True)
+    seconds = time.perf_counter() - started
+    stats = control(url, "/_fake/stats")
+    return seconds, stats["requests"], stats["server_seconds"], report.mine
+
+
+def read_back(url: str, root: Path, home: Path) -> tuple[float, int, int]:
+    """``workbench prs --mine --json`` as a process: (seconds, PRs, blocking entries)."""
+    env = dict(
+        os.environ,
+        WORKBENCH_ROOT=str(root),
+        WORKBENCH_HOME=str(home),
+        WORKBENCH_GITHUB_API=url,
+        GH_TOKEN=TOKEN,
+    )
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench", "prs", "ao", "--mine", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    seconds = time.perf_counter() - started
+    prs = json.loads(out)
+    return seconds, len(prs), sum(len(p["blocking"]) for p in prs)
+
+
+def measure(prs: int, repeat: int) -> dict:
+    with serve(prs) as url, tempfile.TemporaryDirectory() as tmp:
+        root = make_workspace(Path(tmp) / "ws")
+        home = Path(tmp) / "home"
+        # The item lists first (not timed): `prs --mine` lists the PRs the store holds.
+        client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+        with client, Store(home / "github.db") as store:
+            Syncer(client, store).run([("ao", REPO)])
+        runs = [refresh(url, home) for _ in range(repeat)]
+        reads = [read_back(url, root, home) for _ in range(repeat)]
+    wall = statistics.median(r[0] for r in runs)
+    server = statistics.median(r[2] for r in runs)
+    client_side = statistics.median(r[0] - r[2] for r in runs)
+    return {
+        "prs": prs,
+        "stored": runs[0][3],
+        "requests": runs[0][1],
+        "wall_s": wall,
+        "server_s": server,
+        "client_s": client_side,
+        "read_s": statistics.median(r[0] for r in reads),
+        "blocking_entries": reads[0][2],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prs", type=int, action="append", help="own PRs (default 100 and 250)")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{platform.python_version()}, {os.cpu_count()} CPUs, median of {args.repeat}")
+    print(
+        "| own PRs | GraphQL requests | status refresh | of it, the server | client | "
+        "`prs --mine --json` process | blocking entries |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n in args.prs or [100, 250]:
+        r = measure(n, args.repeat)
+        assert r["stored"] == n, r
+        print(
+            f"| {n} | {r['requests']} | {r['wall_s']:.2f} s | {r['server_s']:.2f} s | "
+            f"{r['client_s']:.2f} s | {r['read_s']:.2f} s | {r['blocking_entries']:,} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
