@@ -120,6 +120,49 @@ def measure(prs: int, repeat: int) -> dict:
     }
 
 
+def github_cost(query: str, variables: dict[str, object]) -> tuple[int, int]:
+    """(rate-limit points, most nodes) GitHub would charge for ``query`` by its documented rules
+    ("Rate limits and node limits for the GraphQL API"): every connection asked with
+    ``first``/``last`` counts one request per parent it may repeat under, points are those
+    requests over 100 (at least 1), nodes the product of the page sizes down each path."""
+    from graphql import FieldNode, FragmentDefinitionNode, InlineFragmentNode, parse
+
+    doc = parse(query)
+    fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    operation = next(d for d in doc.definitions if not isinstance(d, FragmentDefinitionNode))
+    requests = 0
+    nodes = 0
+
+    def size(field: FieldNode) -> int | None:
+        for arg in field.arguments or ():
+            if arg.name.value in ("first", "last"):
+                value = arg.value
+                raw = getattr(value, "value", None)
+                if raw is None and hasattr(value, "name"):
+                    raw = variables.get(value.name.value)
+                return int(raw)  # type: ignore[arg-type]
+        return None
+
+    def walk(selections: object, repeat: int) -> None:
+        nonlocal requests, nodes
+        for sel in getattr(selections, "selections", ()):
+            if isinstance(sel, FieldNode):
+                n = size(sel)
+                if n is not None:
+                    requests += repeat
+                    nodes += repeat * n
+                    walk(sel.selection_set, repeat * n)
+                else:
+                    walk(sel.selection_set, repeat)
+            elif isinstance(sel, InlineFragmentNode):
+                walk(sel.selection_set, repeat)
+            else:  # a fragment spread
+                walk(fragments[sel.name.value].selection_set, repeat)
+
+    walk(operation.selection_set, 1)
+    return max(1, round(requests / 100)), nodes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prs", type=int, action="append", help="own PRs (default 100 and 250)")
@@ -131,6 +174,10 @@ def main() -> None:
         "`prs --mine --json` process | blocking entries |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    from workbench.github.sync import STATUS_QUERY
+
+    points, nodes = github_cost(STATUS_QUERY, {})
+    print(f"one status request, by GitHub's documented rules: {points} points, <= {nodes:,} nodes")
     for n in args.prs or [100, 250]:
         r = measure(n, args.repeat)
         assert r["stored"] == n, r

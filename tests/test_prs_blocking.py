@@ -302,3 +302,20 @@ async def test_the_dashboard_fetches_a_failing_log_on_l_and_shows_its_first_erro
     gh_env.server.stop()
     [pr] = gh_env.cli("prs", "--mine", "--json").json()
     assert pr["blocking"][0]["detail"].startswith("FAILED test/quantization/test_utils.py::")
+
+
+def test_threads_past_the_first_50_are_counted_not_dropped(gh_env: GitHubEnv) -> None:
+    when = iso(gh_env.server.tick())
+    threads = [
+        {"path": f"f{k}.py", "line": k, "comments": [{"author": "r", "body": "?", "created": when}]}
+        for k in range(60)
+    ]
+    labels = ["module: core", "topic: not user facing"]
+    gh_env.server.add_item(
+        AO, 1, pr=True, author=VIEWER, ci="SUCCESS", labels=labels, threads=threads
+    )
+    assert gh_env.cli("sync", "ao").rc == 0
+    [pr] = gh_env.cli("prs", "--mine", "--json").json()
+    kinds = [(b["kind"], b["name"]) for b in pr["blocking"]]
+    assert kinds[0] == ("thread", "10 more") and len(kinds) == 51
+    assert pr["blocking"][0]["detail"] == "threads after the first 50 not read"

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from workbench.config import Recipe
 from workbench.display import missing_labels, seconds_since
-from workbench.github.model import PrStatus
+from workbench.github.model import THREADS_READ, PrStatus
 from workbench.github.store import JobLog, Store, TrackedItem
 
 IDLE_DAYS = 7
@@ -124,6 +124,11 @@ def _reviews(status: PrStatus) -> list[Blocker]:
 
 def _threads(status: PrStatus) -> list[Blocker]:
     out = []
+    if status.threads_total > THREADS_READ:
+        unread = status.threads_total - THREADS_READ
+        out.append(
+            Blocker("thread", f"{unread} more", f"threads after the first {THREADS_READ} not read")
+        )
     for th in status.threads:
         where = th.path + (f":{th.line}" if th.line else "")
         said = f"@{th.author or 'ghost'}: {first_line(th.body, 80)}"

@@ -58,6 +58,9 @@ class Item:
     """Issues of the same repo a PR says it closes ("Fixes #12")."""
 
 
+THREADS_READ = 50
+"""Review threads read per PR (GitHub charges each thread's last comment as a request)."""
+
 FAILED_CONCLUSIONS = frozenset(
     {"failure", "timed_out", "startup_failure", "action_required", "error", "cancelled"}
 )

@@ -72,6 +72,29 @@ def _range_lines(src: Path, base: str, tip: str, side: str) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def range_diff(
+    src: Path, old_base: str, old_tip: str, new_base: str, new_tip: str, *, color: bool = False
+) -> str:
+    """``git range-diff old_base..old_tip new_base..new_tip``, also when a side is empty (git
+    refuses that; each patch of the other side is then listed as added or dropped)."""
+    empty = [
+        not run(src, "rev-list", "--max-count=1", f"{base}..{tip}").stdout
+        for base, tip in ((old_base, old_tip), (new_base, new_tip))
+    ]
+    if any(empty):
+        return _range_lines(src, old_base, old_tip, "old") + _range_lines(
+            src, new_base, new_tip, "new"
+        )
+    return run(
+        src,
+        "range-diff",
+        "--color=always" if color else "--no-color",
+        f"{old_base}..{old_tip}",
+        f"{new_base}..{new_tip}",
+        strip=False,
+    ).stdout
+
+
 class SeriesReport:
     """One upstream's series as it is: read-only."""
 
@@ -257,15 +280,11 @@ class SeriesReport:
                     f"{new.failed.name if new.failed else '?'}",
                     f"see `workbench patches apply {self.name}`",
                 )
-            if not old.commits or not new.commits:
-                return _range_lines(self.co.src, old_base, old.tip or old_base, "old") + (
-                    _range_lines(self.co.src, new_base, new.tip or new_base, "new")
-                )
-            return run(
+            return range_diff(
                 self.co.src,
-                "range-diff",
-                "--color=always" if color else "--no-color",
-                f"{old_base}..{old.tip}",
-                f"{new_base}..{new.tip}",
-                strip=False,
-            ).stdout
+                old_base,
+                old.tip or old_base,
+                new_base,
+                new.tip or new_base,
+                color=color,
+            )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.gitops.git import run
+from workbench.gitops.report import range_diff
 from workbench.pr.model import GENERATED
 
 PAIR_RE = re.compile(
@@ -100,24 +101,6 @@ class Reroll:
         return f"v{self.new_version}: changes since v{self.old_version}"
 
 
-def _count(cwd: Path, rev_range: str) -> int:
-    return int(run(cwd, "rev-list", "--count", rev_range).stdout or 0)
-
-
-def _one_sided(cwd: Path, base: str, head: str, side: str) -> str:
-    """range-diff's lines for one range compared with nothing (git needs two non-empty ranges)."""
-    out = run(cwd, "log", "--reverse", "--format=%h %s", f"{base}..{head}").stdout
-    lines = []
-    for i, line in enumerate(out.splitlines(), 1):
-        sha, _, subject = line.partition(" ")
-        dashes = "-" * len(sha)
-        if side == "new":
-            lines.append(f"-:  {dashes} > {i}:  {sha} {subject}")
-        else:
-            lines.append(f"{i}:  {sha} < -:  {dashes} {subject}")
-    return "".join(line + "\n" for line in lines)
-
-
 def compute(
     cwd: Path, old_head: str, new_base: str, new_head: str, *, old_version: int
 ) -> Reroll | None:
@@ -127,19 +110,7 @@ def compute(
     if not merged.ok or not merged.stdout:
         return None
     old_base = merged.stdout.split()[0]
-    if _count(cwd, f"{old_base}..{old_head}") and _count(cwd, f"{new_base}..{new_head}"):
-        text = run(
-            cwd,
-            "range-diff",
-            "--no-color",
-            f"{old_base}..{old_head}",
-            f"{new_base}..{new_head}",
-            strip=False,
-        ).stdout
-    else:
-        text = _one_sided(cwd, old_base, old_head, "old") + _one_sided(
-            cwd, new_base, new_head, "new"
-        )
+    text = range_diff(cwd, old_base, old_head, new_base, new_head)
     return Reroll(
         old_version=old_version,
         new_version=old_version + 1,
