@@ -204,15 +204,3 @@ def read_blocking(
             t, view.details.get(key), recipes.get(t.item.repo), now, logs=logs, idle_days=idle_days
         )
     return view
-
-
-def blocking_of(
-    store: Store,
-    rows: Sequence[TrackedItem],
-    recipes: Mapping[str, Recipe],
-    now: datetime,
-    *,
-    idle_days: int = IDLE_DAYS,
-) -> dict[tuple[str, int], list[Blocker]]:
-    """What blocks each open PR among ``rows`` (see :func:`read_blocking`)."""
-    return read_blocking(store, rows, recipes, now, idle_days=idle_days).blocking

@@ -21,7 +21,7 @@ from workbench.config import Recipe, load_recipe, load_recipes
 from workbench.console import err, out, print_json
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
-from workbench.github.blocking import IDLE_DAYS, Blocker, blocking_of, summary
+from workbench.github.blocking import IDLE_DAYS, Blocker, read_blocking, summary
 from workbench.github.errors import NotSynced
 from workbench.github.model import Notification
 from workbench.github.store import ItemQuery, Store, TrackedItem
@@ -168,7 +168,7 @@ def _read(
         if idle_days is None:
             return rows, {}
         by_repo = {r.upstream.repo: r for r in recipes}
-        return rows, blocking_of(store, rows, by_repo, utc_now(), idle_days=idle_days)
+        return rows, read_blocking(store, rows, by_repo, utc_now(), idle_days=idle_days).blocking
 
 
 def _limit(args: argparse.Namespace) -> int | None:

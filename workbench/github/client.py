@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from workbench import __version__
-from workbench.errors import UsageError
+from workbench.errors import UsageError, WorkbenchError
 from workbench.github.errors import (
     BadToken,
     GitHubError,
@@ -367,6 +367,31 @@ class GitHubClient:
         headers = {"Accept": "application/vnd.github+json"}
         status, answer, _ = self._call("GET", url, None, headers, allow=(302, *allow))
         return status, answer.get("location")
+
+    def download(
+        self,
+        location: str,
+        write: Callable[[bytes], object],
+        *,
+        stale: WorkbenchError,
+        failed: Callable[[str], WorkbenchError],
+    ) -> int:
+        """Stream a file from the ``Location`` a :meth:`redirect` gave (GitHub's blob storage,
+        another host) to ``write``, without the token; bytes read. A link that went stale on the
+        way (403/404/410) raises ``stale``; a network failure ``failed(reason)``."""
+        self.requests += 1
+        size = 0
+        try:
+            with requests.get(location, stream=True, timeout=self.settings.timeout) as r:
+                if r.status_code in (403, 404, 410):
+                    raise stale
+                r.raise_for_status()
+                for chunk in r.iter_content(chunk_size=1 << 20):
+                    write(chunk)
+                    size += len(chunk)
+        except requests.RequestException as exc:
+            raise failed(type(exc).__name__) from None
+        return size
 
     def _call(
         self,

@@ -13,18 +13,14 @@ needs no request: :func:`read_log` reads the file back.
 from __future__ import annotations
 
 import gzip
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import requests
-
 from workbench.errors import UsageError, WorkbenchError
-from workbench.fsutil import fsync_dir
+from workbench.fsutil import atomic_writer
 from workbench.github.errors import GitHubError, RateLimited, UnexpectedResponse, Unreachable
 from workbench.github.model import Check, PrStatus
 from workbench.github.store import JobLog, Store, now_utc
@@ -393,19 +389,11 @@ def fetch_job_log(
             "check WORKBENCH_GITHUB_API; nothing was stored",
         )
     dest = ws_home / relative
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with gzip.GzipFile(filename=f"{job_id}.log", mode="wb", fileobj=fh, mtime=0) as gz:
-                size = _download(client, location, gz, where)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(dest.parent)
+    with (
+        atomic_writer(dest) as fh,
+        gzip.GzipFile(filename=f"{job_id}.log", mode="wb", fileobj=fh, mtime=0) as gz,
+    ):
+        size = _download(client, location, gz, where)
     block = extract_error(_read(dest))
     log = JobLog(
         repo=repo,
@@ -421,29 +409,27 @@ def fetch_job_log(
     return log
 
 
+HINT_AGAIN = "check the network and run the command again"
+
+
 def _download(client: GitHubClient, location: str, gz: gzip.GzipFile, where: str) -> int:
     """Stream the log from blob storage, without the token, scrubbed of it; bytes written."""
     scrub = _Scrubber(client.credentials.token)
     size = 0
-    client.requests += 1
-    try:
-        with requests.get(location, stream=True, timeout=client.settings.timeout) as r:
-            if r.status_code in (403, 404, 410):
-                # The signed link lives a few minutes; it went stale on the way.
-                raise GitHubError(
-                    f"the download link for {where} expired before it was read ({r.status_code})",
-                    "run the command again",
-                )
-            r.raise_for_status()
-            for chunk in r.iter_content(chunk_size=1 << 20):
-                data = scrub.feed(chunk)
-                gz.write(data)
-                size += len(data)
-    except requests.RequestException as exc:
-        raise Unreachable(
-            f"downloading {where} failed: {type(exc).__name__}",
-            "check the network and run the command again",
-        ) from None
+
+    def write(chunk: bytes) -> None:
+        nonlocal size
+        data = scrub.feed(chunk)
+        gz.write(data)
+        size += len(data)
+
+    client.download(
+        location,
+        write,
+        # The signed link lives a few minutes; it went stale on the way.
+        stale=GitHubError(f"the download link for {where} expired before it was read", HINT_AGAIN),
+        failed=lambda why: Unreachable(f"downloading {where} failed: {why}", HINT_AGAIN),
+    )
     data = scrub.close()
     gz.write(data)
     return size + len(data)

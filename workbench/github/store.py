@@ -13,7 +13,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -234,7 +234,15 @@ def store_path(ws: Workspace) -> Path:
     return ws.home / DB_FILE
 
 
-_DETAIL_TABLES = ("pr_checks", "pr_reviews", "pr_threads", "pr_comments")
+_DETAILS: tuple[tuple[str, str, type], ...] = (
+    ("pr_checks", "checks", Check),
+    ("pr_reviews", "reviews", Review),
+    ("pr_threads", "threads", Thread),
+    ("pr_comments", "comments", Comment),
+)
+"""What blocks a PR, one table each: (table, the PrStatus field, its type); the table's columns
+are repo, number and the type's fields, in order."""
+_DETAIL_TABLES = tuple(t for t, _, _ in _DETAILS)
 _JOB_LOG_COLUMNS = "repo, job_id, check_name, fetched_at, path, bytes, first_error, error_block"
 
 
@@ -595,64 +603,13 @@ class Store:
                     for s in rows
                 ],
             )
-            db.executemany(
-                "INSERT INTO pr_checks (repo, number, name, workflow, conclusion, status, url, "
-                "job_id, run_id, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        s.repo,
-                        s.number,
-                        c.name,
-                        c.workflow,
-                        c.conclusion,
-                        c.status,
-                        c.url,
-                        c.job_id,
-                        c.run_id,
-                        c.completed_at,
-                    )
-                    for s in rows
-                    for c in s.checks
-                ],
-            )
-            db.executemany(
-                "INSERT INTO pr_reviews (repo, number, author, state, submitted_at, url) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (s.repo, s.number, r.author, r.state, r.submitted_at, r.url)
-                    for s in rows
-                    for r in s.reviews
-                ],
-            )
-            db.executemany(
-                "INSERT INTO pr_threads (repo, number, path, line, outdated, author, body, "
-                "created_at, url, comments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        s.repo,
-                        s.number,
-                        t.path,
-                        t.line,
-                        int(t.outdated),
-                        t.author,
-                        t.body,
-                        t.created_at,
-                        t.url,
-                        t.comments,
-                    )
-                    for s in rows
-                    for t in s.threads
-                ],
-            )
-            db.executemany(
-                "INSERT INTO pr_comments (repo, number, author, body, created_at, url) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (s.repo, s.number, c.author, c.body, c.created_at, c.url)
-                    for s in rows
-                    for c in s.comments
-                ],
-            )
+            for table, attr, kind in _DETAILS:
+                names = [f.name for f in fields(kind)]
+                db.executemany(
+                    f"INSERT INTO {table} (repo, number, {', '.join(names)}) "
+                    f"VALUES ({', '.join('?' * (len(names) + 2))})",
+                    [(s.repo, s.number, *astuple(x)) for s in rows for x in getattr(s, attr)],
+                )
             at = now_utc()
             for repo in repos:
                 self._upsert_state(db, repo, status_at=at)
@@ -740,31 +697,25 @@ class Store:
             def rows(sql: str, cond: str = cond, args: list[Any] = args) -> list[tuple[Any, ...]]:
                 return self._db.execute(f"{sql} WHERE {cond}", args).fetchall()
 
-            extra: dict[str, dict[tuple[str, int], list[Any]]] = {t: {} for t in _DETAIL_TABLES}
-            for r in rows(
-                "SELECT repo, number, name, workflow, conclusion, status, url, job_id, run_id, "
-                "completed_at FROM pr_checks"
-            ):
-                extra["pr_checks"].setdefault((r[0], r[1]), []).append(Check(*r[2:]))
-            for r in rows("SELECT repo, number, author, state, submitted_at, url FROM pr_reviews"):
-                extra["pr_reviews"].setdefault((r[0], r[1]), []).append(Review(*r[2:]))
-            for r in rows(
-                "SELECT repo, number, path, line, outdated, author, body, created_at, url, "
-                "comments FROM pr_threads"
-            ):
-                extra["pr_threads"].setdefault((r[0], r[1]), []).append(
-                    Thread(r[2], r[3], bool(r[4]), *r[5:])
-                )
-            for r in rows("SELECT repo, number, author, body, created_at, url FROM pr_comments"):
-                extra["pr_comments"].setdefault((r[0], r[1]), []).append(Comment(*r[2:]))
+            extra: dict[str, dict[tuple[str, int], list[Any]]] = {}
+            for table, attr, kind in _DETAILS:
+                names = [f.name for f in fields(kind)]
+                found = extra.setdefault(attr, {})
+                # In the order GitHub gave them (the row id: these tables keep it).
+                sql = f"SELECT repo, number, {', '.join(names)} FROM {table}"
+                for r in rows(sql, cond + " ORDER BY rowid"):
+                    values = dict(zip(names, r[2:], strict=True))
+                    if "outdated" in values:
+                        values["outdated"] = bool(values["outdated"])
+                    found.setdefault((r[0], r[1]), []).append(kind(**values))
             for r in rows(
                 "SELECT repo, number, ci, review, draft, mine, review_requested, mergeable, "
                 "last_push, head_sha, updated_at, labels, checks_total, threads_total "
                 "FROM pr_status"
             ):
                 key = (r[0], r[1])
-                checks = tuple(extra["pr_checks"].get(key, ()))
-                threads = tuple(extra["pr_threads"].get(key, ()))
+                checks = tuple(extra["checks"].get(key, ()))
+                threads = tuple(extra["threads"].get(key, ()))
                 out[key] = PrStatus(
                     repo=r[0],
                     number=r[1],
@@ -780,10 +731,10 @@ class Store:
                     labels=tuple(json.loads(r[11] or "[]")),
                     checks=checks,
                     checks_total=r[12] if r[12] is not None else len(checks),
-                    reviews=tuple(extra["pr_reviews"].get(key, ())),
+                    reviews=tuple(extra["reviews"].get(key, ())),
                     threads=threads,
                     threads_total=r[13] if r[13] is not None else len(threads),
-                    comments=tuple(extra["pr_comments"].get(key, ())),
+                    comments=tuple(extra["comments"].get(key, ())),
                 )
         return out
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from workbench.github.client import GitHubClient
 from workbench.github.errors import UnexpectedResponse
 from workbench.remote.errors import ArtifactGone, WorkflowMissing
@@ -205,23 +203,16 @@ class Actions:
                 f"GitHub answered {status} without a download location for {artifact.name}",
                 "check WORKBENCH_GITHUB_API; nothing was unpacked",
             )
-        self.client.requests += 1
-        written = 0
-        try:
-            with requests.get(location, stream=True, timeout=self.client.settings.timeout) as r:
-                if r.status_code in (403, 404, 410):
-                    raise gone  # the signed link went stale between the two requests
-                r.raise_for_status()
-                with open(dest, "wb") as fh:
-                    for chunk in r.iter_content(chunk_size=1 << 20):
-                        fh.write(chunk)
-                        written += len(chunk)
-        except requests.RequestException as exc:
-            raise UnexpectedResponse(
-                f"downloading artifact {artifact.name} failed: {type(exc).__name__}",
-                "check the network and run `workbench remote fetch` again",
-            ) from None
-        return written
+        with open(dest, "wb") as fh:
+            return self.client.download(
+                location,
+                fh.write,
+                stale=gone,  # the signed link went stale between the two requests
+                failed=lambda why: UnexpectedResponse(
+                    f"downloading artifact {artifact.name} failed: {why}",
+                    "check the network and run `workbench remote fetch` again",
+                ),
+            )
 
 
 def _message(data: Any) -> str:
