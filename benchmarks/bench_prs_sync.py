@@ -168,16 +168,16 @@ def main() -> None:
     parser.add_argument("--prs", type=int, action="append", help="own PRs (default 100 and 250)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    from workbench.github.sync import STATUS_QUERY
+
+    points, nodes = github_cost(STATUS_QUERY, {})
     print(f"{platform.python_version()}, {os.cpu_count()} CPUs, median of {args.repeat}")
+    print(f"one status request, by GitHub's documented rules: {points} points, <= {nodes:,} nodes")
     print(
         "| own PRs | GraphQL requests | status refresh | of it, the server | client | "
         "`prs --mine --json` process | blocking entries |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    from workbench.github.sync import STATUS_QUERY
-
-    points, nodes = github_cost(STATUS_QUERY, {})
-    print(f"one status request, by GitHub's documented rules: {points} points, <= {nodes:,} nodes")
     for n in args.prs or [100, 250]:
         r = measure(n, args.repeat)
         assert r["stored"] == n, r
