@@ -319,3 +319,28 @@ def test_threads_past_the_first_50_are_counted_not_dropped(gh_env: GitHubEnv) ->
     kinds = [(b["kind"], b["name"]) for b in pr["blocking"]]
     assert kinds[0] == ("thread", "10 more") and len(kinds) == 51
     assert pr["blocking"][0]["detail"] == "threads after the first 50 not read"
+
+
+def test_everything_reads_offline_once_synced_and_fetched(gh_env: GitHubEnv) -> None:
+    """On a plane: what blocks each PR down to the failing test's first lines, the logs and the
+    notifications, with GitHub out of reach."""
+    from tests.github_joblogs import FakeJobLogs
+
+    server = gh_env.server
+    _blocked_pr(gh_env)
+    FakeJobLogs().install(server).add(AO, 111, FAILING_LOG)
+    server.notifications.add(server, AO, reason="review_requested", number=9, title="fp8 rowwise")
+    assert gh_env.cli("sync").rc == 0
+    assert gh_env.cli("prs", "log", "pytorch/ao#1").rc == 0
+    server.stop()
+
+    [pr] = gh_env.cli("prs", "--mine", "--json").json()
+    assert pr["blocking"][0]["detail"].startswith(
+        "FAILED test/quantization/test_utils.py::TestUtils::test_fp64_scale - AssertionError"
+    )
+    log = gh_env.cli("prs", "log", "pytorch/ao#1")
+    assert log.rc == 0 and "E       AssertionError: torch.float64 != torch.float32" in log.out
+    [note] = gh_env.cli("notifications", "--json").json()
+    assert (note["reason"], note["title"]) == ("review_requested", "fp8 rowwise")
+    table = gh_env.cli("prs", "--mine")
+    assert table.rc == 0 and "1 failing" in table.out
