@@ -344,3 +344,19 @@ def test_everything_reads_offline_once_synced_and_fetched(gh_env: GitHubEnv) -> 
     assert (note["reason"], note["title"]) == ("review_requested", "fp8 rowwise")
     table = gh_env.cli("prs", "--mine")
     assert table.rc == 0 and "1 failing" in table.out
+
+
+def test_one_pr_shows_all_that_blocks_it(gh_env: GitHubEnv) -> None:
+    _blocked_pr(gh_env)
+    assert gh_env.cli("sync", "ao").rc == 0
+
+    shown = gh_env.cli("prs", "ao#1")
+    assert shown.rc == 0, shown.err
+    assert "torchao/quantization/utils.py:42 @reviewer: Still fp64 on line 44." in shown.out
+    assert "@pytorch-bot" in shown.out and "CI is red" in shown.out  # since the last push
+    doc = gh_env.cli("prs", "https://github.com/pytorch/ao/pull/1", "--json").json()
+    assert [b["kind"] for b in doc["blocking"]][:2] == ["check", "conflict"]
+    assert doc["mergeable"] == "CONFLICTING" and len(doc["checks"]) == 4
+    assert [c["author"] for c in doc["comments_since_push"]] == ["pytorch-bot"]
+    missing = gh_env.cli("prs", "ao#99")
+    assert missing.rc == 2 and "not a pull request in the store" in missing.err

@@ -21,7 +21,7 @@ from workbench.config import Recipe, load_recipe, load_recipes
 from workbench.console import err, out, print_json
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
-from workbench.github.blocking import IDLE_DAYS, Blocker, read_blocking, summary
+from workbench.github.blocking import IDLE_DAYS, Blocker, first_line, read_blocking, summary
 from workbench.github.errors import NotSynced
 from workbench.github.model import Notification
 from workbench.github.store import ItemQuery, Store, TrackedItem
@@ -277,8 +277,66 @@ def cmd_issues(args: argparse.Namespace) -> int:
     return _show(rows, recipes, args, prs=False)
 
 
+def _show_pr(ws: Workspace, ref: str, args: argparse.Namespace) -> int:
+    """One PR, as ``gh pr view`` would, with everything that blocks it in full."""
+    from workbench.github.joblogs import parse_pr_ref
+
+    recipes = load_recipes(ws)
+    repo, number = parse_pr_ref(ref, {r.name: r.upstream.repo for r in recipes})
+    with Store.open(ws, create=False) as store:
+        t = store.item(repo, number)
+        if t is None or not t.item.is_pull_request:
+            raise NotSynced(
+                f"{repo}#{number} is not a pull request in the store",
+                "run: workbench sync (the store holds open PRs and those closed lately)",
+            )
+        by_repo = {r.upstream.repo: r for r in recipes}
+        view = read_blocking(store, [t], by_repo, utc_now(), idle_days=args.idle_days)
+    key = (repo, number)
+    found, status = view.blocking.get(key, []), view.details.get(key)
+    if args.json:
+        doc = t.to_json() | {"blocking": [b.to_json() for b in found]}
+        if status is not None:
+            doc |= {
+                "mergeable": status.mergeable,
+                "last_push": status.last_push,
+                "checks": [dataclasses.asdict(c) for c in status.checks],
+                "threads": [dataclasses.asdict(th) for th in status.threads],
+                "comments_since_push": [dataclasses.asdict(c) for c in status.comments],
+            }
+        print_json(doc)
+        return 0
+    i, now = t.item, utc_now()
+    out.print(Text(f"{repo}#{number} {i.title}", style="bold"))
+    facts = [
+        i.state,
+        *(["draft"] if i.draft else []),
+        f"by @{i.author}",
+        f"updated {ago(i.updated_at, now)}",
+    ]
+    out.print(" · ".join(facts), markup=False)
+    word = REVIEW_TEXT.get(t.review or "", (t.review or "no review yet",))[0]
+    out.print(f"CI: {t.ci or 'unknown'} · review: {word}", markup=False)
+    if status is None:
+        out.print("(checks, threads and comments are synced for your PRs and review requests)")
+    out.print("blocking:" if found else "nothing blocks it", style="red" if found else "green")
+    for b in found:
+        out.print(f"  {b.kind:<18} {b.name}", Text(f" {b.detail}", style="dim"), sep="")
+    if status is not None and status.comments:
+        out.print("comments since your last push:")
+        for c in status.comments:
+            out.print(
+                f"  @{c.author or 'ghost'} {ago(c.created_at, now)}: {first_line(c.body)}",
+                markup=False,
+            )
+    out.print(i.url, markup=False)
+    return 0
+
+
 def cmd_prs(args: argparse.Namespace) -> int:
     ws = Workspace.discover()
+    if args.name and ("#" in args.name or args.name.startswith(("http://", "https://"))):
+        return _show_pr(ws, args.name, args)
     recipes = _recipes(ws, args.name)
     query = ItemQuery(
         repos=tuple(r.upstream.repo for r in recipes),
@@ -586,8 +644,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_sync)
 
-    def common(p: argparse.ArgumentParser, states: Sequence[str]) -> None:
-        p.add_argument("name", nargs="?", metavar="NAME", help="one upstream (default: all)")
+    def common(
+        p: argparse.ArgumentParser, states: Sequence[str], name_help: str = "one upstream"
+    ) -> None:
+        p.add_argument("name", nargs="?", metavar="NAME", help=f"{name_help} (default: all)")
         p.add_argument(
             "--label", action="append", metavar="L", help="has label L (repeat: all of them)"
         )
@@ -615,9 +675,10 @@ def register(subparsers: Any) -> None:
         "prs",
         help=help_,
         description=help_,
-        epilog="`workbench prs log OWNER/REPO#N` shows the logs of a PR's failing CI jobs.",
+        epilog="`workbench prs ao#123` shows one PR with all that blocks it; "
+        "`workbench prs log OWNER/REPO#N` the logs of its failing CI jobs.",
     )
-    common(p, ("open", "closed", "merged"))
+    common(p, ("open", "closed", "merged"), "one upstream, or one PR (ao#123, OWNER/REPO#N)")
     p.add_argument("--mine", action="store_true", help="opened by you (the token's user)")
     p.add_argument("--review-requested", action="store_true", help="your review is requested")
     p.add_argument(
