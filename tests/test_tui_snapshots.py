@@ -89,3 +89,12 @@ def test_patches(app, snap_compare) -> None:
 
 def test_runs(app, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=show("runs"))
+
+
+def test_my_prs_blocking_detail(app, snap_compare) -> None:
+    """The detail pane's Blocking section: the failing job's first error, read offline."""
+    assert snap_compare(app, terminal_size=(120, 60), run_before=show("mine"))
+
+
+def test_notifications(app, snap_compare) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("notifications"))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workbench.github import store as store_module
-from workbench.github.model import Item, PrStatus
-from workbench.github.store import Store
+from workbench.github.model import Check, Comment, Item, Notification, PrStatus, Review, Thread
+from workbench.github.store import JobLog, Store
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 VIEWER = "ada"
@@ -76,18 +76,102 @@ def statuses() -> list[PrStatus]:
         if not i.is_pull_request:
             continue
         n = i.number - 100
+        ci = ("success", "failure", "pending", "none")[n // 5 % 4]
+        review = ("APPROVED", "CHANGES_REQUESTED", None)[n // 5 % 3]
+        pushed = _stamp(NOW - timedelta(hours=6))
         out.append(
             PrStatus(
                 i.repo,
                 i.number,
-                ci=("success", "failure", "pending", "none")[n // 5 % 4],
-                review=("APPROVED", "CHANGES_REQUESTED", None)[n // 5 % 3],
+                ci=ci,
+                review=review,
                 draft=bool(i.draft),
                 mine=i.author == VIEWER,
                 review_requested=i.author != VIEWER,
+                mergeable="CONFLICTING" if n % 10 == 5 else "MERGEABLE",
+                last_push=pushed,
+                labels=i.labels,
+                checks=(
+                    Check("build", "Build", "success", "completed", None, 9000 + 2 * n, 7, None),
+                    Check(
+                        "test (cpu, 1, 2)",
+                        "Run regression tests",
+                        "failure" if ci == "failure" else "success",
+                        "completed",
+                        f"https://github.com/{i.repo}/actions/runs/7/job/{9001 + 2 * n}",
+                        9001 + 2 * n,
+                        7,
+                        None,
+                    ),
+                ),
+                checks_total=2,
+                reviews=(Review("reviewer", "CHANGES_REQUESTED", pushed, None),)
+                if review == "CHANGES_REQUESTED"
+                else (),
+                threads=(
+                    Thread(
+                        "torchao/quantization/utils.py",
+                        42,
+                        False,
+                        "reviewer",
+                        "Why fp64 here? The scale can stay fp32.",
+                        _stamp(NOW - timedelta(hours=3)),
+                        None,
+                        2,
+                    ),
+                )
+                if review == "CHANGES_REQUESTED"
+                else (),
+                threads_total=1 if review == "CHANGES_REQUESTED" else 0,
+                comments=(Comment("pytorch-bot", "CI is red on test (cpu, 1, 2)", pushed, None),)
+                if ci == "failure"
+                else (),
             )
         )
     return out
+
+
+def job_log(store: Store, pr: int) -> None:
+    """A fetched log for the failing job of PR ``pr`` (its first error in the detail pane)."""
+    n = pr - 100
+    block = (
+        "FAILED test/test_mod.py::test_scale - AssertionError: torch.float64 != torch.float32\n"
+        "=============== 1 failed, 40 passed in 12.31s ===============\n"
+        "\n"
+        ">       assert scale.dtype == torch.float32\n"
+        "E       AssertionError: torch.float64 != torch.float32\n"
+        "test/test_mod.py:12: AssertionError"
+    )
+    store.save_job_log(
+        JobLog(
+            DEMO,
+            9001 + 2 * n,
+            "Run regression tests / test (cpu, 1, 2)",
+            _stamp(NOW - timedelta(hours=1)),
+            f"logs/example/demo/{9001 + 2 * n}.log.gz",
+            48213,
+            block.splitlines()[0],
+            block,
+        )
+    )
+
+
+def notifications() -> list[Notification]:
+    return [
+        Notification(
+            str(7000 + k),
+            (DEMO, AO)[k % 2],
+            ("review_requested", "mention", "author", "ci_activity")[k % 4],
+            ("PullRequest", "Issue", "PullRequest", "CheckSuite")[k % 4],
+            f"Notification {k}: " + ("Speed up the scale kernel", "fp8 rowwise", "CI")[k % 3],
+            None if k % 4 == 3 else 100 + k,
+            f"https://github.com/{(DEMO, AO)[k % 2]}/pull/{100 + k}",
+            _stamp(NOW - timedelta(hours=k)),
+            True,
+            None,
+        )
+        for k in range(6)
+    ]
 
 
 def fill(store: Store, monkeypatch) -> Store:
@@ -96,6 +180,8 @@ def fill(store: Store, monkeypatch) -> Store:
     store.upsert_items(items())
     store.index_pending()
     store.replace_pr_status([DEMO, AO], statuses(), VIEWER)
+    job_log(store, 105)
+    store.upsert_notifications(notifications())
     for repo in (DEMO, AO):
         store.finish_pass(repo, watermark=None, etag=None, rate_remaining=4321, rate_reset=None)
     return store

@@ -432,6 +432,8 @@ class DashboardScreen(Screen[None]):
         if kind in LISTS:
             self.load_list(kind)
             self._show_count(self.query_one(f"#table-{kind}", ItemTable))
+        else:  # the filter box filters the issue and PR lists only
+            self.query_one("#count", Label).update("", layout=False)
         self.query_one(f"#table-{kind}").focus()
         self.refresh_bindings()  # keys that belong to one tab (check_action)
         self._schedule_detail()
