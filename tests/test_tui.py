@@ -38,12 +38,19 @@ def app_for(ws: Workspace, store: Store, **kw) -> WorkbenchApp:
     return make_app(ws, store=store, **kw)
 
 
-async def settle(pilot, app: WorkbenchApp) -> None:
-    """Until no worker runs and the timers that follow the list (detail, facets) have fired."""
-    for _ in range(3):
-        while any(not w.is_finished for w in app.workers):
+async def settle(pilot, app: WorkbenchApp, timeout: float = 20.0) -> None:
+    """Until no worker has run for three pauses of 0.1 s in a row: the timers that follow the
+    list (detail, facets) have fired, and what they started has finished, on a busy machine
+    too."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        if any(not w.is_finished for w in app.workers):
+            quiet = 0
             await pilot.pause(0.02)
+            continue
         await pilot.pause(0.1)
+        quiet = quiet + 1 if all(w.is_finished for w in app.workers) else 0
 
 
 async def wait_for(pilot, check, timeout: float = 20.0, what: str = "condition") -> None:
@@ -131,6 +138,7 @@ async def test_toggles_and_label_facets(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
+        await wait_for(pilot, lambda: app.query_one("#facets").options, what="the label facets")
         facets = {o.id: str(o.prompt) for o in app.query_one("#facets").options}
         assert "performance" in facets and "good first issue" in facets
         await pilot.press("n")

@@ -11,6 +11,7 @@ import pytest
 import pytest_textual_snapshot  # noqa: F401 - required by the test extra: missing, the run fails
 
 from tests import tui_data
+from tests.test_tui import settle as settle_app
 from workbench.github.store import Store
 from workbench.paths import Workspace
 from workbench.tui.app import make_app
@@ -50,10 +51,7 @@ def app(fetched, monkeypatch):
 
 
 async def settle(pilot) -> None:
-    for _ in range(3):
-        while any(not w.is_finished for w in pilot.app.workers):
-            await pilot.pause(0.02)
-        await pilot.pause(0.1)
+    await settle_app(pilot, pilot.app)
 
 
 def show(tab: str, *keys: str):

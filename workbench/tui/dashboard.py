@@ -260,6 +260,13 @@ class DashboardScreen(Screen[None]):
         )
         self.post_message(PageLoaded(page, generation))
         if offset == 0:
+            self.app.call_from_thread(self._facets_for, page, generation)
+
+    def _facets_for(self, page: data.Page, generation: int) -> None:
+        """Count the labels of a page read in a worker, if no newer list was asked for since:
+        the facet worker is exclusive, so a late one for an older list would cancel the one
+        for the newest and leave the sidebar empty."""
+        if generation == self.generation[page.kind]:
             self._load_facets(page, generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets", description="labels")
