@@ -17,6 +17,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 tables = Console(highlight=False, width=None if Console().is_terminal else 160)
 
 
+def confirm(question: str, *, refusal: str, hint: str) -> bool:
+    """Ask ``question`` [y/N] on the terminal; with no terminal to ask on, a UsageError saying
+    ``refusal`` and ``hint`` (the ``--yes`` to pass), never a silent yes."""
+    from workbench.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(refusal, hint)
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 def print_json(value: object) -> None:
     """A result document on stdout: indented, anything not JSON by nature as its string."""
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.config import Recipe, load_recipe, load_recipes
-from workbench.console import err, out, print_json
+from workbench.console import confirm, err, out, print_json
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
 from workbench.github.blocking import IDLE_DAYS, Blocker, first_line, read_blocking, summary
@@ -521,15 +521,12 @@ def _thread_words(n: Notification) -> str:
 
 
 def _confirm_read(n: Notification) -> bool:
-    import sys
-
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "notifications read asks before it writes to GitHub, and there is no terminal to ask on",
-            f"pass --yes: workbench notifications read {n.id} --yes",
-        )
-    question = f"Mark {_thread_words(n)} read on GitHub? This writes to GitHub. [y/N] "
-    return input(question).strip().lower() in ("y", "yes")
+    return confirm(
+        f"Mark {_thread_words(n)} read on GitHub? This writes to GitHub.",
+        refusal="notifications read asks before it writes to GitHub, "
+        "and there is no terminal to ask on",
+        hint=f"pass --yes: workbench notifications read {n.id} --yes",
+    )
 
 
 def cmd_notifications_read(args: argparse.Namespace, ws: Workspace) -> int:

@@ -277,10 +277,7 @@ class GitHubClient:
         if status == 304:
             return Page(True, [], answer.get("etag", etag), None, None, modified, poll, 304)
         if status >= 400:  # allowed by the caller
-            try:
-                body = json.loads(text) if text else None
-            except ValueError:
-                body = None
+            body = _loose_json(text)
             said = body.get("message") if isinstance(body, dict) else None
             message = self._scrub(str(said)) if said else None
             return Page(False, [], None, None, None, None, poll, status, message)
@@ -352,13 +349,10 @@ class GitHubClient:
         """
         headers = {"Accept": "application/vnd.github+json"}
         status, _, text = self._call(verb, url, params, headers, body, allow=allow)
+        if status >= 400:  # an allowed error
+            return status, _loose_json(text)
         if not text.strip():
             return status, None
-        if status >= 400:  # an allowed error: its body is informative at best
-            try:
-                return status, json.loads(text)
-            except ValueError:
-                return status, None
         return status, self._json(text, url)
 
     def redirect(self, url: str, *, allow: Collection[int] = ()) -> tuple[int, str | None]:
@@ -514,6 +508,14 @@ class GitHubClient:
                 "GitHub may be having trouble; try again later",
             )
         return GitHubError(f"GitHub answered {status} for {path}{said}")
+
+
+def _loose_json(text: str) -> Any:
+    """The body of an error answer the caller allowed: informative at best, None if not JSON."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
 
 
 def _seconds(value: str | None) -> int | None:

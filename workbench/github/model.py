@@ -161,6 +161,15 @@ class PrStatus:
 _CANONICAL = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\dZ")
 
 
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+"""How the store writes a time: UTC, so that text order is time order."""
+
+
+def stamp(moment: datetime) -> str:
+    """An aware time as the store writes it (:data:`STAMP`)."""
+    return moment.astimezone(UTC).strftime(STAMP)
+
+
 def timestamp(value: object, what: str) -> str:
     """GitHub's ISO 8601 time as UTC ``YYYY-MM-DDTHH:MM:SSZ``, so text order is time order."""
     if isinstance(value, str) and _CANONICAL.fullmatch(value):
@@ -173,7 +182,7 @@ def timestamp(value: object, what: str) -> str:
         raise UnexpectedResponse(f"{what} is not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(parsed)
 
 
 def linked_issues(body: str, repo: str) -> tuple[int, ...]:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workbench.github.errors import GitHubError
-from workbench.github.model import Notification, parse_notification
+from workbench.github.model import Notification, parse_notification, stamp
 from workbench.github.store import NotificationPoll, Store
 
 if TYPE_CHECKING:
@@ -75,10 +75,6 @@ class NotificationReport:
     """Unread threads of the synced repositories now in the store."""
     unavailable: str | None = None
     """Why GitHub refused to list notifications (said once, by the sync that learnt it)."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def next_poll_in(poll: NotificationPoll, now: datetime) -> int:
@@ -134,7 +130,7 @@ def refresh_notifications(
     page = client.get_page(
         "/notifications", {"per_page": PER_PAGE}, if_modified_since=since, allow=(403, 404)
     )
-    checked = _iso(now)
+    checked = stamp(now)
     interval = page.poll_interval if page.poll_interval is not None else poll.poll_interval
     if page.status in (403, 404):
         why = unavailable_text(page.status, page.message)
@@ -209,4 +205,4 @@ def mark_read(client: GitHubClient, store: Store, thread_id: str, *, now: dateti
             f"notification {thread_id} was not found on GitHub (404)",
             "it may be gone already: run `workbench sync`",
         )
-    store.mark_notification_read(thread_id, _iso(now))
+    store.mark_notification_read(thread_id, stamp(now))

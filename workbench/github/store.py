@@ -28,6 +28,7 @@ from workbench.github.model import (
     PrStatus,
     Review,
     Thread,
+    stamp,
 )
 from workbench.paths import Workspace
 
@@ -227,7 +228,7 @@ def _row(item: Item) -> tuple[Any, ...]:
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(datetime.now(UTC))
 
 
 def store_path(ws: Workspace) -> Path:
@@ -669,7 +670,7 @@ class Store:
             f"SELECT count(*), min(coalesce(status_at, '')) FROM sync_state WHERE repo IN ({marks})",
             tuple(repos),
         ).fetchone()
-        cutoff = (datetime.now(UTC) - max_age).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cutoff = stamp(datetime.now(UTC) - max_age)
         if oldest[0] < len(repos) or oldest[1] < cutoff:
             return True
         # Checks finish without the PR changing, so a pending PR is worth asking about again.

@@ -37,6 +37,7 @@ from workbench.github.model import (
     parse_check,
     parse_issue,
     parse_pr_status,
+    stamp,
 )
 from workbench.github.notifications import NotificationReport, refresh_notifications
 from workbench.github.store import Store
@@ -237,10 +238,6 @@ class _Quiet:
         pass
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Syncer:
     def __init__(
         self,
@@ -295,7 +292,7 @@ class Syncer:
         return report
 
     def _first_pass(self, report: RepoReport) -> None:
-        cutoff = _iso(datetime.now(UTC) - timedelta(days=self.closed_days))
+        cutoff = stamp(datetime.now(UTC) - timedelta(days=self.closed_days))
 
         def wanted(item: Item) -> bool:
             return item.state == "open" or (item.closed_at or item.updated_at) >= cutoff

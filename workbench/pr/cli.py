@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from workbench.console import err, out, print_json
+from workbench.console import confirm, err, out, print_json
 from workbench.errors import UsageError
 
 
@@ -174,12 +174,11 @@ def cmd_draft(args: argparse.Namespace) -> int:
 
 
 def _confirm(question: str) -> bool:
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "pr open asks before it pushes, and there is no terminal to ask on",
-            "run it in a terminal, or pass --yes",
-        )
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    return confirm(
+        question,
+        refusal="pr open asks before it pushes, and there is no terminal to ask on",
+        hint="run it in a terminal, or pass --yes",
+    )
 
 
 def cmd_open(args: argparse.Namespace) -> int:

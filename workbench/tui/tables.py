@@ -21,7 +21,7 @@ from textual.worker import Worker, get_current_worker
 from workbench import display
 from workbench.config import Recipe
 from workbench.display import VERDICT_STYLE, Clock, ago
-from workbench.github.model import Notification
+from workbench.github.model import Notification, stamp
 from workbench.github.store import NotificationPoll, Store
 from workbench.paths import Workspace
 from workbench.runs import RunResult
@@ -278,7 +278,7 @@ class NotificationsTable(_ReadingTable):
         index = next((i for i, n in enumerate(self.threads) if n.id == msg.thread_id), None)
         if index is None:
             return
-        at = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = stamp(self.clock())
         n = dataclasses.replace(self.threads[index], unread=False, last_read_at=at)
         self.threads[index] = n
         for column, value in zip(self.ordered_columns, self._cells(n, self.clock()), strict=True):
