@@ -27,13 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_sync import control, serve  # noqa: E402  (this folder: the script's own)
 
 from tests.github_server import TOKEN, make_workspace  # noqa: E402
 from workbench.github.client import Credentials, GitHubClient, Settings  # noqa: E402
@@ -41,24 +40,6 @@ from workbench.github.store import Store  # noqa: E402
 from workbench.github.sync import Syncer  # noqa: E402
 
 REPO = "pytorch/ao"
-
-
-@contextmanager
-def serve(prs: int) -> Iterator[str]:
-    args = [sys.executable, str(ROOT / "tests" / "github_server.py"), "--own-prs", f"{REPO}={prs}"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait()
-
-
-def control(url: str, path: str, body: object | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url + path, data=data)) as answer:
-        return json.loads(answer.read())
 
 
 def refresh(url: str, home: Path) -> tuple[float, int, float, int]:
@@ -96,7 +77,7 @@ def read_back(url: str, root: Path, home: Path) -> tuple[float, int, int]:
 
 
 def measure(prs: int, repeat: int) -> dict:
-    with serve(prs) as url, tempfile.TemporaryDirectory() as tmp:
+    with serve("--own-prs", f"{REPO}={prs}") as url, tempfile.TemporaryDirectory() as tmp:
         root = make_workspace(Path(tmp) / "ws")
         home = Path(tmp) / "home"
         # The item lists first (not timed): `prs --mine` lists the PRs the store holds.

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -41,10 +42,13 @@ SECTION = "## GitHub sync"
 
 
 @contextmanager
-def serve():
+def serve(*server_args: str) -> Iterator[str]:
+    """The tests' local GitHub in a process of its own, serving ``server_args`` (default: the
+    three repositories of :data:`SIZES`); yields its URL."""
     args = [sys.executable, str(ROOT / "tests" / "github_server.py")]
-    for repo, n in SIZES.items():
-        args += ["--populate", f"{repo}={n}"]
+    if not server_args:
+        server_args = tuple(a for repo, n in SIZES.items() for a in ("--populate", f"{repo}={n}"))
+    args += server_args
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -719,6 +719,9 @@ def main(argv: list[str] | None = None) -> None:
     for spec in args.own_prs:
         repo, n = spec.split("=")
         add_own_prs(server, repo, int(n))
+    from tests.github_notifications import NotificationsState
+
+    server.notifications = NotificationsState().attach(server)  # none, as for a quiet account
     server.rate_remaining = 10**9
     server.start(args.port)
     with server.lock:  # render every item now, so that timings measure the client

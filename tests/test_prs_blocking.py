@@ -17,6 +17,13 @@ fake_github = github_server.fake_github
 gh_env = github_server.gh_env
 
 AO = "pytorch/ao"
+LABELED = ["module: core", "topic: not user facing"]
+"""The labels ao requires: a PR with them lacks none."""
+
+
+def own_pr(gh_env: GitHubEnv, number: int, **item: object) -> None:
+    """An open PR of the contributor in ao, with the required labels unless ``item`` says."""
+    gh_env.server.add_item(AO, number, **{"pr": True, "author": VIEWER, "labels": LABELED, **item})
 
 
 def _blocked_pr(gh_env: GitHubEnv) -> None:
@@ -140,25 +147,8 @@ def test_the_table_of_my_prs_has_a_blocking_column(gh_env: GitHubEnv) -> None:
 
 
 def test_an_idle_pr_and_a_clean_one(gh_env: GitHubEnv) -> None:
-    server = gh_env.server
-    old = server.tick() - timedelta(days=10, hours=12)
-    server.add_item(
-        AO,
-        1,
-        pr=True,
-        author=VIEWER,
-        ci="SUCCESS",
-        labels=["module: core", "topic: not user facing"],
-        updated=old,
-    )
-    server.add_item(
-        AO,
-        2,
-        pr=True,
-        author=VIEWER,
-        ci="SUCCESS",
-        labels=["module: core", "topic: not user facing"],
-    )
+    own_pr(gh_env, 1, ci="SUCCESS", updated=gh_env.server.tick() - timedelta(days=10, hours=12))
+    own_pr(gh_env, 2, ci="SUCCESS")
     assert gh_env.cli("sync", "ao").rc == 0
 
     prs = {p["number"]: p["blocking"] for p in gh_env.cli("prs", "--mine", "--json").json()}
@@ -199,9 +189,8 @@ def test_checks_beyond_the_first_100_are_read_for_that_pr_only(
 ) -> None:
     jobs = [{"name": f"job {k}", "conclusion": "SUCCESS", "job_id": k} for k in range(checks)]
     jobs[-1]["conclusion"] = "FAILURE"
-    labels = ["module: core", "topic: not user facing"]
-    gh_env.server.add_item(AO, 1, pr=True, author=VIEWER, ci="FAILURE", labels=labels, checks=jobs)
-    gh_env.server.add_item(AO, 2, pr=True, author=VIEWER, ci="SUCCESS", labels=labels)
+    own_pr(gh_env, 1, ci="FAILURE", checks=jobs)
+    own_pr(gh_env, 2, ci="SUCCESS")
 
     assert gh_env.cli("sync", "ao").rc == 0
 
@@ -218,9 +207,8 @@ def test_a_failing_rollup_whose_failing_check_was_not_read_is_not_called_passing
     gh_env: GitHubEnv,
 ) -> None:
     """Should the checks' pages disagree with the rollup, the PR still reads as failing."""
-    labels = ["module: core", "topic: not user facing"]
     jobs = [{"name": "build", "conclusion": "SUCCESS", "job_id": 1}]
-    gh_env.server.add_item(AO, 1, pr=True, author=VIEWER, ci="FAILURE", labels=labels, checks=jobs)
+    own_pr(gh_env, 1, ci="FAILURE", checks=jobs)
     assert gh_env.cli("sync", "ao").rc == 0
     [pr] = gh_env.cli("prs", "--mine", "--json").json()
     assert [(b["kind"], b["name"], b["detail"]) for b in pr["blocking"]] == [
@@ -310,10 +298,7 @@ def test_threads_past_the_first_50_are_counted_not_dropped(gh_env: GitHubEnv) ->
         {"path": f"f{k}.py", "line": k, "comments": [{"author": "r", "body": "?", "created": when}]}
         for k in range(60)
     ]
-    labels = ["module: core", "topic: not user facing"]
-    gh_env.server.add_item(
-        AO, 1, pr=True, author=VIEWER, ci="SUCCESS", labels=labels, threads=threads
-    )
+    own_pr(gh_env, 1, ci="SUCCESS", threads=threads)
     assert gh_env.cli("sync", "ao").rc == 0
     [pr] = gh_env.cli("prs", "--mine", "--json").json()
     kinds = [(b["kind"], b["name"]) for b in pr["blocking"]]

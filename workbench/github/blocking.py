@@ -51,18 +51,19 @@ def blockers(
     recipe: Recipe | None,
     now: datetime,
     *,
-    logs: Mapping[int, JobLog] | None = None,
+    logs: Mapping[tuple[str, int], JobLog] | None = None,
     idle_days: int = IDLE_DAYS,
 ) -> list[Blocker]:
     """What blocks the open PR ``t``; ``status`` from the last status search (None: the PR is
-    neither the contributor's nor awaiting their review, so only what the list gives is known)."""
+    neither the contributor's nor awaiting their review, so only what the list gives is known);
+    ``logs`` the failing jobs' logs fetched so far, by (repo, job id)."""
     item = t.item
     if not item.is_pull_request or item.state != "open":
         return []
     out: list[Blocker] = []
     logs = logs or {}
     if status is not None:
-        out += _checks(status, logs, item.repo)
+        out += _checks(status, logs)
         if status.mergeable == "CONFLICTING":
             base = recipe.upstream.default_branch if recipe else "the base branch"
             out.append(Blocker("conflict", base, f"conflicts with {base}: rebase the series"))
@@ -82,16 +83,16 @@ def blockers(
     return out
 
 
-def _checks(status: PrStatus, logs: Mapping[int, JobLog], repo: str) -> list[Blocker]:
+def _checks(status: PrStatus, logs: Mapping[tuple[str, int], JobLog]) -> list[Blocker]:
     out = []
     for c in status.checks:
         if not c.failed:
             continue
-        log = logs.get(c.job_id) if c.job_id is not None else None
+        log = logs.get((status.repo, c.job_id)) if c.job_id is not None else None
         if log is not None and log.first_error:
             detail = log.first_error
         elif c.job_id is not None:
-            detail = f"{c.conclusion}; its log: workbench prs log {repo}#{status.number}"
+            detail = f"{c.conclusion}; its log: workbench prs log {status.repo}#{status.number}"
         else:
             detail = str(c.conclusion)
         out.append(Blocker("check", c.label, detail, c.url))
@@ -199,8 +200,12 @@ def read_blocking(
         view.logs.update({(repo, k): v for k, v in store.job_logs(repo, ids).items()})
     for t in prs:
         key = (t.item.repo, t.item.number)
-        logs = {j: log for (r, j), log in view.logs.items() if r == t.item.repo}
         view.blocking[key] = blockers(
-            t, view.details.get(key), recipes.get(t.item.repo), now, logs=logs, idle_days=idle_days
+            t,
+            view.details.get(key),
+            recipes.get(t.item.repo),
+            now,
+            logs=view.logs,
+            idle_days=idle_days,
         )
     return view
