@@ -100,6 +100,21 @@ def test_real_recipes_hold_the_upstream_facts():
             "tests.map[0].tests",
             "at least one",
         ),
+        (
+            lambda t: t.replace("[pr]", "[bench.devices.gpu]\nenv = {}\n\n[pr]"),
+            "bench.devices.gpu",
+            "is not a device",
+        ),
+        (
+            lambda t: t.replace("[pr]", "[bench.devices.cpu]\nenv = { X = 1 }\n\n[pr]"),
+            "bench.devices.cpu.env",
+            "table of environment variables",
+        ),
+        (
+            lambda t: t.replace("[pr]", '[bench.devices.cpu]\nargs = ["-x"]\n\n[pr]'),
+            "bench.devices.cpu.args",
+            "is not a known key",
+        ),
     ],
 )
 def test_malformed_recipe_exits_2_naming_file_and_key(workspace, wb, edit, key, expected):
@@ -166,3 +181,38 @@ def test_workbench_toml_errors_name_the_key(workspace):
 def test_known_upstreams_are_the_recipe_folders(workspace):
     (workspace.root / "upstreams" / "empty").mkdir()
     assert known_upstreams(Workspace(workspace.root)) == ["demo"]
+
+
+def test_bench_processes_get_the_recipes_device_fallbacks():
+    """What every bench process starts with comes from the recipe and the device found: the
+    Triton interpreter on a CPU, never on a GPU; the build mode's own environment (xla's
+    PJRT_DEVICE) either way."""
+    recipes = {r.name: r for r in load_recipes(Workspace(REPO_ROOT))}
+    ao, triton, xla = recipes["ao"], recipes["triton"], recipes["xla"]
+    for r in (ao, triton):
+        assert r.bench_env("cpu")["TRITON_INTERPRET"] == "1"
+        for gpu in ("cuda", "rocm"):
+            assert "TRITON_INTERPRET" not in r.bench_env(gpu)
+    assert ao.bench_env("cpu") == {"USE_CPP": "0", "TRITON_INTERPRET": "1"}
+    assert xla.bench_env("cpu") == {"PJRT_DEVICE": "CPU"}
+    assert xla.bench_env("tpu") == {"PJRT_DEVICE": "TPU"}
+    # The CUDA mode without CUDA_HOME builds as python-only: still no interpreter on the GPU.
+    assert ao.bench_env("cuda", ao.build_mode("cpu")) == {"USE_CPP": "0"}
+
+
+def test_bench_run_file_of_an_upstream_gets_its_fallbacks(workspace, monkeypatch):
+    from workbench.envs.builder import EnvBuilder, bench_env_of_files
+
+    recipe = workspace.root / "upstreams" / "demo" / "recipe.toml"
+    recipe.write_text(
+        recipe.read_text().replace("[pr]", '[bench.devices.cpu]\nenv = { FALLBACK = "1" }\n\n[pr]')
+    )
+    bench = write(workspace.root / "upstreams" / "demo" / "benches" / "bench_x.py", "")
+    other = write(workspace.root / "elsewhere" / "bench_y.py", "")
+    ws = Workspace(workspace.root)
+    monkeypatch.setenv("WORKBENCH_DEVICE", "cpu")
+    assert bench_env_of_files(ws, [bench]) == {"FALLBACK": "1"}
+    assert bench_env_of_files(ws, [other]) == {}
+    assert EnvBuilder(ws, load_recipe(ws, "demo")).bench_env() == {"FALLBACK": "1"}
+    monkeypatch.setenv("WORKBENCH_DEVICE", "cuda")
+    assert bench_env_of_files(ws, [bench]) == {}

@@ -139,7 +139,7 @@ def _sides(
                 f"no bench files in upstreams/{args.name}/{recipe.bench_folder}/",
                 "add a .py file with @bench functions",
             )
-        env = dict(recipe.build_mode("cpu").env)
+        env = EnvBuilder(ws, recipe).bench_env()
         base = SideSpec(
             "baseline",
             args.baseline_python or pythons.get("baseline", sys.executable),
@@ -174,8 +174,11 @@ def _sides(
     for d in (args.baseline_path, args.patched_path):
         if d and not Path(d).is_dir():
             raise UsageError(f"no such folder: {d}")
-    base = SideSpec("baseline", args.baseline_python or sys.executable, args.baseline_path)
-    patched = SideSpec("patched", args.patched_python or sys.executable, args.patched_path)
+    from workbench.envs.builder import bench_env_of_files
+
+    env = bench_env_of_files(ws, args.file) if ws else {}
+    base = SideSpec("baseline", args.baseline_python or sys.executable, args.baseline_path, env)
+    patched = SideSpec("patched", args.patched_python or sys.executable, args.patched_path, env)
     return args.file, base, patched
 
 

@@ -173,12 +173,23 @@ class Recipe:
     pr: PrFormat
     labels: Labels
     codegen_targets: tuple[str, ...] = CODEGEN_TARGETS
+    bench_devices: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``[bench.devices.<device>] env``: what every bench process starts with on that device,
+    e.g. the Triton interpreter on a CPU (kernels are defined when the upstream is imported,
+    before a case's setup runs, so a case cannot turn it on itself)."""
     url_source: str = "recipe"
     pin_source: str = "recipe"
 
     def build_mode(self, device: str) -> BuildMode:
         """The build mode for ``device``, falling back to the CPU one."""
         return self.build_modes[self.build_devices.get(device, self.build_devices["cpu"])]
+
+    def bench_env(self, device: str, mode: BuildMode | None = None) -> dict[str, str]:
+        """The environment of the bench processes on ``device``: the build mode's (``mode``,
+        default the device's) with the recipe's ``[bench.devices.<device>] env`` over it (as
+        ``[tests.devices]``: for that device only)."""
+        mode = mode or self.build_mode(device)
+        return {**mode.env, **self.bench_devices.get(device, {})}
 
     def tests_for(self, path: str) -> tuple[str, ...]:
         out: list[str] = []
@@ -287,6 +298,20 @@ def _tests(t: TableReader) -> Tests:
     return tests
 
 
+def _bench_devices(t: TableReader) -> dict[str, dict[str, str]]:
+    """``[bench.devices.<device>]``: the environment of the bench processes per device."""
+    devices = {}
+    for device, d in t.subtables().items():
+        if device not in DEVICES:
+            raise RecipeError(
+                d.file, d.prefix.rstrip("."), f"is not a device ({', '.join(DEVICES)})"
+            )
+        devices[device] = d.string_map("env", "a table of environment variables")
+        d.done()
+    t.done()
+    return devices
+
+
 def _path_rules(t: TableReader, key: str, what: str) -> list[tuple[tuple[str, ...], str]]:
     """``[[pr.<key>]]`` tables of ``paths`` and one string (a label or a message)."""
     rules = []
@@ -373,6 +398,7 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
     bench_folder = bench.string(
         "folder", "a folder under upstreams/<name>/", required=False, default="benches"
     )
+    bench_devices = _bench_devices(bench.table("devices", required=False))
     bench.done()
     codegen = top.table("codegen", required=False)
     targets = codegen.strings("targets", "GPU targets such as 'sm_90' or 'gfx942'")
@@ -399,4 +425,5 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
         pr=pr,
         labels=labels,
         codegen_targets=targets or CODEGEN_TARGETS,
+        bench_devices=bench_devices,
     )

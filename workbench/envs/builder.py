@@ -225,6 +225,11 @@ class EnvBuilder:
                 "changes",
             )
 
+    def bench_env(self) -> dict[str, str]:
+        """What the bench processes start with on this device: the recipe's fallbacks, such as
+        the Triton interpreter on a CPU, so the caller's shell need not export them."""
+        return self.recipe.bench_env(self.device, self.mode())
+
     def worktrees(self) -> dict[str, Path]:
         """Make sure base is at the pin and patched is built from the series."""
         co = self.engine.co
@@ -493,3 +498,25 @@ class EnvBuilder:
             if dst.is_symlink() or dst.exists():
                 dst.unlink()
             shutil.copy2(src, dst)
+
+
+def bench_env_of_files(ws: Workspace, files: list[Path]) -> dict[str, str]:
+    """``bench run --file``: the bench environment of each upstream whose bench folder holds
+    one of ``files`` (``upstreams/NAME/benches/x.py`` runs with NAME's fallbacks, as under
+    ``bench run NAME``); nothing for a file of no upstream."""
+    from workbench.config import known_upstreams, load_recipe
+
+    env: dict[str, str] = {}
+    names = known_upstreams(ws)
+    upstreams = ws.upstreams_dir.resolve()
+    for f in files:
+        path = Path(f).resolve()
+        if not path.is_relative_to(upstreams):
+            continue
+        name = path.relative_to(upstreams).parts[0]
+        if name not in names:
+            continue
+        recipe = load_recipe(ws, name)
+        if path.parent == (upstreams / name / recipe.bench_folder).resolve():
+            env.update(EnvBuilder(ws, recipe).bench_env())
+    return env

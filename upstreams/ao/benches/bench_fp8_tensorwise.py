@@ -4,7 +4,9 @@ From `torchao.prototype.float8nocompile.kernels.fp8_dynamic_tensorwise`: the ama
 tensor (per block, then across blocks, or with an atomic max) and the float8 e4m3 scale from it.
 On a machine without a GPU the `cpu` case runs the kernels in the Triton interpreter: it times
 the interpreter, and it is what `workbench codegen ao` records the kernels' launches from (the
-autotuned atomic-max kernel then runs every one of its configs once).
+autotuned atomic-max kernel then runs every one of its configs once). The interpreter is on in
+every bench process from the start (`TRITON_INTERPRET=1` from the recipe's `[bench.devices.cpu]`):
+torchao defines the kernels when it is imported, before a case's setup runs.
 """
 
 import os
@@ -22,7 +24,8 @@ def _setup(n: int, algo: str, device: str):
     if device == "cpu":
         if torch.cuda.is_available():
             skip("interpreter case: runs where there is no GPU")
-        os.environ["TRITON_INTERPRET"] = "1"  # read when the kernels are defined
+        if os.environ.get("TRITON_INTERPRET") != "1":
+            skip("interpreter case: needs TRITON_INTERPRET=1 (bench run ao sets it)")
     import triton.language as tl
     from torchao.prototype.float8nocompile.kernels import fp8_dynamic_tensorwise as k
 
