@@ -231,9 +231,11 @@ class EnvBuilder:
         return self.recipe.bench_env(self.device, self.mode())
 
     def worktrees(self) -> dict[str, Path]:
-        """Make sure base is at the pin and patched is built from the series."""
+        """Clone the upstream on first use (as ``workbench upstream fetch`` does), then make
+        sure base is at the pin and patched is built from the series. Every command that works
+        on the worktrees (build, tests select/run/map, bench run NAME, codegen) starts here."""
         co = self.engine.co
-        if not co.exists():
+        if not co.exists() or co.default_head() is None:
             self.log(f"cloning {self.recipe.upstream.url} (first use)")
             co.fetch()
         series = self.engine.series()
@@ -255,8 +257,8 @@ class EnvBuilder:
 
     def build(self, sides: tuple[str, ...] = SIDES) -> list[SideEnv]:
         mode = self.mode()
-        self.check_overlay(mode)
         trees = self.worktrees()
+        self.check_overlay(mode)
         deps = self._deps(mode)
         series_digest = self.engine.series().digest()
         pin = self.engine.co.head(trees["baseline"])

@@ -77,8 +77,8 @@ def cmd_select(args: argparse.Namespace) -> int:
     from workbench.tests.mapping import selection as select
 
     ws, recipe = _context(args)
-    builder = EnvBuilder(ws, recipe)
-    builder.engine.co.require()
+    builder = EnvBuilder(ws, recipe, log=_log(args))
+    builder.worktrees()  # cloned on first use, as for build and tests run
     changed = builder.changed_files()
     selection = select(ws, builder, changed)
     if args.json:
