@@ -6,8 +6,6 @@ interpreter, which is what a Python-only change to `python/triton/runtime/interp
 frontend affects. On a GPU machine it is skipped.
 """
 
-import os
-
 from workbench.bench import bench, skip
 
 SIZES = [2**12, 2**16]
@@ -18,11 +16,8 @@ def _add(device: str):
 
     if device == "cuda" and not torch.cuda.is_available():
         skip("needs CUDA")
-    if device == "cpu":
-        if torch.cuda.is_available():
-            skip("interpreter case: runs where there is no GPU")
-        if os.environ.get("TRITON_INTERPRET") != "1":
-            skip("interpreter case: needs TRITON_INTERPRET=1 (bench run triton sets it)")
+    if device == "cpu" and torch.cuda.is_available():
+        skip("interpreter case: runs where there is no GPU")
     import triton
     import triton.language as tl
 
