@@ -12,7 +12,7 @@ from tests.conftest import write
 from workbench.bench import report, stats
 from workbench.bench.api import bench, specs_in
 from workbench.bench.roofline import Peak, gpu_peak, roofline
-from workbench.bench.runner import Settings, SideSpec, rounds_per_block, run
+from workbench.bench.runner import PINNED_MALLOC, Settings, SideSpec, rounds_per_block, run
 
 WORK = "def work(n={n}):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n"
 
@@ -111,6 +111,32 @@ def test_separate_interpreters_and_skips(sides, tmp_path):
     assert case.skipped == "needs CUDA" and case.comparison is None
 
 
+def test_allocator_pinned_by_default_and_passed_through_on_request(sides, monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "4096")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=1:glibc.rtld.nns=2")
+    seen = {}
+    for allocator in ("pinned", "default"):
+        result = run(
+            sides["file"],
+            SideSpec("baseline", path=str(sides["fast"])),
+            SideSpec("patched", path=str(sides["slow"])),
+            Settings(budget=0.2, processes=1, adaptive=False, allocator=allocator),
+            only="loop[size=200]",
+        )
+        assert result.env["baseline"]["malloc"] == result.env["patched"]["malloc"]
+        seen[allocator] = result.env["patched"]["malloc"]
+    # Pinned: the caller's malloc settings dropped, the thresholds fixed, other tunables kept.
+    assert seen["pinned"] == {**PINNED_MALLOC, "GLIBC_TUNABLES": "glibc.rtld.nns=2"}
+    assert int(PINNED_MALLOC["MALLOC_MMAP_THRESHOLD_"]) == 32 << 20  # glibc's bound on 64-bit
+    # Default: what the caller set, untouched.
+    assert seen["default"] == {
+        "MALLOC_ARENA_MAX": "2",
+        "MALLOC_TRIM_THRESHOLD_": "4096",
+        "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1:glibc.rtld.nns=2",
+    }
+
+
 def test_rounds_per_block_follows_startup_cost():
     # Forking and setting up a case is cheap: a round or two per visit of a pair.
     assert rounds_per_block(0.01, 0.125, 40, 0.25) == 1
@@ -169,10 +195,11 @@ def test_speed_drawn_once_per_process_never_gives_a_verdict(tmp_path, monkeypatc
     [case] = result.cases
     assert case.comparison.verdict not in (stats.FASTER, stats.SLOWER), case.comparison
     assert case.processes == 12
-    # Each visit ran in a fresh child of its side's process: two children per visit, and as
-    # many parents as processes started on both sides.
+    # Each visit ran in a fresh child of its side's process: two children per visit, one more
+    # per side for the untimed call that compares outputs, and as many parents as processes
+    # started on both sides.
     lines = [ln.split() for ln in pids.read_text().splitlines()]
-    assert len({pid for pid, _ in lines}) == len(lines) == 2 * case.children
+    assert len({pid for pid, _ in lines}) == len(lines) == 2 * (case.children + 1)
     assert len({ppid for _, ppid in lines}) == 2 * case.processes
     # The draw happened per process: some pairs' processes differ about threefold …
     base = stats.process_medians(case.baseline_rounds, case.blocks)
@@ -180,10 +207,10 @@ def test_speed_drawn_once_per_process_never_gives_a_verdict(tmp_path, monkeypatc
     differing = [b for b in base if max(base[b] / patched[b], patched[b] / base[b]) > 2]
     assert differing  # all twelve pairs drawing alike has a chance of 1 in 4096
     # … and one pair's rounds, read as independent evidence, give a confident wrong answer
-    # (for pairs that ran the six rounds a verdict needs: on a loaded machine a pair's share
-    # of the budget may buy fewer).
+    # (for pairs that ran the eight rounds a signed-rank p below 1% needs: on a loaded machine a
+    # pair's share of the budget may buy fewer).
     rounds_of = {b: [i for i, blk in enumerate(case.blocks) if blk == b] for b in differing}
-    enough = [b for b in differing if len(rounds_of[b]) >= 6]
+    enough = [b for b in differing if len(rounds_of[b]) >= 8]
     assert enough, {b: len(r) for b, r in rounds_of.items()}
     for b in enough:
         one_pair = stats.compare(
@@ -267,9 +294,14 @@ def test_cli_run_writes_reports_and_gates(sides, wb, tmp_path):
     assert "slower: loop[size=200]" in res.err
     doc = json.loads(res.out)
     assert doc == json.loads((out / "bench.json").read_text())
-    assert doc["schema"] == 1 and doc["kind"] == "bench"
+    assert doc["schema"] == 2 and doc["kind"] == "bench"
     [case] = doc["cases"]
     assert case["verdict"] == "slower" and case["ci"][0] > 1.05
+    # Two paths and no series: every case is timed, none is matched against changed code.
+    assert case["changed_code"] is None and doc["changed_blocks"] is None
+    # The slow side sums three times as many squares: another result, said beside the speed.
+    assert case["outputs"]["match"] == "differ" and "became" in case["outputs"]["detail"]
+    assert doc["geomean"]["cases"] == 1 and doc["geomean"]["ci"][0] > 1.05
     assert len(case["baseline"]["samples_ns"]) == case["rounds"]
     assert case["roofline"]["patched"]["gbs"] > 0  # bytes_moved given: achieved bandwidth
     assert doc["sides"]["patched"]["path"] == str(sides["slow"])
@@ -278,7 +310,8 @@ def test_cli_run_writes_reports_and_gates(sides, wb, tmp_path):
     assert md.startswith("| benchmark | baseline | patched | patched/baseline (95% CI) |")
     assert case["processes"]["baseline"] == case["processes"]["patched"] >= 8
     assert doc["processes"] >= 8 and doc["startup_seconds"] > 0
-    assert "`loop[size=200]`" in md and "**slower**" in md
+    assert "`loop[size=200]`" in md and "**slower**, outputs differ" in md
+    assert "Geometric mean of patched/baseline over the 1 case(s) timed" in md
     assert (out / "bench.png").read_bytes()[:4] == b"\x89PNG"
     # show re-renders the same markdown from the JSON.
     res = wb("bench", "show", str(out / "bench.json"), "--markdown")
@@ -370,8 +403,10 @@ def test_tui_run_detail_shows_processes_and_backed_verdicts(tmp_path):
     doc = {"kind": "bench", "summary": {"faster": 2}, "cases": [measured, old, *skips]}
     run = RunResult("ao", "r1", "bench", tmp_path, doc, dt.datetime.now(dt.UTC))
     md = run_markdown(run, current=True)
-    assert "| f[n=1] | faster | 0.600 | 0.550 – 0.650 | 12 |" in md
-    assert "| f[n=2] | inconclusive | 0.600 | 0.550 – 0.650 | 1 (old run) |" in md
+    assert "| `f[n=1]` | – | – | 0.600 (0.550–0.650) | 0.01 | – | 12 | **faster** |" in md
+    assert (
+        "| `f[n=2]` | – | – | 0.600 (0.550–0.650) | 0.01 | – | 1 (old run) | inconclusive |" in md
+    )
     assert "3 CUDA cases skipped: needs CUDA." in md and "g[0]" not in md
     assert run.verdict() == "faster"  # one case has a backed verdict
     doc["cases"] = [old]

@@ -172,7 +172,7 @@ def make_bench_doc(
     ratio = {"faster": 0.81, "slower": 1.22}[verdict]
     side = {"median_ns": 1_250_000.0}
     return {
-        "schema": 1,
+        "schema": 2,
         "kind": "bench",
         "upstream": "demo",
         "run_id": run_id,
@@ -192,6 +192,9 @@ def make_bench_doc(
             },
         },
         "summary": {verdict: 1},
+        "changed_blocks": ["pkg/mod.py::f1"],
+        "changed_not_traceable": [],
+        "geomean": {"ratio": ratio, "ci": [ratio - 0.02, ratio + 0.02], "cases": 1},
         "cases": [
             {
                 "id": "f1[n=4096]",
@@ -202,6 +205,9 @@ def make_bench_doc(
                 "processes": {"baseline": 8, "patched": 8},
                 "baseline": side,
                 "patched": {"median_ns": side["median_ns"] * ratio},
+                "outputs": {"match": "bitwise", "max_abs_diff": 0.0, "sqnr_db": None},
+                "changed_code": ["pkg/mod.py::f1"],
+                "may_run": [],
             }
         ],
     }
@@ -350,6 +356,39 @@ def test_no_results_and_regressions_are_warned(workspace: Workspace):
     codes = {w["code"] for w in doc["warnings"]}
     assert {"test-regression", "bench-regression"} <= codes
     assert "**1 regression(s)**" in doc["body"]
+
+
+def test_bench_outputs_that_differ_and_benches_that_run_nothing_are_warned(
+    workspace: Workspace,
+):
+    _recipe(workspace, "pytorch")
+    digest = _series(workspace, "pytorch")
+    doc = make_bench_doc(digest)
+    doc["cases"][0]["outputs"] = {
+        "match": "differ",
+        "max_abs_diff": 0.5,
+        "sqnr_db": 31.2,
+        "detail": "output: 3 of 4096 elements differ, max abs diff 0.5",
+    }
+    put_run(workspace, doc)
+    out = draft()
+    assert "bench-outputs-differ" in {w["code"] for w in out["warnings"]}
+    assert "| **faster**, outputs differ: SQNR 31.2 dB |" in out["body"]
+    assert "**Outputs differ** between baseline and patched:" in out["body"]
+    # A run where no case runs the changed code gives no verdict row, and says why.
+    doc = make_bench_doc(digest, run_id="20261120-113000-bench")
+    doc["cases"][0].update(changed_code=[], untimed="runs none of the changed code")
+    for key in ("ratio", "ci", "p_value", "verdict", "baseline", "patched"):
+        del doc["cases"][0][key]
+    doc["geomean"] = None
+    put_run(workspace, doc)
+    out = draft()
+    assert "no-bench-evidence" in {w["code"] for w in out["warnings"]}
+    assert (
+        "No bench runs this change: none of the 1 case(s) that ran here runs `pkg/mod.py::f1`"
+        in out["body"]
+    )
+    assert "| `f1[n=4096]`" not in out["body"] and "**faster**" not in out["body"]
 
 
 def test_a_worktree_out_of_sync_with_the_files_is_warned(workspace: Workspace):

@@ -172,6 +172,8 @@ VERDICT_STYLE = {
     "slower": "red",
     "unchanged": "cyan",
     "inconclusive": "yellow",
+    "outputs differ": "red",
+    "no bench runs it": "yellow",
     "empty": "dim",
     "changed": "blue",
     "problems": "red",

@@ -75,10 +75,14 @@ class RunResult:
             if not counts:
                 return "no tests"
             return "passed"
-        from workbench.bench.report import summary_of
+        from workbench.bench.report import no_bench_line, summary_of
 
         cases = self.doc.get("cases")
         summary = summary_of(cases) if isinstance(cases, list) else {}
+        if summary.get("outputs differ"):
+            return "outputs differ"
+        if isinstance(cases, list) and no_bench_line(self.doc):
+            return "no bench runs it"
         if summary.get("slower"):
             return "slower"
         if summary.get("faster"):

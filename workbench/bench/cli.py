@@ -18,7 +18,9 @@ from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace, state_home
 
 if TYPE_CHECKING:
+    from workbench.bench.changes import ChangedCode
     from workbench.bench.runner import SideSpec
+    from workbench.envs.builder import EnvBuilder, SideEnv
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +88,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--no-adaptive", action="store_true", help="always use the whole budget")
     run.add_argument(
+        "--allocator",
+        choices=("pinned", "default"),
+        default="pinned",
+        help="glibc malloc in the workers: pinned fixes its mmap/trim thresholds on both sides "
+        "(default; fresh processes otherwise land in page-fault regimes up to 3x apart), default "
+        "measures as users run, your MALLOC_* passed through",
+    )
+    run.add_argument(
+        "--all",
+        dest="all_cases",
+        action="store_true",
+        help="also time the cases that run none of the series' changed code (shown apart, "
+        "never as evidence)",
+    )
+    run.add_argument(
+        "--require-same-outputs",
+        action="store_true",
+        help="exit 1 if a case's outputs differ between the sides (beyond its tolerance)",
+    )
+    run.add_argument(
         "--out", type=Path, metavar="DIR", help="run folder (default .workbench/runs/NAME/<run-id>)"
     )
     run.add_argument("--json", action="store_true", help="print bench.json to stdout")
@@ -104,11 +126,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_show)
 
 
+def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:
+    """The series' changed code, and where each side's environment imports it from."""
+    from workbench.bench.changes import ChangedCode
+    from workbench.envs.builder import _site_packages
+
+    trees = {e.side: e.worktree for e in envs}
+    changes = ChangedCode.between(
+        trees["baseline"], trees["patched"], builder.changed_files(), builder.recipe.tests.root
+    )
+    mode = builder.mode()
+    if mode.kind == "wheel-overlay" and mode.overlay_into:
+        package = Path(mode.overlay_into).name
+        for e in envs:
+            changes.add_root(e.side, _site_packages(e.path) / package, mode.overlay_into)
+    return changes
+
+
 def _sides(
     args: argparse.Namespace, ws: Workspace | None, series: dict
-) -> tuple[list[Path], SideSpec, SideSpec]:
-    """The bench files and the two sides; ``series`` gets the series digest and heads when the
-    sides are the recipe's own environments."""
+) -> tuple[list[Path], SideSpec, SideSpec, ChangedCode | None]:
+    """The bench files, the two sides and the series' changed code; ``series`` gets the series
+    digest and heads when the sides are the recipe's own environments."""
     from workbench.bench.runner import SideSpec
 
     if args.name:
@@ -121,6 +160,7 @@ def _sides(
 
         recipe = load_recipe(ws, args.name)
         pythons = {}
+        changes = None
         if not (args.baseline_python or args.baseline_path):
             # Both sides built (or found up to date) the way NAME_build does it.
             builder = EnvBuilder(ws, recipe, log=None if args.json else err.print)
@@ -131,6 +171,7 @@ def _sides(
             series["series_digest"] = builder.engine.series().digest()
             for e in envs:
                 series[f"{e.side}_head"] = builder.engine.co.head(e.worktree)
+            changes = _changed_code(builder, envs)
         files = args.file or sorted(
             (ws.upstreams_dir / args.name / recipe.bench_folder).glob("*.py")
         )
@@ -152,7 +193,7 @@ def _sides(
             args.patched_path,
             env,
         )
-        return files, base, patched
+        return files, base, patched, changes
     if not args.file:
         raise UsageError("bench run needs NAME or --file F.py", "e.g. workbench bench run ao")
     by_python = args.baseline_python or args.patched_python
@@ -179,7 +220,7 @@ def _sides(
     env = bench_env_of_files(ws, args.file) if ws else {}
     base = SideSpec("baseline", args.baseline_python or sys.executable, args.baseline_path, env)
     patched = SideSpec("patched", args.patched_python or sys.executable, args.patched_path, env)
-    return args.file, base, patched
+    return args.file, base, patched, None
 
 
 def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> Path:
@@ -211,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except UsageError:
         ws = None
     series: dict = {}
-    files, base, patched = _sides(args, ws, series)
+    files, base, patched, changes = _sides(args, ws, series)
     settings = Settings(
         budget=args.budget,
         max_budget=args.max_budget,
@@ -219,6 +260,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         min_effect=args.min_effect,
         threads=args.threads or None,
         adaptive=not args.no_adaptive,
+        all_cases=args.all_cases,
+        allocator=args.allocator,
     )
     for f in files:
         if not Path(f).is_file():
@@ -242,6 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     settings,
                     only=args.only,
                     progress=(lambda msg, case: status.update(msg)) if status else None,
+                    changes=changes,
                 )
             )
     finally:
@@ -266,10 +310,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        out.print(report.to_rich(doc))
+        nothing = report.no_bench_line(doc)
+        if nothing:
+            out.print(escape(nothing.replace("`", "")))
+        else:
+            out.print(report.to_rich(doc))
         for line in report.warning_lines(doc):
             err.print(f"[yellow]no verdict[/] {escape(line.replace('`', ''))}")
+        for line in report.outputs_lines(doc):
+            err.print(f"[red]outputs differ[/] {escape(line.replace('`', ''))}")
         out.print(f"results in {folder}")
+    differ = [c["id"] for c in doc["cases"] if report.is_evidence(c) and report.outputs_differ(c)]
+    if args.require_same_outputs and differ:
+        raise ProblemFound(
+            f"outputs differ between baseline and patched: {', '.join(differ)}",
+            f"details in {folder / 'bench.md'}",
+        )
     if args.fail_on_slower and doc["summary"].get("slower"):
         slower = [c["id"] for c in doc["cases"] if report.backed_verdict(c) == "slower"]
         raise ProblemFound(f"slower: {', '.join(slower)}", f"details in {folder / 'bench.md'}")
@@ -285,7 +341,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{args.file} is not JSON: {exc}") from None
-    if doc.get("kind") != "bench" or doc.get("schema") != report.SCHEMA:
+    if doc.get("kind") != "bench" or doc.get("schema") not in (1, report.SCHEMA):
         raise UsageError(
             f"{args.file} is not a bench.json of schema {report.SCHEMA}",
             "give the bench.json of a `workbench bench run`",

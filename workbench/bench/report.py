@@ -7,18 +7,23 @@ table, markdown and plot as the run that wrote it.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import random
+import statistics
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.bench import stats
+from workbench.bench import outputs, stats
 from workbench.bench.roofline import Peak, Roofline, cpu_peak, gpu_peak, roofline
 from workbench.bench.runner import BenchRun, CaseRun, Settings
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: per case ``outputs``, ``changed_code``, ``may_run``, ``untimed``; ``changed_blocks`` and
+``geomean`` at the top."""
 
 
 def processes_of(case: dict) -> int | None:
@@ -30,10 +35,19 @@ def processes_of(case: dict) -> int | None:
     return None
 
 
+def is_evidence(case: dict) -> bool:
+    """Does the case's timing speak about the change: it runs (or may run) changed code, or
+    there is no series to speak of (``--file`` with two sides: ``changed_code`` is null)."""
+    if case.get("changed_code") is None:
+        return True
+    return bool(case["changed_code"] or case.get("may_run"))
+
+
 def backed_verdict(case: dict) -> str | None:
     """The verdict a reader may see: faster/slower/unchanged only when the case rests on enough
-    independent processes; anything else reads inconclusive. None for a skipped case."""
-    if case.get("skipped") or "verdict" not in case:
+    independent processes; anything else reads inconclusive. None for a skipped case, and for a
+    case that runs none of the changed code (timed with --all: never evidence)."""
+    if case.get("skipped") or "verdict" not in case or not is_evidence(case):
         return None
     procs = processes_of(case)
     if procs is None or procs < stats.MIN_UNITS:
@@ -58,11 +72,31 @@ def reason_of(case: dict, min_effect: float) -> str | None:
 
 
 def summary_of(cases: list[dict]) -> dict[str, int]:
+    """Verdicts counted over the cases that are evidence; the others as "skipped" (a device or
+    a set-up skipped them) or "not evidence" (they run none of the changed code)."""
     counts: dict[str, int] = {}
     for case in cases:
-        key = backed_verdict(case) or "skipped"
+        if not case.get("skipped") and not is_evidence(case):
+            key = "not evidence"
+        else:
+            key = backed_verdict(case) or "skipped"
         counts[key] = counts.get(key, 0) + 1
+    differ = [c for c in cases if is_evidence(c) and outputs_differ(c)]
+    if differ:
+        counts["outputs differ"] = len(differ)
     return counts
+
+
+def outputs_differ(case: dict) -> bool:
+    return (case.get("outputs") or {}).get("match") == outputs.DIFFER
+
+
+def verdict_cell(case: dict) -> str:
+    """The verdict with what a reviewer must not miss: "faster, outputs differ: SQNR 31.2 dB"."""
+    verdict = backed_verdict(case) or ("not evidence" if not is_evidence(case) else "")
+    if outputs_differ(case):
+        return f"{verdict}, outputs {outputs.short(case['outputs'])}"
+    return verdict
 
 
 def fmt_time(ns: float | None) -> str:
@@ -98,6 +132,10 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         "bytes_moved": case.bytes_moved,
         "flops": case.flops,
         "skipped": case.skipped,
+        "outputs": case.outputs,
+        "changed_code": case.changed_code,
+        "may_run": case.may_run,
+        "untimed": case.untimed,
     }
     c = case.comparison
     if c is None:
@@ -115,6 +153,9 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         p_value=c.p_value,
         verdict=c.verdict,
         noise_warning=c.noise_warning,
+        # The two readings of the samples; ratio, ci and p_value above are the basis one's.
+        basis=c.basis,
+        readings={n: asdict(r) for n, r in (("pairs", c.pairs), ("processes", c.processes)) if r},
         processes={"baseline": case.processes, "patched": case.processes},
         children={"baseline": case.children, "patched": case.children},
         visit_of_round=case.visits,
@@ -137,6 +178,45 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         }
         doc["peak"] = asdict(peak)
     return doc
+
+
+def geomean(runs: list[BenchRun], min_effect: float, resamples: int = 2000) -> dict | None:
+    """The geometric mean of the patched/baseline ratios over the timed cases that run the
+    change, with a 95% interval: each bootstrap draw resamples every case's process pairs, as
+    its own interval does, and averages the cases' log ratios."""
+    cases = [
+        c
+        for r in runs
+        for c in r.cases
+        if c.comparison is not None and c.evidence is not False and c.baseline_rounds
+    ]
+    if not cases:
+        return None
+    groups = []
+    for c in cases:
+        logs = stats.log_ratios(c.baseline_rounds, c.patched_rounds)
+        by_block: dict[int, list[float]] = {}
+        for x, b in zip(logs, c.blocks or [0] * len(logs), strict=True):
+            by_block.setdefault(b, []).append(x)
+        groups.append(list(by_block.values()))
+    est = statistics.fmean(statistics.median([x for g in gs for x in g]) for gs in groups)
+    rng = random.Random(0)
+    draws = []
+    for _ in range(resamples):
+        total = 0.0
+        for gs in groups:
+            pick = [gs[rng.randrange(len(gs))] for _ in gs]
+            total += statistics.median([x for g in pick for x in g])
+        draws.append(total / len(groups))
+    draws.sort()
+    lo = math.exp(draws[math.floor(0.025 * (resamples - 1))])
+    hi = math.exp(draws[math.ceil(0.975 * (resamples - 1))])
+    return {
+        "ratio": math.exp(est),
+        "ci": [lo, hi],
+        "cases": len(cases),
+        "interval_reads": stats.verdict(lo, hi, min_effect),
+    }
 
 
 def _fault_range(per_round: list[float], blocks: list[int]) -> list[float] | None:
@@ -168,6 +248,10 @@ def to_document(
     """The ``bench.json`` document for one or more bench files run with the same sides."""
     first = runs[0]
     cases = [{"file": Path(r.file).name, **_case_doc(r, c)} for r in runs for c in r.cases]
+    changes = first.changes
+    changed: dict[str, Any] = {"changed_blocks": None, "changed_not_traceable": None}
+    if changes is not None:
+        changed = changes.to_doc()
     return {
         "schema": SCHEMA,
         "kind": "bench",
@@ -185,7 +269,11 @@ def to_document(
         },
         "summary": summary_of(cases),
         "startup_seconds": round(sum(r.startup_seconds for r in runs), 2),
+        # The untimed call per case and side (outputs, the changed code it runs).
+        "probe_seconds": round(sum(r.probe_seconds for r in runs), 2),
         "processes": max((r.processes for r in runs), default=0),
+        **changed,
+        "geomean": geomean(runs, first.settings.min_effect),
         "cases": cases,
         **(extra or {}),
     }
@@ -218,15 +306,17 @@ def _pct_peak(case: dict) -> str:
 
 
 def _environment_line(doc: dict) -> str:
-    env = doc["sides"]["patched"]["env"]
+    env = ((doc.get("sides") or {}).get("patched") or {}).get("env") or {}
     mods = env.get("modules", {})
-    parts = [f"device: {doc['device']}", f"Python {env.get('python', '?')}"]
+    parts = [f"device: {doc.get('device') or '?'}", f"Python {env.get('python', '?')}"]
     for name in ("torch", "triton", "torchao", "torch_xla"):
         if name in mods and mods[name].get("version"):
             parts.append(f"{name} {mods[name]['version']}")
     if env.get("threads"):
         parts.append(f"{env['threads']} thread(s)")
-    s = doc["settings"]
+    s = doc.get("settings") or {}
+    if "budget" not in s:
+        return "; ".join(parts)
     budget = f"budget {s['budget']:g} s/case"
     if s.get("max_budget"):
         budget += f" (up to {s['max_budget']:g} s when undecided)"
@@ -239,10 +329,22 @@ def _procs_text(case: dict) -> str:
     return "1 (old run)" if procs is None else str(procs)
 
 
+def measured_cases(doc: dict) -> list[dict]:
+    """Timed cases whose timing is evidence about the change (every timed case without one)."""
+    return [c for c in doc["cases"] if "ratio" in c and not c.get("skipped") and is_evidence(c)]
+
+
+def off_change_cases(doc: dict) -> list[dict]:
+    """Cases timed (with --all) that run none of the changed code: shown apart, never evidence."""
+    return [c for c in doc["cases"] if "ratio" in c and not c.get("skipped") and not is_evidence(c)]
+
+
 def skipped_lines(doc: dict) -> list[str]:
     """Skipped cases, one line per reason: "8 CUDA cases skipped: needs CUDA"."""
     by_reason: dict[str, list[dict]] = {}
     for c in doc["cases"]:
+        if c.get("untimed"):
+            continue
         if c.get("skipped") or "ratio" not in c:
             by_reason.setdefault(str(c.get("skipped") or "not run"), []).append(c)
     lines = []
@@ -254,18 +356,96 @@ def skipped_lines(doc: dict) -> list[str]:
     return lines
 
 
+def _names(items: list[str], limit: int = 6) -> str:
+    shown = ", ".join(f"`{x}`" for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def no_bench_line(doc: dict) -> str | None:
+    """One line when the series changes code and no case runs any of it: no verdict then."""
+    changed = doc.get("changed_blocks")
+    if changed is None:
+        return None
+    ran = [c for c in doc["cases"] if not c.get("skipped") and "changed_code" in c]
+    if any(is_evidence(c) for c in ran):
+        return None
+    untraceable = doc.get("changed_not_traceable") or []
+    upstream = doc.get("upstream") or "NAME"
+    if not changed and not untraceable:
+        return (
+            "No bench runs this change: the series changes no upstream code a bench could run "
+            "(tests or docs only), so no case was timed as evidence."
+        )
+    functions = [b for b in changed if not b.endswith("::<module>")] or changed
+    return (
+        f"No bench runs this change: none of the {len(ran)} case(s) that ran here runs "
+        f"{_names(functions)}. Add a `@bench` in `upstreams/{upstream}/benches/` that calls "
+        "them, so their speed can be measured."
+    )
+
+
+def coverage_line(doc: dict) -> str | None:
+    """Which changed functions the timed cases run, and which no case runs."""
+    changed = [b for b in doc.get("changed_blocks") or [] if not b.endswith("::<module>")]
+    if not changed:
+        return None
+    counts: dict[str, int] = {}
+    for c in measured_cases(doc):
+        for b in c.get("changed_code") or []:
+            counts[b] = counts.get(b, 0) + 1
+    if not counts:
+        return None
+    ran = ", ".join(f"`{b}` ({n} case{'s' if n > 1 else ''})" for b, n in sorted(counts.items()))
+    line = f"Changed code the timed cases run: {ran}."
+    missing = [b for b in changed if b not in counts]
+    if missing:
+        line += f" Run by no case here: {_names(missing)}."
+    return line
+
+
+def untimed_line(doc: dict) -> str | None:
+    untimed = [c["id"] for c in doc["cases"] if c.get("untimed")]
+    if not untimed:
+        return None
+    noun = "case runs" if len(untimed) == 1 else "cases run"
+    return (
+        f"Not timed: {len(untimed)} {noun} none of the changed code ({_names(untimed, 4)}); "
+        "`--all` times them too, apart from the evidence."
+    )
+
+
+def geomean_line(doc: dict) -> str | None:
+    g = doc.get("geomean")
+    if not g:
+        return None
+    lo, hi = g["ci"]
+    what = "that run the change" if doc.get("changed_blocks") is not None else "timed"
+    return (
+        f"Geometric mean of patched/baseline over the {g['cases']} case(s) {what}: "
+        f"{g['ratio']:.3f} (95% interval {lo:.3f}–{hi:.3f})."
+    )
+
+
+def outputs_lines(doc: dict) -> list[str]:
+    """One line per case whose outputs differ between the sides."""
+    return [
+        f"`{c['id']}`: {c['outputs'].get('detail') or outputs.short(c['outputs'])}"
+        + (f" (SQNR {c['outputs']['sqnr_db']:.1f} dB)" if c["outputs"].get("sqnr_db") else "")
+        for c in doc["cases"]
+        if not c.get("skipped") and is_evidence(c) and outputs_differ(c)
+    ]
+
+
 def warning_lines(doc: dict) -> list[str]:
     """Why each case without a verdict has none; a reason shared by several cases once."""
     # A document from elsewhere (a runner, an older release) may lack settings.
     min_effect = (doc.get("settings") or {}).get("min_effect", Settings().min_effect)
     by_text: dict[str, list[str]] = {}
-    for c in doc["cases"]:
-        if c.get("skipped") or "ratio" not in c:
-            continue
+    measured = measured_cases(doc)
+    for c in measured:
         text = reason_of(c, min_effect)
         if text:
             by_text.setdefault(text, []).append(c["id"])
-    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
     lines = []
     for text, ids in by_text.items():
         if len(ids) == len(measured) and len(ids) > 1:
@@ -275,39 +455,62 @@ def warning_lines(doc: dict) -> list[str]:
     return lines
 
 
-def to_markdown(doc: dict) -> str:
-    """A GitHub-markdown table, ready for a PR body."""
-    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
-    has_roof = any(c.get("roofline") for c in measured)
-    head = [
-        "benchmark",
-        "baseline",
-        "patched",
-        "patched/baseline (95% CI)",
-        "p",
-        "processes per side",
-        "verdict",
-    ]
+def _markdown_table(cases: list[dict], emphasis: bool) -> list[str]:
+    has_roof = any(c.get("roofline") for c in cases)
+    head = ["benchmark", "baseline", "patched", "patched/baseline (95% CI)", "p"]
     if has_roof:
         head.append("patched throughput (% of peak)")
+    head += ["outputs", "processes per side", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for c in measured:
+    for c in cases:
         verdict = backed_verdict(c)
+        cell = verdict_cell(c)
+        if emphasis and verdict in (stats.FASTER, stats.SLOWER, stats.UNCHANGED):
+            cell = f"**{verdict}**" + cell[len(verdict) :]
         row = [
             f"`{c['id']}`",
-            fmt_time(c["baseline"]["median_ns"]),
-            fmt_time(c["patched"]["median_ns"]),
+            fmt_time((c.get("baseline") or {}).get("median_ns")),
+            fmt_time((c.get("patched") or {}).get("median_ns")),
             _ratio_text(c),
             f"{c['p_value']:.2g}",
-            _procs_text(c),
-            f"**{verdict}**" if verdict != stats.INCONCLUSIVE else str(verdict),
         ]
         if has_roof:
             row.append(_pct_peak(c))
+        row += [outputs.short(c.get("outputs")), _procs_text(c), cell]
         lines.append("| " + " | ".join(row) + " |")
-    if not measured:
+    return lines
+
+
+def to_markdown(doc: dict) -> str:
+    """A GitHub-markdown table, ready for a PR body."""
+    measured = measured_cases(doc)
+    nothing = no_bench_line(doc)
+    if nothing:
+        lines = [nothing]
+    elif measured:
+        lines = _markdown_table(measured, emphasis=True)
+    else:
         lines = ["No case ran here."]
     lines.append("")
+    for extra in (geomean_line(doc), coverage_line(doc)):
+        if extra and not nothing:
+            lines += [extra, ""]
+    differ = outputs_lines(doc)
+    if differ:
+        lines += ["**Outputs differ** between baseline and patched:", *(f"- {d}" for d in differ)]
+        lines.append("")
+    off = off_change_cases(doc)
+    if off:
+        lines += [
+            "Timed with `--all`, but these cases run none of the changed code: not evidence "
+            "about the change.",
+            "",
+            *_markdown_table(off, emphasis=False),
+            "",
+        ]
+    untimed = untimed_line(doc)
+    if untimed:
+        lines += [untimed, ""]
     skips = skipped_lines(doc)
     if skips:
         lines += [" ".join(f"{line}." for line in skips), ""]
@@ -323,34 +526,56 @@ def to_markdown(doc: dict) -> str:
 VERDICT_STYLE = {"faster": "green", "slower": "red", "unchanged": "cyan", "inconclusive": "yellow"}
 
 
+def notes(doc: dict) -> list[str]:
+    """The lines below a table: no bench, geomean, coverage, not-evidence, untimed, skips."""
+    lines = [
+        line
+        for line in (no_bench_line(doc), geomean_line(doc), coverage_line(doc))
+        if line is not None
+    ]
+    lines += [f"outputs differ: {d}" for d in outputs_lines(doc)]
+    off = off_change_cases(doc)
+    if off:
+        lines.append(
+            "timed with --all, not evidence (they run none of the changed code): "
+            + ", ".join(f"{c['id']} {c['ratio']:.3f}" for c in off)
+        )
+    untimed = untimed_line(doc)
+    if untimed:
+        lines.append(untimed)
+    return [line.replace("`", "") for line in lines] + skipped_lines(doc)
+
+
 def to_rich(doc: dict) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    caption = "\n".join([*skipped_lines(doc), _environment_line(doc)])
+    caption = "\n".join([*map(escape, notes(doc)), _environment_line(doc)])
     table = Table(title=f"{_title(doc)}: patched vs baseline", caption=caption)
     table.add_column("case", no_wrap=True)
-    for col in ("baseline", "patched", "ratio [95% CI]", "p", "procs", "verdict"):
+    for col in ("baseline", "patched", "ratio [95% CI]", "p", "procs"):
         table.add_column(col, justify="right", no_wrap=True)
-    measured = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
+    measured = measured_cases(doc)
     has_roof = any(c.get("roofline") for c in measured)
     if has_roof:
         table.add_column("throughput (% peak)", justify="right")
+    table.add_column("outputs", justify="right")
+    table.add_column("verdict", justify="right", no_wrap=True)
     for c in measured:
         verdict = backed_verdict(c) or ""
-        style = VERDICT_STYLE.get(verdict, "")
+        style = "red" if outputs_differ(c) else VERDICT_STYLE.get(verdict, "")
         lo, hi = c["ci"]
         row = [
             escape(c["id"]),
-            fmt_time(c["baseline"]["median_ns"]),
-            fmt_time(c["patched"]["median_ns"]),
+            fmt_time((c.get("baseline") or {}).get("median_ns")),
+            fmt_time((c.get("patched") or {}).get("median_ns")),
             f"{c['ratio']:.3f} [{lo:.3f}, {hi:.3f}]",
             f"{c['p_value']:.2g}",
             _procs_text(c),
-            f"[{style}]{verdict}[/]",
         ]
         if has_roof:
             row.append(_pct_peak(c))
+        row += [escape(outputs.short(c.get("outputs"))), f"[{style}]{escape(verdict_cell(c))}[/]"]
         table.add_row(*row)
     return table
 
@@ -362,7 +587,7 @@ def to_png(doc: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = [c for c in doc["cases"] if "ratio" in c and not c.get("skipped")]
+    cases = measured_cases(doc)
     height = max(2.0, 0.45 * len(cases) + 1.2)
     fig, ax = plt.subplots(figsize=(8, height), dpi=120)
     eff = doc["settings"]["min_effect"]
@@ -385,7 +610,7 @@ def to_png(doc: dict, path: Path) -> Path:
             capsize=3,
         )
         ax.annotate(
-            backed_verdict(c) or "",
+            verdict_cell(c),
             (hi, i),
             xytext=(4, 0),
             textcoords="offset points",

@@ -26,13 +26,15 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.bench import stats
+from workbench.bench.changes import ChangedCode
 from workbench.errors import ProblemFound, UsageError
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
@@ -77,6 +79,11 @@ class Settings:
     min_batch_ns: int = 1_000_000
     adaptive: bool = True
     seed: int = 0
+    all_cases: bool = False
+    """Time the cases that run none of the series' changed code too (never as evidence)."""
+    allocator: str = "pinned"
+    """glibc malloc in the workers: "pinned" fixes its mmap and trim thresholds on both sides
+    (``PINNED_MALLOC``), "default" passes the caller's environment through untouched."""
 
     @property
     def limit(self) -> float:
@@ -106,6 +113,21 @@ class CaseRun:
     comparison: stats.Comparison | None = None
     seconds: float = 0.0
     measured_seconds: float = 0.0
+    outputs: dict | None = None
+    """The two sides' return values compared (``outputs.compare``)."""
+    changed_code: list[str] | None = None
+    """The series' changed blocks this case runs (None: no series to compare, as with --file)."""
+    may_run: list[str] = field(default_factory=list)
+    """Changed code a call trace cannot see this case run, each with why."""
+    untimed: str | None = None
+    """Why a case that ran fine was not timed."""
+
+    @property
+    def evidence(self) -> bool | None:
+        """Does the timing speak about the change? None where there is no change to speak of."""
+        if self.changed_code is None:
+            return None
+        return bool(self.changed_code or self.may_run)
 
     @property
     def processes(self) -> int:
@@ -118,6 +140,40 @@ class CaseRun:
         return len(set(self.visits))
 
 
+ALLOCATORS = ("pinned", "default")
+PINNED_MALLOC = {
+    # glibc raises its mmap threshold at run time up to HEAP_MAX_SIZE / 2 (32 MiB on 64-bit),
+    # and the trim threshold with it to twice that: pinned is where that adjustment ends, fixed
+    # from the start. A larger mmap threshold is refused by some glibc versions, and a refused
+    # one with the trim threshold set would send every allocation over 128 KiB to mmap.
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20 if sys.maxsize > 2**32 else 512 << 10),
+    "MALLOC_TRIM_THRESHOLD_": str(64 << 20 if sys.maxsize > 2**32 else 1 << 20),
+}
+
+
+def allocator_env(environ: Mapping[str, str], allocator: str) -> dict[str, str]:
+    """The environment a worker starts from. Fresh processes of the same code land in different
+    page-fault regimes (2-5x apart on torch CPU cases) because glibc adjusts its mmap and trim
+    thresholds to what the imports allocated; setting either turns that adjustment off. "pinned"
+    drops the caller's MALLOC_* and ``glibc.malloc.*`` tunables and sets ``PINNED_MALLOC``;
+    "default" changes nothing."""
+    if allocator not in ALLOCATORS:
+        raise UsageError(f"unknown allocator {allocator!r}", f"one of {', '.join(ALLOCATORS)}")
+    env = dict(environ)
+    if allocator == "default":
+        return env
+    for var in [v for v in env if v.startswith("MALLOC_")]:
+        del env[var]
+    tunables = [
+        t
+        for t in env.pop("GLIBC_TUNABLES", "").split(":")
+        if t and not t.startswith("glibc.malloc.")
+    ]
+    if tunables:
+        env["GLIBC_TUNABLES"] = ":".join(tunables)
+    return {**env, **PINNED_MALLOC}
+
+
 class WorkerError(ProblemFound):
     title = "benchmark failed"
 
@@ -125,8 +181,8 @@ class WorkerError(ProblemFound):
 class Worker:
     """One side's fork-server process and its request/reply pipe."""
 
-    def __init__(self, side: SideSpec, file: Path, threads: int | None):
-        env = {**os.environ, **side.env}
+    def __init__(self, side: SideSpec, file: Path, threads: int | None, allocator: str = "pinned"):
+        env = {**allocator_env(os.environ, allocator), **side.env}
         # torch.cuda.is_available() through NVML leaves the process fit to fork; the parent
         # never initialises CUDA itself, its children do.
         env.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
@@ -229,6 +285,9 @@ class BenchRun:
     """Wall time spent starting the processes (imports), paid once per file, not per case."""
     processes: int = 0
     """Process pairs started for the file."""
+    changes: ChangedCode | None = None
+    probe_seconds: float = 0.0
+    """Wall time of the untimed calls that compare outputs and find the changed code run."""
 
 
 Progress = Callable[[str, CaseRun | None], None]
@@ -295,8 +354,8 @@ class Pool:
                 first, second = (
                     (self.baseline, self.patched) if i % 2 == 0 else (self.patched, self.baseline)
                 )
-                w1 = Worker(first, self.file, self.settings.threads)
-                w2 = Worker(second, self.file, self.settings.threads)
+                w1 = Worker(first, self.file, self.settings.threads, self.settings.allocator)
+                w2 = Worker(second, self.file, self.settings.threads, self.settings.allocator)
                 a, b = (w1, w2) if first is self.baseline else (w2, w1)
                 started.append(Pair(i, a, b))
             for pair in started:
@@ -359,24 +418,25 @@ def run(
     *,
     only: str | None = None,
     progress: Progress | None = None,
+    changes: ChangedCode | None = None,
 ) -> BenchRun:
-    """Run every case of ``file`` (matching ``only``) on both sides and compare them."""
+    """Run every case of ``file`` (matching ``only``) on both sides and compare them.
+
+    Each case is first run once per side, untimed (``_probe``): its outputs are compared and,
+    with ``changes``, the changed code it runs is found; then only the cases that run the change
+    are timed (every case with ``settings.all_cases``, or without ``changes``)."""
     if not file.is_file():
         raise UsageError(f"no bench file {file}", "give a path to a .py file with @bench functions")
     note = progress or (lambda msg, case: None)
-    result = BenchRun(str(file), baseline, patched, settings, started=time.time())
+    result = BenchRun(str(file), baseline, patched, settings, started=time.time(), changes=changes)
     t_start = time.perf_counter()
     pool = Pool(file, baseline, patched, settings)
     try:
         note("starting one process per side", None)
         pool.grow(1)
         listing = [c for c in pool.pairs[0].a.ask(op="list")["cases"] if _matches(c["id"], only)]
-        if listing:
-            want = initial_processes(pool.pair_seconds, len(listing), settings)
-            note(f"starting {want} processes per side (imports once per process)", None)
-            pool.grow(want - len(pool.pairs))
-        for info in listing:
-            case = CaseRun(
+        result.cases = [
+            CaseRun(
                 info["id"],
                 info["bench"],
                 info["params"],
@@ -384,7 +444,24 @@ def run(
                 info["bytes_moved"],
                 info["flops"],
             )
-            result.cases.append(case)
+            for info in listing
+        ]
+        t_probe = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="workbench-outputs-") as tmp:
+            for i, case in enumerate(result.cases):
+                note(f"{case.id}: one untimed call per side (outputs, code it runs)", case)
+                _probe(case, pool.pairs[0], changes, Path(tmp) / f"{i}.out")
+        result.probe_seconds = time.perf_counter() - t_probe
+        timed = [c for c in result.cases if c.skipped is None and c.untimed is None]
+        for case in timed:
+            if case.evidence is False and not settings.all_cases:
+                case.untimed = "runs none of the changed code"
+        timed = [c for c in timed if c.untimed is None]
+        if timed:
+            want = initial_processes(pool.pair_seconds, len(timed), settings)
+            note(f"starting {want} processes per side (imports once per process)", None)
+            pool.grow(want - len(pool.pairs))
+        for case in timed:
             note(f"{case.id}: setting up", case)
             _run_case(case, pool, settings, note)
         # The environment as a child sees it: the bench file's imports done, CUDA queried.
@@ -400,6 +477,33 @@ def run(
     result.processes = len(pool.pairs)
     result.seconds = time.perf_counter() - t_start
     return result
+
+
+def _probe(case: CaseRun, pair: Pair, changes: ChangedCode | None, keep: Path) -> None:
+    """One untimed call per side, in fresh children: the baseline keeps its output, the patched
+    side compares its own with it; each side reports the changed code it ran."""
+    found: dict[str, dict] = {}
+    try:
+        for label, w in (("baseline", pair.a), ("patched", pair.b)):
+            w.ask(op="fork")
+            reply = w.ask(
+                op="probe",
+                case=case.id,
+                watch=changes.watch(label) if changes else {},
+                **({"save_to": str(keep)} if label == "baseline" else {"compare_with": str(keep)}),
+            )
+            if not reply["ok"]:
+                case.skipped = reply.get("skip", "skipped")
+                if label == "patched":
+                    case.skipped += " (on the patched side only)"
+                return
+            found[label] = reply
+    finally:
+        pair.end()
+    # The baseline's reason first: why its output could not be kept says more.
+    case.outputs = found["baseline"].get("outputs") or found["patched"].get("outputs")
+    if changes is not None:
+        case.changed_code, case.may_run = changes.attribute(found)
 
 
 def rounds_per_block(startup: float, side_round: float, cap: int, max_share: float) -> int:

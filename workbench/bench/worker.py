@@ -28,8 +28,10 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import resource
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -43,6 +45,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
 if str(PACKAGE_PARENT) not in sys.path:
     sys.path.append(str(PACKAGE_PARENT))  # last: the environment's own packages win
 
+from workbench.bench import outputs  # noqa: E402
 from workbench.bench.api import Case, Skip, specs_in  # noqa: E402
 
 if TYPE_CHECKING:
@@ -98,6 +101,12 @@ def environment(threads: int | None) -> dict:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "pythonpath_first": (os.environ.get("PYTHONPATH") or "").split(os.pathsep)[0] or None,
+        # glibc malloc settings the process started with (the runner's --allocator).
+        "malloc": {
+            k: v
+            for k, v in sorted(os.environ.items())
+            if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"
+        },
         "modules": {},
     }
     for name in ("torch", "triton", "torchao", "torch_xla", "numpy"):
@@ -151,6 +160,98 @@ def lazy_work_untimed(fn: Callable[[], object]) -> str | None:
     return None if executed() > before else LAZY_UNTIMED
 
 
+def seed_everything(seed: int = 0) -> None:
+    """The same random inputs on both sides, whatever a case forgets to seed."""
+    random.seed(seed)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)  # CUDA's generators too
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed)
+
+
+class CallTracer:
+    """Which functions of the watched files run: a trace of calls only (no line events), plus
+    every Triton kernel launched (on a GPU a kernel's Python body never runs; in the
+    interpreter it may run from rewritten code)."""
+
+    def __init__(self, watch: dict[str, str]):
+        self.watch = watch
+        self.codes: set = set()
+        self.launched: set[tuple[str, int]] = set()
+        self._where: dict[str, str | None] = {}
+
+    def _trace(self, frame, event, arg):
+        if event == "call":
+            self.codes.add(frame.f_code)
+        return None
+
+    def start(self) -> None:
+        if not self.watch:
+            return
+        self.hook_triton()
+        sys.settrace(self._trace)
+        threading.settrace(self._trace)
+
+    def stop(self) -> None:
+        sys.settrace(None)
+        threading.settrace(None)
+
+    def hook_triton(self) -> None:
+        """Record launches of ``@triton.jit`` functions (compiled or interpreted)."""
+        if "triton" not in sys.modules:
+            return
+        tracer = self
+        classes = []
+        with contextlib.suppress(ImportError):
+            from triton.runtime.jit import JITFunction
+
+            classes.append(JITFunction)
+        with contextlib.suppress(ImportError):
+            from triton.runtime.interpreter import InterpretedFunction
+
+            classes.append(InterpretedFunction)
+        for cls in classes:
+            original = cls.run
+            if getattr(original, "_workbench_hooked", False):
+                continue
+
+            def run(self, *args, _original=original, **kwargs):
+                fn = getattr(self, "fn", None)
+                code = getattr(fn, "__code__", None)
+                if code is not None:
+                    tracer.launched.add((code.co_filename, code.co_firstlineno))
+                return _original(self, *args, **kwargs)
+
+            run._workbench_hooked = True  # type: ignore[attr-defined]
+            cls.run = run
+
+    def relative(self, filename: str) -> str | None:
+        if filename not in self._where:
+            rel = self.watch.get(filename)
+            if rel is None and not filename.startswith("<"):
+                rel = self.watch.get(os.path.realpath(filename))
+            self._where[filename] = rel
+        return self._where[filename]
+
+    def found(self) -> dict:
+        """``code``: [file, first line] of each watched function that ran; ``launched``: the
+        same for each kernel launched; ``imported``: watched files imported as modules."""
+        code = {(r, c.co_firstlineno) for c in self.codes if (r := self.relative(c.co_filename))}
+        launched = {(r, line) for f, line in self.launched if (r := self.relative(f))}
+        imported = set()
+        for module in list(sys.modules.values()):
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and (r := self.relative(file)):
+                imported.add(r)
+        return {
+            "code": sorted(code),
+            "launched": sorted(launched),
+            "imported": sorted(imported),
+        }
+
+
 class Worker:
     def __init__(self, file: str, threads: int | None):
         self.cases = load_cases(file)
@@ -166,6 +267,7 @@ class Worker:
     def setup(self, case_id: str) -> dict:
         case = self.cases[case_id]
         self._set_threads()
+        seed_everything()
         try:
             fn = case.spec.func(**case.params)
         except Skip as exc:
@@ -182,6 +284,46 @@ class Worker:
         gc.collect()
         gc.freeze()
         return {"ok": True}
+
+    def probe(
+        self,
+        case_id: str,
+        watch: dict[str, str],
+        save_to: str | None = None,
+        compare_with: str | None = None,
+    ) -> dict:
+        """Set the case up and call it once, untimed: which watched code that runs (``watch``:
+        absolute file → the upstream's relative path), and the output, kept (``save_to``, the
+        baseline) or compared with the one kept (``compare_with``, the patched side)."""
+        tracer = CallTracer(watch)
+        tracer.start()
+        try:
+            reply = self.setup(case_id)
+            if not reply.get("ok"):
+                return reply
+            tracer.hook_triton()  # triton may have been imported by the set-up
+            seed_everything()
+            value = self.fns[case_id]()
+            if self._cuda(case_id):
+                import torch
+
+                torch.cuda.synchronize()
+        finally:
+            tracer.stop()
+        reply = {"ok": True, **tracer.found()}
+        if save_to:
+            reason = outputs.save(value, Path(save_to))
+            if reason:
+                reply["outputs"] = outputs.not_comparable(reason)
+        if compare_with:
+            tolerance = self.cases[case_id].spec.tolerance
+            if Path(compare_with).is_file():
+                reply["outputs"] = outputs.compare(
+                    outputs.load(Path(compare_with)), value, tolerance
+                )
+            else:
+                reply["outputs"] = outputs.not_comparable("the baseline's output could not be kept")
+        return reply
 
     def _cuda(self, case_id: str) -> bool:
         return self.cases[case_id].device.startswith("cuda")
@@ -296,6 +438,10 @@ class Worker:
             }
         if op == "setup":
             return self.setup(req["case"])
+        if op == "probe":
+            return self.probe(
+                req["case"], req.get("watch") or {}, req.get("save_to"), req.get("compare_with")
+            )
         if op == "calibrate":
             return self.calibrate(req["case"], req["min_batch_ns"])
         if op == "round":

@@ -49,6 +49,18 @@ def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:
         ]
         if slower:
             out.append(DraftWarning("bench-regression", "slower: " + ", ".join(slower)))
+        differ = report.outputs_lines(bench.result.doc)
+        if differ:
+            out.append(
+                DraftWarning(
+                    "bench-outputs-differ",
+                    "the patched side computes other outputs than the baseline: "
+                    + "; ".join(line.replace("`", "") for line in differ),
+                )
+            )
+        nothing = report.no_bench_line(bench.result.doc)
+        if nothing:
+            out.append(DraftWarning("no-bench-evidence", nothing.replace("`", "")))
     elif bench.result is not None:
         out.append(
             DraftWarning(

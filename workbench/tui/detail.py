@@ -182,25 +182,8 @@ def run_markdown(run: RunResult, current: bool) -> str:
         # The table and findings; the diffs stay in the run folder (codegen.md has them).
         lines += [codegen_report.to_markdown(d), f"diffs in `{run.folder}/diffs/`", ""]
     else:
-        cases = d.get("cases") or []
-        lines += [
-            "| case | verdict | ratio | 95% interval | processes per side |",
-            "|---|---|---:|---|---:|",
-        ]
-        for c in cases:
-            if c.get("skipped") or "ratio" not in c:
-                continue
-            lo, hi = c.get("ci") or (None, None)
-            interval = f"{lo:.3f} – {hi:.3f}" if lo is not None else ""
-            procs = report.processes_of(c)
-            lines.append(
-                f"| {c['id']} | {report.backed_verdict(c)} | {c.get('ratio', 0):.3f} | "
-                f"{interval} | {procs if procs is not None else '1 (old run)'} |"
-            )
-        lines.append("")
-        lines += [f"{line}." for line in report.skipped_lines(d)]
-        lines += [f"- no verdict: {w}" for w in report.warning_lines(d)]
-        lines.append("")
+        # The same report the PR draft quotes: evidence only, outputs, geomean, why no verdict.
+        lines += [report.to_markdown({**d, "command": None}), ""]
     lines.append(f"files: `runs/{run.upstream}/{run.run_id}/`")
     return "\n".join(lines)
 
