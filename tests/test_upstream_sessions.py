@@ -194,6 +194,9 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     bench = json.loads(res.out)
     [case] = bench["cases"]
     assert case["verdict"] == "slower" and case["ratio"] > 1.5
+    # scale() now triples: the bench says the result changed too, and which code it ran.
+    assert case["outputs"]["match"] == "differ"
+    assert case["changed_code"] == ["ops/scale.py::scale"]
     assert bench["upstream"] == "ops"
     assert bench["sides"]["patched"]["env"]["modules"]["torch"]["version"] == torch.__version__
 
@@ -202,7 +205,10 @@ def test_build_select_run_and_bench(ops_workspace: Path, wb):
     digest = SeriesEngine(ws, load_recipe(ws, "ops")).series().digest()
     tests_now, bench_now = latest(ws, "ops", "tests", digest), latest(ws, "ops", "bench", digest)
     assert (tests_now.state, bench_now.state) == ("current", "current")
-    assert bench_now.result.run_id == bench["run_id"] and bench_now.result.verdict() == "slower"
+    assert (
+        bench_now.result.run_id == bench["run_id"]
+        and bench_now.result.verdict() == "slower, outputs differ"
+    )
     assert tests_now.result.run_id == only_util["run_id"]  # the newest
     assert tests_now.result.verdict() == "passed"
     assert [r.verdict() for r in list_runs(ws, "ops", "tests")] == ["passed", "regressions"]

@@ -61,7 +61,8 @@ class RunResult:
 
     def verdict(self) -> str:
         """One word for a table cell: passed/regressions/no tests, faster/slower/unchanged/
-        inconclusive, and for codegen changed/unchanged/problems."""
+        inconclusive (", outputs differ" added when a case computed something else), "no bench
+        runs it", and for codegen changed/unchanged/problems."""
         if self.kind == "codegen":
             from workbench.codegen.report import verdict
 
@@ -79,17 +80,15 @@ class RunResult:
 
         cases = self.doc.get("cases")
         summary = summary_of(cases) if isinstance(cases, list) else {}
-        if summary.get("outputs differ"):
-            return "outputs differ"
         if isinstance(cases, list) and no_bench_line(self.doc):
             return "no bench runs it"
-        if summary.get("slower"):
-            return "slower"
-        if summary.get("faster"):
-            return "faster"
-        if summary.get("inconclusive"):
-            return "inconclusive"
-        return "unchanged" if summary.get("unchanged") else "empty"
+        word = "unchanged" if summary.get("unchanged") else "empty"
+        for key in ("slower", "faster", "inconclusive"):
+            if summary.get(key):
+                word = key
+                break
+        # A changed result is never left out of the cell, whatever the speed.
+        return f"{word}, outputs differ" if summary.get("outputs differ") else word
 
 
 def _started(doc: dict, folder: Path) -> dt.datetime:

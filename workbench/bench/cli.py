@@ -311,7 +311,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(doc)
     else:
         nothing = report.no_bench_line(doc)
-        if nothing:
+        if nothing and not report.off_change_cases(doc):
             out.print(escape(nothing.replace("`", "")))
         else:
             out.print(report.to_rich(doc))

@@ -534,12 +534,8 @@ def notes(doc: dict) -> list[str]:
         if line is not None
     ]
     lines += [f"outputs differ: {d}" for d in outputs_lines(doc)]
-    off = off_change_cases(doc)
-    if off:
-        lines.append(
-            "timed with --all, not evidence (they run none of the changed code): "
-            + ", ".join(f"{c['id']} {c['ratio']:.3f}" for c in off)
-        )
+    if off_change_cases(doc):
+        lines.append("dimmed: timed with --all, not evidence (they run none of the changed code)")
     untimed = untimed_line(doc)
     if untimed:
         lines.append(untimed)
@@ -556,14 +552,19 @@ def to_rich(doc: dict) -> Table:
     for col in ("baseline", "patched", "ratio [95% CI]", "p", "procs"):
         table.add_column(col, justify="right", no_wrap=True)
     measured = measured_cases(doc)
-    has_roof = any(c.get("roofline") for c in measured)
+    off = off_change_cases(doc)
+    has_roof = any(c.get("roofline") for c in measured + off)
     if has_roof:
         table.add_column("throughput (% peak)", justify="right")
     table.add_column("outputs", justify="right")
     table.add_column("verdict", justify="right", no_wrap=True)
-    for c in measured:
+    for c in measured + off:
+        if c in off and c is off[0] and measured:
+            table.add_section()  # timed with --all: below the evidence, dimmed
         verdict = backed_verdict(c) or ""
         style = "red" if outputs_differ(c) else VERDICT_STYLE.get(verdict, "")
+        if c in off:
+            style = "dim"
         lo, hi = c["ci"]
         row = [
             escape(c["id"]),
@@ -576,7 +577,7 @@ def to_rich(doc: dict) -> Table:
         if has_roof:
             row.append(_pct_peak(c))
         row += [escape(outputs.short(c.get("outputs"))), f"[{style}]{escape(verdict_cell(c))}[/]"]
-        table.add_row(*row)
+        table.add_row(*row, style="dim" if c in off else None)
     return table
 
 

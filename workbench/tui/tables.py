@@ -32,7 +32,10 @@ from workbench.tui.messages import forward_failure
 
 def verdict_text(word: str, state: str) -> Text:
     """A run's verdict word, coloured, with " stale" when the series changed since."""
-    text = Text(word, style=VERDICT_STYLE.get(word, "dim"))
+    head, _, tail = word.partition(", ")
+    text = Text(head, style=VERDICT_STYLE.get(head, "dim"))
+    if tail:
+        text.append(f", {tail}", style=VERDICT_STYLE.get(tail, "dim"))
     if state == "stale":
         text.append(" stale", style="yellow")
     return text
