@@ -135,3 +135,84 @@ def test_too_few_rounds_give_no_verdict():
     assert c.verdict == stats.INCONCLUSIVE  # … but four rounds are not evidence
     assert "only 4 independent rounds" in c.noise_warning
     assert not stats.decided(base, patched, 0.02)
+
+
+def processes(levels, effect, *, seed, rounds_per_pair=4):
+    """Per-round samples of process pairs: ``levels`` gives each pair's two processes' speeds
+    (baseline, patched), the patched side costs ``1 + effect`` more, rounds vary by 1%."""
+    rng = random.Random(seed)
+    base, patched, blocks = [], [], []
+    for pair, (lb, lp) in enumerate(levels):
+        for _ in range(rounds_per_pair):
+            base.append([lb * math.exp(rng.gauss(0, 0.01)) for _ in range(5)])
+            patched.append([lp * (1 + effect) * math.exp(rng.gauss(0, 0.01)) for _ in range(5)])
+            blocks.append(pair)
+    return base, patched, blocks
+
+
+def states(pattern, *, seed, slow=3.0):
+    """Levels of processes that landed in one of two discrete states (glibc's page-fault
+    regimes): ``pattern`` gives each pair's (baseline, patched) state, 0 fast or 1 ``slow``
+    times slower; processes of one state differ by 2%."""
+    rng = random.Random(seed)
+    return [
+        tuple(1000 * (slow if s else 1.0) * math.exp(rng.gauss(0, 0.02)) for s in pair)
+        for pair in pattern
+    ]
+
+
+def test_a_slowdown_across_discrete_process_states_is_found_by_the_process_reading():
+    # 16 pairs, 12 processes a side fast and 4 three times slower (+40% on the patched side in
+    # both states): 6 pairs straddle the states, and their log ratios, of either sign and the
+    # largest size, rule the signed ranks.
+    pattern = [(0, 0)] * 9 + [(1, 1)] + [(0, 1)] * 3 + [(1, 0)] * 3
+    base, patched, blocks = processes(states(pattern, seed=11), 0.40, seed=11, rounds_per_pair=6)
+    c = stats.compare(base, patched, blocks=blocks)
+    # The paired reading alone (the rule before: interval and signed-rank p < 0.05) says
+    # inconclusive: its interval is beyond +2%, its rank test is not.
+    assert c.pairs.ci_low > 1.02 and c.pairs.p_value > 0.05
+    assert c.pairs.verdict == stats.INCONCLUSIVE
+    # The processes' medians, compared unpaired, see 12 fast against 12 fast, 4 slow against 4.
+    assert c.processes.verdict == stats.SLOWER and c.processes.p_value < stats.ALPHA
+    assert c.verdict == stats.SLOWER and c.basis == "processes"
+    assert c.ci_low > 1.02 and c.ratio == pytest.approx(1.40, abs=0.03)
+    assert c.noise_warning is None
+
+
+def test_identical_sides_in_discrete_process_states_give_no_direction():
+    calls = []
+    for seed in range(40):
+        rng = random.Random(seed)
+        pattern = [(rng.random() < 0.4, rng.random() < 0.4) for _ in range(12)]
+        base, patched, blocks = processes(states(pattern, seed=seed), 0.0, seed=seed)
+        calls.append(stats.compare(base, patched, blocks=blocks, resamples=500).verdict)
+    assert not {stats.FASTER, stats.SLOWER} & set(calls)
+
+
+def test_false_alarms_stay_within_two_percent_when_processes_differ_far_beyond_min_effect():
+    # 8 pairs of identical sides, each process 10% off at random, min-effect 2%: the interval
+    # is beyond ±2% whenever the rank test rejects, so the tests' level is the false-alarm rate.
+    # One reading at p < 0.05 (the rule before) called 22 of these 1000 faster or slower, two
+    # readings at 1% each call 9.
+    alarms = 0
+    for seed in range(1000):
+        rng = random.Random(seed)
+        levels = [tuple(1000 * math.exp(rng.gauss(0, 0.1)) for _ in "bp") for _ in range(8)]
+        base, patched, blocks = processes(levels, 0.0, seed=seed)
+        c = stats.compare(base, patched, blocks=blocks, resamples=200, seed=seed)
+        alarms += c.verdict in (stats.FASTER, stats.SLOWER)
+    assert alarms <= 15
+
+
+def test_mann_whitney_exact_and_its_interval():
+    a, b = list(range(8)), [x + 8 for x in range(8)]
+    # Completely separated: 2 of the C(16, 8) = 12870 orders are as extreme.
+    assert stats.mann_whitney(a, b) == pytest.approx(2 / 12870)
+    assert stats.mann_whitney(b, a) == pytest.approx(2 / 12870)
+    # 8 and 8 at 95%: U <= 13 rejects, so the interval runs from the 14th smallest of the 64
+    # differences to the 14th largest.
+    est, lo, hi = stats.shift_interval(a, [x + 0.5 for x in a])
+    diffs = sorted(y + 0.5 - x for x in a for y in a)
+    assert est == 0.5 and (lo, hi) == (diffs[13], diffs[64 - 14])
+    # Too few values for the level: no bound.
+    assert stats.shift_interval([1.0, 2.0], [3.0, 4.0])[1:] == (-math.inf, math.inf)

@@ -1,20 +1,36 @@
-"""Statistics for a before/after comparison, paired by round.
+"""Statistics for a before/after comparison: two readings of the same samples.
 
-A round times the baseline and the patched side back to back, so drift of a noisy machine hits
-both alike; the unit of evidence is the per-round log ratio ``log(median_patched / median_base)``.
-The estimate is the median of those log ratios: a machine that switches between fast and slow
-states (seen here: rounds 40% apart) makes their distribution heavy-tailed, and on measured
-trials the median gave tighter honest intervals than the Hodges-Lehmann estimate or a trimmed
-mean. The 95% interval comes from a bootstrap over rounds, or over blocks of rounds that shared a
-pair of processes; the p-value from
-the Wilcoxon signed-rank test on the per-block medians. A faster/slower verdict needs both: the
-whole interval beyond ±min-effect and p < 0.05, from at least six independent blocks.
+**Pairs.** A round times the baseline and the patched side back to back, so drift of a noisy
+machine hits both alike; the unit of evidence is the per-round log ratio
+``log(median_patched / median_base)``. The estimate is the median of those log ratios: a machine
+that switches between fast and slow states (seen here: rounds 40% apart) makes their
+distribution heavy-tailed, and on measured trials the median gave tighter honest intervals than
+the Hodges-Lehmann estimate or a trimmed mean. The 95% interval comes from a bootstrap over
+rounds, or over blocks of rounds that shared a pair of processes; the p-value from the Wilcoxon
+signed-rank test on the per-block medians.
+
+**Processes.** Fresh processes of the same code can land in a few discrete states far apart
+(glibc's page-fault regimes: 2-5x on torch CPU cases). A pair whose two processes landed in
+different states then gives a log ratio of either sign and of the largest size, and such pairs
+rule the signed ranks: the paired reading loses its power exactly when the states are few and
+far apart. The second reading compares the processes' medians unpaired: the Hodges-Lehmann
+shift between the two sides' log medians, its distribution-free 95% interval (the inverted
+Mann-Whitney test) and the Mann-Whitney p-value, exact for up to 30 processes a side. A state
+shared by both sides then only compares with itself.
+
+A faster/slower verdict needs one reading with its whole interval beyond ±min-effect **and** its
+rank test below ``ALPHA`` (1%), from at least six process pairs, and no reading saying the other
+direction. Two readings at 1% each bound the false alarms at 2% however noisy the processes
+are, where one test at 5% allowed 5%: with processes far apart the interval alone no longer
+protects (it is beyond ±min-effect whenever the test is).
 
 Pure Python: a few hundred rounds at most, and the core package does not depend on numpy.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import random
 import statistics
@@ -24,8 +40,10 @@ from dataclasses import dataclass
 FASTER, SLOWER, UNCHANGED, INCONCLUSIVE = "faster", "slower", "unchanged", "inconclusive"
 MIN_UNITS = 6
 """Independent process pairs below which no verdict is given: a bootstrap of fewer is noise."""
-ALPHA = 0.05
-"""faster/slower also needs the rank test's p-value below this."""
+ALPHA = 0.01
+"""faster/slower also needs the reading's rank test below this (each of the two readings)."""
+EXACT_MAX = 30
+"""Processes a side up to which the Mann-Whitney distribution is counted exactly."""
 
 
 def _normal_sf(z: float) -> float:
@@ -62,10 +80,17 @@ def wilcoxon_signed_rank(xs: Sequence[float]) -> float:
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value (normal approximation with tie correction)."""
+    """Two-sided Mann-Whitney U p-value: exact for up to ``EXACT_MAX`` values a side without
+    ties, else the normal approximation with tie correction."""
     n1, n2 = len(a), len(b)
     if not n1 or not n2:
         return 1.0
+    if max(n1, n2) <= EXACT_MAX and len(set(a) | set(b)) == n1 + n2:
+        counts = _u_counts(n1, n2)
+        wins = sum(x > y for x in a for y in b)
+        total = sum(counts)
+        lower, upper = sum(counts[: wins + 1]) / total, sum(counts[wins:]) / total
+        return min(1.0, 2 * min(lower, upper))
     ranks = _ranks(list(a) + list(b))
     r1 = sum(ranks[:n1])
     u = r1 - n1 * (n1 + 1) / 2
@@ -77,6 +102,47 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
         return 1.0
     z = (abs(u - mean) - 0.5) / math.sqrt(var)
     return min(1.0, 2 * _normal_sf(max(z, 0.0)))
+
+
+@functools.cache
+def _u_counts(m: int, n: int) -> tuple[int, ...]:
+    """Of the C(m+n, m) orders of two samples of m and n values, how many give U = 0..m*n
+    (U: pairs in which the first sample's value is the larger)."""
+    if m == 0 or n == 0:
+        return (1,)
+    # The largest value is the first sample's (it beats all n others) or the second's.
+    counts = [0] * (m * n + 1)
+    for u, c in enumerate(_u_counts(m - 1, n)):
+        counts[u + n] += c
+    for u, c in enumerate(_u_counts(m, n - 1)):
+        counts[u] += c
+    return tuple(counts)
+
+
+def shift_interval(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float]:
+    """The Hodges-Lehmann estimate of the shift ``b - a`` (the median of all differences
+    ``b[j] - a[i]``) and the distribution-free interval that inverts the Mann-Whitney test:
+    the k-th smallest and largest differences, k from U's exact null distribution (normal
+    beyond ``EXACT_MAX``). Unbounded when the samples are too small for the level."""
+    m, n = len(a), len(b)
+    if not m or not n:
+        return (0.0, -math.inf, math.inf)
+    diffs = sorted(y - x for x in a for y in b)
+    est = statistics.median(diffs)
+    tail = (1 - level) / 2
+    if max(m, n) <= EXACT_MAX:
+        counts = _u_counts(m, n)
+        total = sum(counts)
+        # k: how many values of U (from 0) have a lower tail within ``tail``.
+        k = sum(1 for c in itertools.accumulate(counts) if c / total <= tail)
+    else:
+        z = statistics.NormalDist().inv_cdf(1 - tail)
+        k = max(0, math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12)))
+    if k == 0:
+        return (est, -math.inf, math.inf)
+    return (est, diffs[k - 1], diffs[m * n - k])
 
 
 def _ranks(values: Sequence[float]) -> list[float]:
@@ -128,6 +194,26 @@ class SideSummary:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """One reading of the samples: patched/baseline, its 95% interval, its rank test's p-value,
+    and what they say together (faster/slower needs both, unchanged the interval alone)."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    verdict: str
+
+
+def _reading(est: float, lo: float, hi: float, p_value: float, min_effect: float) -> Reading:
+    """A reading from an estimate and interval of the log ratio, and a p-value."""
+    v = verdict(math.exp(lo), math.exp(hi), min_effect)
+    if v in (FASTER, SLOWER) and p_value >= ALPHA:
+        v = INCONCLUSIVE
+    return Reading(math.exp(est), math.exp(lo), math.exp(hi), p_value, v)
+
+
+@dataclass(frozen=True)
 class Comparison:
     ratio: float
     ci_low: float
@@ -143,6 +229,13 @@ class Comparison:
     process_spread: float = 0.0
     """How far apart the processes of one side were: the larger side's max/min - 1 of the
     per-process medians (0 with a single process)."""
+    pairs: Reading | None = None
+    """The paired reading: round log ratios, pairs resampled, signed-rank test over pairs."""
+    processes: Reading | None = None
+    """The unpaired reading over the processes' medians (None without several processes)."""
+    basis: str = "pairs"
+    """The reading the ratio, interval and p-value above are: "pairs", or "processes" where
+    only the processes' reading gave the verdict."""
 
 
 def summarize_side(rounds: Sequence[Sequence[float]]) -> SideSummary:
@@ -202,24 +295,34 @@ def compare(
 ) -> Comparison:
     """Compare two sides given per-round samples (``base[r]`` and ``patched[r]`` paired).
 
-    ``blocks[r]`` names the process pair round ``r`` ran in; blocks are resampled whole.
+    ``blocks[r]`` names the process pair round ``r`` ran in; blocks are resampled whole, and
+    with several blocks the processes' medians are compared as well (the module's docstring).
     """
     logs = log_ratios(base, patched)
     groups = _clusters(logs, blocks)
-    est = statistics.median(logs)
     lo, hi = _interval(groups, level, resamples, seed)
-    ratio, ci_low, ci_high = math.exp(est), math.exp(lo), math.exp(hi)
     p_value = wilcoxon_signed_rank([statistics.median(g) for g in groups])
-    v = verdict(ci_low, ci_high, min_effect)
+    paired = _reading(statistics.median(logs), lo, hi, p_value, min_effect)
+    procs = process_reading(base, patched, blocks, min_effect, level)
+    said = {r.verdict for r in (paired, procs) if r and r.verdict in (FASTER, SLOWER)}
+    head, basis, v = paired, "pairs", paired.verdict
     warning = None
-    if v in (FASTER, SLOWER) and p_value >= ALPHA:
+    if len(said) > 1:
+        v = INCONCLUSIVE
+        warning = (
+            f"the paired reading says {paired.verdict} and the processes' medians "
+            f"{procs.verdict if procs else ''}: raise --max-budget for more processes"
+        )
+    elif said and paired.verdict not in said and procs:
+        head, basis, v = procs, "processes", procs.verdict
+    elif v == INCONCLUSIVE and verdict(paired.ci_low, paired.ci_high, min_effect) != v:
         # The interval and the rank test must agree.
         warning = (
             f"the interval is beyond ±{100 * min_effect:g}% but the rank test over "
             f"{len(groups)} {'process pairs' if blocks else 'rounds'} is not (p = {p_value:.2g}); "
             "raise --max-budget for more processes"
         )
-        v = INCONCLUSIVE
+    ci_low, ci_high = head.ci_low, head.ci_high
     spread = process_spread(base, patched, blocks)
     if len(groups) < MIN_UNITS:
         v = INCONCLUSIVE
@@ -247,10 +350,10 @@ def compare(
             "--min-effect"
         )
     return Comparison(
-        ratio=ratio,
+        ratio=head.ratio,
         ci_low=ci_low,
         ci_high=ci_high,
-        p_value=wilcoxon_signed_rank([statistics.median(g) for g in groups]),
+        p_value=head.p_value,
         verdict=v,
         rounds=len(logs),
         blocks=len(groups) if blocks else 1,
@@ -258,7 +361,27 @@ def compare(
         patched=summarize_side(patched),
         noise_warning=warning,
         process_spread=spread,
+        pairs=paired,
+        processes=procs,
+        basis=basis,
     )
+
+
+def process_reading(
+    base: Sequence[Sequence[float]],
+    patched: Sequence[Sequence[float]],
+    blocks: Sequence[int] | None,
+    min_effect: float,
+    level: float = 0.95,
+) -> Reading | None:
+    """The processes' medians compared unpaired: the Hodges-Lehmann shift of their logs, its
+    Mann-Whitney interval and p-value (None with fewer than two processes a side)."""
+    if not blocks or len(set(blocks)) < 2:
+        return None
+    a = [math.log(m) for m in process_medians(base, blocks).values()]
+    b = [math.log(m) for m in process_medians(patched, blocks).values()]
+    est, lo, hi = shift_interval(a, b, level)
+    return _reading(est, lo, hi, mann_whitney(a, b), min_effect)
 
 
 def process_medians(
@@ -299,6 +422,13 @@ def decided(
         return False
     lo, hi = _interval(groups, level, 1000, 1)
     v = verdict(math.exp(lo), math.exp(hi), min_effect)
-    if v in (FASTER, SLOWER):
-        return wilcoxon_signed_rank([statistics.median(g) for g in groups]) < ALPHA / 5
-    return v == UNCHANGED
+    if v == UNCHANGED:
+        return True
+    strict = ALPHA / 5
+    if (
+        v in (FASTER, SLOWER)
+        and wilcoxon_signed_rank([statistics.median(g) for g in groups]) < strict
+    ):
+        return True
+    procs = process_reading(base, patched, blocks, min_effect, level)
+    return bool(procs and procs.verdict in (FASTER, SLOWER) and procs.p_value < strict)
