@@ -142,12 +142,14 @@ class CaseRun:
 
 ALLOCATORS = ("pinned", "default")
 PINNED_MALLOC = {
-    # glibc raises its mmap threshold at run time up to HEAP_MAX_SIZE / 2 (32 MiB on 64-bit),
-    # and the trim threshold with it to twice that: pinned is where that adjustment ends, fixed
-    # from the start. A larger mmap threshold is refused by some glibc versions, and a refused
-    # one with the trim threshold set would send every allocation over 128 KiB to mmap.
+    # glibc raises its mmap threshold at run time up to HEAP_MAX_SIZE / 2 (32 MiB on 64-bit):
+    # pinned is where that adjustment ends, fixed from the start. A larger value is refused by
+    # some glibc versions, and a refused one with the trim threshold set would send every
+    # allocation over 128 KiB to mmap. The trim threshold is far above what a case frees
+    # (glibc's own would be 64 MiB, which still left some processes giving back and faulting
+    # in their heap top on every call): no process trims its heap between calls.
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20 if sys.maxsize > 2**32 else 512 << 10),
-    "MALLOC_TRIM_THRESHOLD_": str(64 << 20 if sys.maxsize > 2**32 else 1 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
 }
 
 
