@@ -380,7 +380,7 @@ def fetch_job_log(
         raise JobLogGone(f"{where} has expired or was deleted", f"{LOG_RETENTION}; {see}")
     if status == 404:
         raise JobLogNotFound(
-            f"GitHub has no {where} (404)",
+            f"GitHub does not have {where} (404)",
             f"the run may have been deleted, or the token cannot read the repository's Actions; {see}",
         )
     if not location:
