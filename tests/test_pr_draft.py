@@ -267,7 +267,10 @@ def test_each_format_matches_its_golden_file(workspace: Workspace, fmt: str):
     )
     res = run_cli("pr", "draft", "demo", "--issue", "42")
     assert res.code == 0, res.err
+    # stdout is the draft alone (title, blank line, body); the warnings go to stderr.
     _golden(f"draft_{fmt}.txt", res.out)
+    assert "warning" not in res.out and "warning write the" in " ".join(res.err.split())
+    assert "characters" in res.err and "of GitHub's 65,536" in res.err
     doc = draft("--issue", "42")
     body = doc["body"]
     assert str(workspace.root) not in body and str(Path.home()) not in body
@@ -389,6 +392,81 @@ def test_bench_outputs_that_differ_and_benches_that_run_nothing_are_warned(
         in out["body"]
     )
     assert "| `f1[n=4096]`" not in out["body"] and "**faster**" not in out["body"]
+
+
+def test_thousands_of_node_ids_and_hundreds_of_regressions_fit_githubs_limit(
+    workspace: Workspace,
+):
+    """A test map's selection and a results-breaking patch: a body a reviewer can act on, one
+    pytest line per file, far under GitHub's 65,536 characters."""
+    _recipe(workspace, "pytorch")
+    digest = _series(workspace, "pytorch")
+    files = [f"test/quantization/test_part{i}.py" for i in range(3)]
+    ids = [
+        f"{f}::TestQuant::test_case_{n}[{dtype}-{n * 7}]"
+        for f in files
+        for n in range(400)
+        for dtype in ("float32", "bfloat16")
+    ]
+    regressions = [
+        {"id": i, "status": "failed", "message": "AssertionError", "on_baseline": "passed"}
+        for i in ids[:300]
+    ]
+    doc = make_tests_doc(
+        digest,
+        selection=[
+            {"path": i, "reasons": ["runs f1 (changed)"], "sources": ["pkg/mod.py"]} for i in ids
+        ],
+        regressions=regressions,
+        pytest_args=["-p", "no:cacheprovider"],
+        counts={"passed": 2100, "failed": 300, "error": 0, "skipped": 0},
+        skipped_by_reason={"FAILED test/x.py::T::t - AssertionError": 3, "needs CUDA": 9},
+    )
+    folder = put_run(workspace, doc)
+    write(folder / "selected.txt", "".join(f"{i}\n" for i in ids))
+    bench = make_bench_doc(digest)
+    bench["cases"][0]["file"] = "bench_mod.py"
+    write(
+        workspace.root / "upstreams" / "demo" / "benches" / "bench_mod.py",
+        "from workbench.bench import bench\n\n\n@bench\ndef f1():\n    return lambda: None\n",
+    )
+    put_run(workspace, bench)
+    out = draft()
+    body = out["body"]
+    assert len(body) < 20_000 and "body-too-long" not in {w["code"] for w in out["warnings"]}
+    block = body[body.index("```\n") + 4 :]
+    block = block[: block.index("```")]
+    lines = [ln.removeprefix("> ") for ln in block.strip().splitlines() if ln.strip() != ">"]
+    # One line per test file, its device env and pytest arguments, the count it stands for.
+    assert len(lines) == 3 and all(
+        ln.startswith("PJRT_DEVICE=CPU python -m pytest -p no:cacheprovider test/") for ln in lines
+    )
+    assert lines[0].endswith("# 800 tests selected here (the whole file runs them and more)")
+    assert (
+        "**300 regression(s)**" in body
+        and "and 280 more: `test/quantization/test_part0.py` (280)" in body
+    )
+    assert "by file: `test/quantization/test_part0.py` (300)" in body
+    # An expected failure is never rendered as a failure; the listed targets stay local.
+    assert "expected to fail (xfail): test/x.py::T::t - AssertionError (3)" in body
+    assert "the 2400 selected targets are listed in its run folder" in body
+    # The bench cases a reviewer can run, folded, and the workbench command on one line.
+    assert "<details><summary>The cases: <code>bench_mod.py</code>" in body
+    assert "Reproduce:" not in body and "How this was made: `workbench bench run demo`" in body
+
+
+def test_a_few_node_ids_are_given_and_a_short_k_expression(workspace: Workspace):
+    from workbench.pr.testplan import pytest_lines
+
+    few = ["test/a.py::T::test_x", "test/a.py::T::test_y[1]"]
+    assert pytest_lines({}, [], few) == [
+        "python -m pytest test/a.py::T::test_x 'test/a.py::T::test_y[1]'"
+    ]
+    many = [f"test/a.py::T::test_{n % 3}[{n}]" for n in range(50)]
+    [line] = pytest_lines({"A": "1"}, [], many)
+    assert line.startswith("A=1 python -m pytest test/a.py -k 'test_0 or test_1 or test_2'")
+    assert line.endswith("# 50 tests selected; -k matches by name, so it may run a few more")
+    assert pytest_lines({}, [], ["test/b.py"]) == ["python -m pytest test/b.py"]
 
 
 def test_a_worktree_out_of_sync_with_the_files_is_warned(workspace: Workspace):

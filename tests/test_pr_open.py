@@ -166,6 +166,19 @@ def test_a_body_file_is_scrubbed_of_paths_and_refused_with_a_token(workspace: Wo
     assert len(state.pulls) == 1
 
 
+def test_a_body_github_would_refuse_is_never_sent(workspace: Workspace, github):
+    _, state, _ = github
+    _series(workspace, 1)
+    body = workspace.root / "pr.md"
+    log = "\n".join(f"test/test_mod.py::test_{i} FAILED" for i in range(3000))
+    body.write_text(f"My title\n\nWhy.\n\n## Test plan\n\n{log}\n\n## Benchmarks\n\nNone.\n")
+    res = run_cli("pr", "open", "demo", "--fork", FORK, "--yes", "--body-file", str(body))
+    assert res.code == 2, res.err
+    line = " ".join(res.err.split())
+    assert "over GitHub's limit of 65,536" in line and "'## Test plan'" in line
+    assert "nothing was pushed" in line and not state.pulls
+
+
 def test_an_open_pr_is_not_opened_twice(workspace: Workspace, github):
     _, state, fork = github
     _series(workspace, 1)

@@ -145,6 +145,7 @@ def cmd_draft(args: argparse.Namespace) -> int:
     from workbench.fsutil import atomic_write_bytes
     from workbench.paths import Workspace
     from workbench.pr import make_draft
+    from workbench.pr.model import GITHUB_BODY_LIMIT
 
     ws = Workspace.discover()
     previous = None
@@ -162,14 +163,20 @@ def cmd_draft(args: argparse.Namespace) -> int:
             doc["written_to"] = str(args.output)
         print_json(doc)
         return 0
+    # Warnings go to stderr either way: stdout is the draft alone, ready to pipe or redirect.
+    for w in draft.warnings:
+        err.print(f"[yellow]warning[/] {escape(w.message)}")
+    size = f"{len(draft.body):,} of GitHub's {GITHUB_BODY_LIMIT:,} characters"
     if args.output:
-        for w in draft.warnings:
-            err.print(f"[yellow]warning[/] {escape(w.message)}")
         if draft.kept:
             err.print(f"kept your {', '.join(draft.kept)} from {args.output}")
-        err.print(f"draft written to {args.output}; labels: {', '.join(draft.labels) or 'none'}")
+        err.print(
+            f"draft written to {args.output} (body: {size}); labels: "
+            f"{', '.join(draft.labels) or 'none'}"
+        )
         return 0
-    sys.stdout.write(draft.text())
+    err.print(f"body: {size}; labels: {', '.join(draft.labels) or 'none'}")
+    sys.stdout.write(draft.file_text())
     return 0
 
 

@@ -42,7 +42,7 @@ def _markdown_sections(facts: Facts, commands: list[str] | None = None) -> list[
         sections.test_plan(facts, commands=commands),
         "## Benchmarks",
         sections.benchmarks(facts),
-        *(["## Codegen", sections.codegen(facts)] if facts.codegen.result else []),
+        *(["## Codegen", sections.codegen(facts)] if sections.codegen_has_news(facts) else []),
     ]
 
 
@@ -62,7 +62,7 @@ def pytorch(facts: Facts) -> tuple[str, str]:
         human("test-plan", "Anything you checked by hand (or on a GPU) that is not listed above."),
         "Benchmarks:",
         sections.benchmarks(facts),
-        *(["Codegen:", sections.codegen(facts)] if facts.codegen.result else []),
+        *(["Codegen:", sections.codegen(facts)] if sections.codegen_has_news(facts) else []),
         sections.lint_reminder(facts),
     )
     return first_subject(facts), body

@@ -8,7 +8,7 @@ from workbench.gitops.status import WorktreeState
 from workbench.pr.facts import Facts
 from workbench.pr.formats import find_template
 from workbench.pr.labels import missing_required
-from workbench.pr.model import DraftWarning, human_parts, is_placeholder
+from workbench.pr.model import DraftWarning, human_parts, is_placeholder, too_long
 
 
 def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:
@@ -81,4 +81,15 @@ def lint(facts: Facts, body: str, labels: list[str]) -> list[DraftWarning]:
             out.append(DraftWarning("path", f"{', '.join(hits)}: {rule.message}"))
     if "## Test plan" not in body and "Test Plan:" not in body:
         out.append(DraftWarning("no-test-plan", "the body has no test plan section"))
+    problem = too_long(body)
+    if problem:
+        out.append(DraftWarning("body-too-long", problem + ": pr open refuses it"))
+    if bench.result is not None and bench.current and bench.result.doc.get("interrupted"):
+        out.append(
+            DraftWarning(
+                "bench-interrupted",
+                f"the benchmark run {bench.result.run_id} was interrupted: its table holds only "
+                f"the cases it finished (nox -s {name}_bench again for all)",
+            )
+        )
     return out

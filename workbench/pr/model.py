@@ -119,6 +119,34 @@ class PrDraft:
         }
 
 
+GITHUB_BODY_LIMIT = 65536
+"""The most characters GitHub takes in a PR body or a comment (it refuses a longer one)."""
+_HEADING = re.compile(r"^(#{1,3} \S.*|[A-Z][A-Za-z ]{2,30}:)\s*$")
+
+
+def largest_section(body: str) -> tuple[str, int]:
+    """The heading of the body's longest section (``## Test plan``, ``Test Plan:``) and its
+    length; text before the first heading counts as "the top"."""
+    sizes: dict[str, int] = {}
+    current = "the top"
+    for line in body.splitlines(keepends=True):
+        if _HEADING.match(line.strip()):
+            current = line.strip()
+        sizes[current] = sizes.get(current, 0) + len(line)
+    return max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("the top", 0)
+
+
+def too_long(body: str, what: str = "the PR body") -> str | None:
+    """Why GitHub would refuse ``body`` (None when it fits), naming the section to shorten."""
+    if len(body) <= GITHUB_BODY_LIMIT:
+        return None
+    section, size = largest_section(body)
+    return (
+        f"{what} is {len(body):,} characters, over GitHub's limit of {GITHUB_BODY_LIMIT:,}; "
+        f"shorten its longest section, {section!r} ({size:,} characters)"
+    )
+
+
 def split_file_text(text: str) -> tuple[str, str]:
     """(title, body) of a draft file: the first non-empty line, then the rest."""
     lines = text.lstrip("\n").splitlines()

@@ -42,6 +42,7 @@ from workbench.pr.model import (
     human,
     quote,
     split_file_text,
+    too_long,
 )
 from workbench.pr.reroll import comment_text
 from workbench.pr.revision import carry_over, with_mark
@@ -438,7 +439,21 @@ def plan_open(
         still = [w.message for w in lint(facts, top.body, top.labels) if w.code == empty]
         plan.warnings = still + [w for w in plan.warnings if w not in drafted]
     _refuse_token([pr.title + "\n" + pr.body for pr in plan.prs] + [plan.comment or ""], client)
+    _refuse_too_long(plan)
     return plan
+
+
+def _refuse_too_long(plan: Plan) -> None:
+    """GitHub refuses a body or comment over its limit: say so before anything is pushed."""
+    texts = [(pr.body, f"the body of {pr.title!r}") for pr in plan.prs]
+    texts.append((plan.comment or "", "the version comment"))
+    for text, what in texts:
+        problem = too_long(text, what)
+        if problem:
+            raise UsageError(
+                problem + "; nothing was pushed",
+                "edit the body file (--body-file) or run fewer tests into the draft",
+            )
 
 
 def _refuse_token(texts: list[str], client: GitHubClient) -> None:

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from workbench.bench import report
+from workbench.pr import testplan
 from workbench.pr.facts import Facts
 from workbench.pr.model import GENERATED, quote
 from workbench.runs import Latest, RunResult
@@ -62,11 +63,27 @@ def series_summary(facts: Facts) -> str:
     return quote("\n".join(lines))
 
 
+MAX_SKIP_REASONS = 8
+"""Skip reasons listed by name; the rest are counted."""
+
+
+def skip_reason(reason: str) -> str:
+    """A skip reason as a reader should take it: an expected failure is not a failure."""
+    text = " ".join(reason.split())
+    if text.startswith(("FAILED ", "XFAIL", "xfail")) or "expected failure" in text.lower():
+        text = "expected to fail (xfail): " + text.removeprefix("FAILED ").strip()
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _skips(doc: dict) -> str:
     by_reason = doc.get("skipped_by_reason") or {}
     if not by_reason:
         return ""
-    parts = [f"{reason} ({n})" for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1])]
+    ranked = sorted(by_reason.items(), key=lambda kv: -kv[1])
+    parts = [f"{skip_reason(reason)} ({n})" for reason, n in ranked[:MAX_SKIP_REASONS]]
+    rest = ranked[MAX_SKIP_REASONS:]
+    if rest:
+        parts.append(f"{len(rest)} other reasons ({sum(n for _, n in rest)})")
     return "Skipped: " + "; ".join(parts) + "."
 
 
@@ -78,28 +95,39 @@ def _outcome(doc: dict) -> str:
     text = ", ".join(w for w in words if not w.startswith("0 ") or w.endswith("failed")) + "."
     reg, pre = doc.get("regressions") or [], doc.get("preexisting") or []
     if reg:
-        text += f" **{len(reg)} regression(s)** (pass on the pin, fail with the series): "
-        text += ", ".join(f"`{r['id']}`" for r in reg) + "."
+        text += f" **{len(reg)} regression(s)** (pass on the pin, fail with the series)"
+        if len(reg) > testplan.MAX_NAMED:
+            text += f", by file: {testplan.files_line(reg)}"
+        text += ": " + testplan.failing_summary(reg) + "."
     if pre:
         text += f" {len(pre)} failure(s) also fail on the pin without the series: "
-        text += ", ".join(f"`{r['id']}`" for r in pre) + "."
+        text += testplan.failing_summary(pre, limit=testplan.MAX_NAMED // 2) + "."
     return text
 
 
 def test_commands(facts: Facts, doc: dict) -> list[str]:
-    """The commands a reviewer can paste in the upstream checkout."""
-    if doc.get("reproduce"):
+    """The commands a reviewer can paste in the upstream checkout: one pytest line per test
+    file, with the device's environment and arguments."""
+    targets = doc.get("override") or [t["path"] for t in doc.get("selection") or []]
+    if not targets and doc.get("reproduce"):
         return [doc["reproduce"]]
-    targets = [t["path"] for t in doc.get("selection") or []]
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (doc.get("env") or {}).items())
-    return [f"{env} python -m pytest {shlex.join(targets)}".strip()] if targets else []
+    return testplan.pytest_lines(doc.get("env") or {}, doc.get("pytest_args") or [], targets)
 
 
-def _workbench_command(facts: Facts, doc: dict) -> str:
-    """How the run was started: the session, or the CLI with the files given after --."""
+def _made_with(facts: Facts, doc: dict, r: RunResult) -> str:
+    """One line on how the results were made, for whoever wants to make them again."""
     if doc.get("override"):
-        return f"workbench tests run {facts.name} -- {shlex.join(doc['override'])}"
-    return f"nox -s {facts.name}_tests   # pin and pin+series envs; failures re-run on the pin"
+        how = f"`workbench tests run {facts.name} -- {shlex.join(doc['override'])}`"
+    else:
+        how = f"`nox -s {facts.name}_tests`"
+    line = (
+        f"How this was made: {how} in the workbench (the pin and the pin plus this series, "
+        "each in its own environment; failures re-run on the pin)"
+    )
+    selected = len(doc.get("override") or doc.get("selection") or [])
+    if (r.folder / testplan.SELECTED_FILE).is_file() and selected > testplan.MAX_IDS:
+        line += f"; the {selected} selected targets are listed in its run folder"
+    return line + "."
 
 
 def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
@@ -116,10 +144,10 @@ def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
     doc = r.doc
     shown = commands if commands is not None else test_commands(facts, doc)
     lines = [
-        f"{GENERATED} from test run `{r.run_id}` ({_when(r)}; {_where(r)}), made from this series:",
+        f"{GENERATED} from test run `{r.run_id}` ({_when(r)}; {_where(r)}), made from this "
+        "series. To run the same tests in the upstream checkout:",
         "",
         "```",
-        _workbench_command(facts, doc),
         *shown,
         "```",
         "",
@@ -131,6 +159,7 @@ def test_plan(facts: Facts, *, commands: list[str] | None = None) -> str:
     if doc.get("device_note"):
         lines += ["", f"Device note: {doc['device_note']}"]
     lines += _map_lines(doc)
+    lines += ["", _made_with(facts, doc, r)]
     return quote("\n".join(lines))
 
 
@@ -172,7 +201,62 @@ def benchmarks(facts: Facts) -> str:
         f"{GENERATED} from benchmark run `{r.run_id}` ({_when(r)}; {_where(r)}), made from "
         "this series. Patched/baseline time ratios with 95% intervals; below 1 is faster."
     )
-    return quote(head + "\n\n" + report.to_markdown(r.doc))
+    parts = [head, report.to_markdown(r.doc, reproduce=False).rstrip("\n")]
+    parts += [_bench_source(facts, f) for f in report.evidence_files(r.doc)]
+    parts.append(_bench_made_with(facts, r.doc))
+    return quote("\n\n".join(p for p in parts if p))
+
+
+MAX_BENCH_SOURCE = 6000
+"""Characters of a bench file shown in the body; a longer one is named, not shown."""
+
+
+def _bench_source(facts: Facts, file: str) -> str:
+    """The bench file, folded: what each case sets up and what it times, to run anywhere."""
+    path = facts.recipe.file.parent / facts.recipe.bench_folder / file
+    try:
+        text = path.read_text(encoding="utf-8").rstrip()
+    except OSError:
+        return ""
+    if len(text) > MAX_BENCH_SOURCE:
+        return f"The cases come from `{file}` ({len(text):,} characters, not shown here)."
+    return "\n".join(
+        [
+            f"<details><summary>The cases: <code>{file}</code> (each sets up its inputs and "
+            "returns the call that is timed)</summary>",
+            "",
+            "```python",
+            text,
+            "```",
+            "",
+            "</details>",
+        ]
+    )
+
+
+def _bench_made_with(facts: Facts, doc: dict) -> str:
+    procs = [report.processes_of(c) for c in report.measured_cases(doc)]
+    counted = [p for p in procs if p]
+    how = f"`{doc['command']}`" if doc.get("command") else f"`nox -s {facts.name}_bench`"
+    line = f"How this was made: {how} in the workbench"
+    if counted:
+        lo, hi = min(counted), max(counted)
+        line += (
+            f": each side in {lo if lo == hi else f'{lo}-{hi}'} fresh processes taking turns, "
+            "every case first called once per side to compare outputs"
+        )
+    return line + "."
+
+
+def codegen_has_news(facts: Facts) -> bool:
+    """A Codegen section only when a kernel the series touches compiled differently (or a
+    problem was found) in a run made from this series."""
+    from workbench.codegen import report as codegen_report
+
+    latest = facts.codegen
+    if latest.result is None or not latest.current:
+        return False
+    return codegen_report.verdict(latest.result.doc) in ("changed", "problems")
 
 
 def codegen(facts: Facts) -> str:

@@ -87,7 +87,10 @@ def run_tests(
         "versions": package_versions(patched.python),
         # What a reviewer can paste in the upstream checkout: no local paths, no junit options.
         "reproduce": _reproduce(env, targets, args, per_file) if targets else None,
+        "pytest_args": args,
     }
+    # Every selected target, one per line: the PR draft names files and counts, this the rest.
+    (folder / "selected.txt").write_text("".join(f"{t}\n" for t in targets))
     if not targets:
         doc.update(
             command=None,
