@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -411,3 +412,84 @@ def test_tui_run_detail_shows_processes_and_backed_verdicts(tmp_path):
     assert run.verdict() == "faster"  # one case has a backed verdict
     doc["cases"] = [old]
     assert run.verdict() == "inconclusive"  # "summary" said faster; the cases say why not
+
+
+INTERRUPTED_BENCH = """\
+import os
+import time
+from pathlib import Path
+
+from workbench.bench import bench
+
+MARK = Path(os.environ["MARK_DIR"])
+calls = 0
+
+
+def _call():
+    global calls
+    calls += 1
+    if calls == 50:  # only ever reached while being timed, never in the one untimed call
+        (MARK / "timed").touch()
+    return sum(range(200))
+
+
+@bench
+def first():
+    return _call
+
+
+@bench
+def second():
+    if (MARK / "timed").exists():
+        (MARK / "waiting").touch()
+        time.sleep(15)
+    return lambda: sum(range(200))
+"""
+
+
+def test_ctrl_c_keeps_the_cases_measured_so_far(tmp_path):
+    """Ctrl-C (SIGINT to the runner alone) part-way: the finished case is written, marked."""
+    import signal
+    import subprocess
+    import time
+
+    bench_file = write(tmp_path / "bench_stop.py", INTERRUPTED_BENCH)
+    (tmp_path / "mark").mkdir()
+    out = tmp_path / "run"
+    env = {**os.environ, "MARK_DIR": str(tmp_path / "mark")}
+    args = ["--baseline-path", str(tmp_path), "--patched-path", str(tmp_path), "--out", str(out)]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "bench",
+            "run",
+            "--file",
+            str(bench_file),
+            *args,
+            "--budget",
+            "0.3",
+            "--processes",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "mark" / "waiting").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: the cases measured so far are in" in err
+    doc = json.loads((out / "bench.json").read_text())
+    assert doc["interrupted"] is True
+    first, second = doc["cases"]
+    assert "ratio" in first and first["outputs"]["match"] == "bitwise"
+    assert "ratio" not in second and second["untimed"] == "not timed: the run was interrupted"
+    md = (out / "bench.md").read_text()
+    assert md.startswith("**Interrupted**: the run was stopped after 1 timed case(s)")

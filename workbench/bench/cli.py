@@ -233,7 +233,7 @@ def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from workbench.bench import report
-    from workbench.bench.runner import Settings, run
+    from workbench.bench.runner import BenchRun, Settings, run
     from workbench.fsutil import atomic_write_bytes, atomic_write_json
 
     if args.budget <= 0 or not 0 < args.min_effect < 1:
@@ -268,26 +268,34 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"no bench file {f}", "give a path to a .py file with @bench functions"
             )
-    runs = []
+    runs: list[BenchRun] = []
     if not args.json:
         err.print(f"starting the bench workers for {len(files)} file(s)")
     interactive = err.is_terminal and not args.json
     status = err.status("starting workers…") if interactive else None
     if status:
         status.start()
+    interrupted = False
     try:
         for f in files:
-            runs.append(
-                run(
-                    Path(f),
-                    base,
-                    patched,
-                    settings,
-                    only=args.only,
-                    progress=(lambda msg, case: status.update(msg)) if status else None,
-                    changes=changes,
-                )
+            run(
+                Path(f),
+                base,
+                patched,
+                settings,
+                only=args.only,
+                progress=(lambda msg, case: status.update(msg)) if status else None,
+                changes=changes,
+                into=runs,
             )
+    except KeyboardInterrupt:
+        if not any(c.comparison for r in runs for c in r.cases):
+            raise
+        interrupted = True
+        for r in runs:
+            for c in r.cases:
+                if c.comparison is None and not (c.skipped or c.untimed):
+                    c.untimed = "not timed: the run was interrupted"
     finally:
         if status:
             status.stop()
@@ -298,7 +306,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     folder = run_folder(ws, args.name, args.out)
     doc = report.to_document(
-        runs, upstream=args.name, command=command, extra={"run_id": folder.name, **series}
+        runs,
+        upstream=args.name,
+        command=command,
+        extra={"run_id": folder.name, "interrupted": interrupted, **series},
     )
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "bench.json", doc)
@@ -320,6 +331,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in report.outputs_lines(doc):
             err.print(f"[red]outputs differ[/] {escape(line.replace('`', ''))}")
         out.print(f"results in {folder}")
+    if interrupted:
+        err.print(f"workbench: interrupted: the cases measured so far are in {folder}")
+        return 130
     differ = [c["id"] for c in doc["cases"] if report.is_evidence(c) and report.outputs_differ(c)]
     if args.require_same_outputs and differ:
         raise ProblemFound(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.bench import outputs, stats
 from workbench.bench.roofline import Peak, Roofline, cpu_peak, gpu_peak, roofline
-from workbench.bench.runner import BenchRun, CaseRun, Settings
+from workbench.bench.runner import UNTIMED_OFF_CHANGE, BenchRun, CaseRun, Settings
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -404,7 +404,7 @@ def coverage_line(doc: dict) -> str | None:
 
 
 def untimed_line(doc: dict) -> str | None:
-    untimed = [c["id"] for c in doc["cases"] if c.get("untimed")]
+    untimed = [c["id"] for c in doc["cases"] if c.get("untimed") == UNTIMED_OFF_CHANGE]
     if not untimed:
         return None
     noun = "case runs" if len(untimed) == 1 else "cases run"
@@ -412,6 +412,19 @@ def untimed_line(doc: dict) -> str | None:
         f"Not timed: {len(untimed)} {noun} none of the changed code ({_names(untimed, 4)}); "
         "`--all` times them too, apart from the evidence."
     )
+
+
+def interrupted_line(doc: dict) -> str:
+    done = len(measured_cases(doc)) + len(off_change_cases(doc))
+    return (
+        f"**Interrupted**: the run was stopped after {done} timed case(s); the cases it had not "
+        "finished are not in these results."
+    )
+
+
+def evidence_files(doc: dict) -> list[str]:
+    """The bench files whose cases are evidence here, in run order."""
+    return list(dict.fromkeys(str(c.get("file")) for c in measured_cases(doc) if c.get("file")))
 
 
 def geomean_line(doc: dict) -> str | None:
@@ -481,8 +494,9 @@ def _markdown_table(cases: list[dict], emphasis: bool) -> list[str]:
     return lines
 
 
-def to_markdown(doc: dict) -> str:
-    """A GitHub-markdown table, ready for a PR body."""
+def to_markdown(doc: dict, *, reproduce: bool = True) -> str:
+    """A GitHub-markdown table, ready for a PR body (``reproduce``: end with the workbench
+    command that made it; a PR body says how to run the cases in the upstream instead)."""
     measured = measured_cases(doc)
     nothing = no_bench_line(doc)
     if nothing:
@@ -518,7 +532,9 @@ def to_markdown(doc: dict) -> str:
     warnings = warning_lines(doc)
     if warnings:
         lines += ["", "No verdict:", *(f"- {w}" for w in warnings)]
-    if doc.get("command"):
+    if doc.get("interrupted"):
+        lines[:0] = [interrupted_line(doc), ""]
+    if reproduce and doc.get("command"):
         lines += ["", f"Reproduce: `{doc['command']}`"]
     return "\n".join(lines) + "\n"
 

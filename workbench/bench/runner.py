@@ -37,6 +37,9 @@ from workbench.bench import stats
 from workbench.bench.changes import ChangedCode
 from workbench.errors import ProblemFound, UsageError
 
+UNTIMED_OFF_CHANGE = "runs none of the changed code"
+"""Why a case that ran fine was not timed: it runs none of the series' changed code."""
+
 WORKER = Path(__file__).resolve().parent / "worker.py"
 CHECKS = (1, 2, 4, 8, 16, 32, 64, 128)
 """Cycles over the pairs after which an early stop may be taken."""
@@ -206,6 +209,9 @@ class Worker:
                 text=True,
                 env=env,
                 bufsize=1,
+                # Ctrl-C reaches the runner alone: it stops the workers itself and keeps what
+                # was measured (a worker killed mid-reply would leave nothing to keep).
+                start_new_session=True,
             )
         except OSError as exc:
             raise UsageError(
@@ -421,16 +427,20 @@ def run(
     only: str | None = None,
     progress: Progress | None = None,
     changes: ChangedCode | None = None,
+    into: list[BenchRun] | None = None,
 ) -> BenchRun:
     """Run every case of ``file`` (matching ``only``) on both sides and compare them.
 
     Each case is first run once per side, untimed (``_probe``): its outputs are compared and,
     with ``changes``, the changed code it runs is found; then only the cases that run the change
-    are timed (every case with ``settings.all_cases``, or without ``changes``)."""
+    are timed (every case with ``settings.all_cases``, or without ``changes``). With ``into``
+    the result is appended there first, so that an interrupted caller still has its cases."""
     if not file.is_file():
         raise UsageError(f"no bench file {file}", "give a path to a .py file with @bench functions")
     note = progress or (lambda msg, case: None)
     result = BenchRun(str(file), baseline, patched, settings, started=time.time(), changes=changes)
+    if into is not None:
+        into.append(result)  # what was measured stays reachable if the run is interrupted
     t_start = time.perf_counter()
     pool = Pool(file, baseline, patched, settings)
     try:
@@ -457,7 +467,7 @@ def run(
         timed = [c for c in result.cases if c.skipped is None and c.untimed is None]
         for case in timed:
             if case.evidence is False and not settings.all_cases:
-                case.untimed = "runs none of the changed code"
+                case.untimed = UNTIMED_OFF_CHANGE
         timed = [c for c in timed if c.untimed is None]
         if timed:
             want = initial_processes(pool.pair_seconds, len(timed), settings)
