@@ -77,6 +77,8 @@ def parse_junit(path: Path) -> JunitReport:
                 status = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
                 text = (child.text or "").strip().splitlines()
                 message = child.get("message") or (text[0] if text else "")
+                if child.get("type") == "pytest.xfail":  # an expected failure, not a failure
+                    message = f"expected to fail (xfail): {message}".rstrip(": ")
                 break
         report.outcomes.append(Outcome(_node_id(case), status, message))
     return report
