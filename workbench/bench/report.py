@@ -314,6 +314,9 @@ def _environment_line(doc: dict) -> str:
             parts.append(f"{name} {mods[name]['version']}")
     if env.get("threads"):
         parts.append(f"{env['threads']} thread(s)")
+    malloc = env.get("malloc")
+    if malloc:  # glibc's thresholds as the workers had them (--allocator)
+        parts.append("malloc " + " ".join(f"{k}={v}" for k, v in sorted(malloc.items())))
     s = doc.get("settings") or {}
     if "budget" not in s:
         return "; ".join(parts)
