@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 from dataclasses import asdict, dataclass
 
 from workbench.config import Recipe, known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
+
+STORE_BUSY_S = 5.0
+"""How long the store check waits for a writer's lock before it says the store is busy."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ def run_checks() -> list[Check]:
             problem + "; set user.name and user.email" if problem else "set",
         )
     )
+    checks.append(_store_check(ws))
     for name in known_upstreams(ws):
         try:
             recipe = load_recipe(ws, name)
@@ -68,6 +73,58 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
+def _store_check(ws: Workspace) -> Check:
+    """The GitHub store's integrity (``PRAGMA quick_check``) on a read-only connection: the
+    file is never written, not even migrated (SQLite may add the empty ``-wal``/``-shm`` files
+    that any reader of a WAL database uses)."""
+    from workbench.github.store import SCHEMA_VERSION, store_path
+
+    label = "github store"
+    path = store_path(ws)
+    rel = ws.relative(path)
+    if not path.exists():
+        return Check(label, "warn", f"{rel}: nothing synced yet; run: workbench sync")
+    aside = f"move {rel} and its -wal/-shm files aside, then run: workbench sync"
+    recover = f"the store is a cache of GitHub: {aside}"
+    check = "quick_check"
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=STORE_BUSY_S)
+        try:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                # Confirmed by the full check, which finds all that quick_check does: SQLite
+                # 3.40.0-3.41.0's quick_check reports NULLs in a sound WITHOUT ROWID table whose
+                # key lists its columns in another order (item_labels).
+                check = "integrity_check"
+                problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return Check(label, "warn", f"{rel} is busy ({exc}); run: workbench doctor again")
+        return Check(label, "fail", f"{rel} cannot be read ({exc}); {recover}")
+    except sqlite3.DatabaseError as exc:
+        return Check(label, "fail", f"{rel} is corrupt ({exc}); {recover}")
+    if problems != ["ok"]:
+        # One problem a line, under a "*** in database main ***" heading; up to 100 of them.
+        lines = [ln.strip() for p in problems for ln in p.splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith("***")] or ["?"]
+        first = lines[0]
+        more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
+        return Check(label, "fail", f"{rel} is corrupt ({check}: {first}{more}); {recover}")
+    if version > SCHEMA_VERSION:
+        return Check(
+            label,
+            "fail",
+            f"{rel} has schema {version}; this workbench knows up to {SCHEMA_VERSION}: "
+            f"update the workbench, or {aside} (the store is a cache of GitHub)",
+        )
+    size = path.stat().st_size
+    shown = _gb(size) if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    return Check(label, "ok", f"{rel} ({shown}, schema {version})")
+
+
 def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
     """The shared deps environment of the recipe's build mode on this device, and its size."""
     from workbench.envs.builder import EnvBuilder, built, tree_bytes
@@ -90,7 +147,7 @@ def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    help_ = "check git, the recipes and the clones"
+    help_ = "check git, the GitHub store, the recipes and the clones"
     p = sub.add_parser("doctor", help=help_, description=help_)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_doctor)
