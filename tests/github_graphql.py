@@ -90,44 +90,101 @@ def _actor(login: str | None) -> dict[str, Any] | None:
     return {"__typename": kind, "login": login}
 
 
-def pull_request(fake: FakeGitHub, repo: str, item: dict[str, Any]) -> dict[str, Any]:
-    """One PR as GitHub's ``PullRequest`` object."""
-    checks = [
-        {
-            "__typename": "CheckRun",
-            "name": c["name"],
-            "status": c.get("status", "COMPLETED"),
-            "conclusion": c.get("conclusion"),
-            "detailsUrl": f"https://github.com/{repo}/actions/runs/{c.get('run_id', 1)}/job/"
-            f"{c.get('job_id', 0)}",
-            "databaseId": c.get("job_id"),
-            "completedAt": c.get("completed_at"),
-            # An Actions job belongs to a workflow run; another app's check run does not.
-            "checkSuite": {
-                "workflowRun": {"databaseId": c.get("run_id"), "workflow": {"name": c["workflow"]}}
-                if "workflow" in c
-                else None
-            },
-        }
-        if "context" not in c
-        else {
+def _check_run(
+    repo: str, c: dict[str, Any], attempt: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A check of the server's data as GitHub's ``CheckRun`` (an earlier ``attempt`` of it with
+    that attempt's conclusion and job id) or, with ``context``, a ``StatusContext``."""
+    if "context" in c:
+        return {
             "__typename": "StatusContext",
             "context": c["context"],
             "state": c["state"],
             "targetUrl": c.get("url"),
         }
-        for c in item["checks"]
-    ]
-    rollup = (
-        {"state": item["ci"], "contexts": connection(checks, "contexts")}
-        if item["ci"] or checks
-        else None
-    )
-    commit = {
-        "oid": item["head_sha"],
-        "committedDate": item["committed"],
-        "statusCheckRollup": rollup,
+    run = {**c, **(attempt or {})}
+    return {
+        "__typename": "CheckRun",
+        "name": c["name"],
+        "status": run.get("status", "COMPLETED"),
+        "conclusion": run.get("conclusion"),
+        "detailsUrl": f"https://github.com/{repo}/actions/runs/{c.get('run_id', 1)}/job/"
+        f"{run.get('job_id', 0)}",
+        "databaseId": run.get("job_id"),
+        "completedAt": run.get("completed_at"),
+        "title": c.get("title"),
+        "summary": c.get("summary"),
+        "text": None,
+        # An Actions job belongs to a workflow run; another app's check run does not.
+        "checkSuite": {
+            "workflowRun": {"databaseId": c.get("run_id"), "workflow": {"name": c["workflow"]}}
+            if "workflow" in c
+            else None
+        },
     }
+
+
+def _check_suites(repo: str, checks: Sequence[dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``Commit.checkSuites``: one suite per workflow run (or per app check), each with its
+    check runs; ``checkRuns(filterBy: {checkType: ALL})`` includes a job's earlier ``attempts``."""
+    suites: dict[Any, list[dict[str, Any]]] = {}
+    for c in checks:
+        if "context" not in c:
+            suites.setdefault(
+                (c.get("workflow"), c.get("run_id"), c.get("workflow") or c["name"]), []
+            ).append(c)
+
+    def suite(key: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
+        def check_runs(info: Any, filterBy: dict[str, Any] | None = None, **page: Any) -> Any:
+            f = filterBy or {}
+            chosen = []
+            for c in runs:
+                tries = [*c.get("attempts", ()), {}] if f.get("checkType") == "ALL" else [{}]
+                for attempt in tries:
+                    run = _check_run(repo, c, attempt)
+                    if f.get("checkName") is not None and run["name"] != f["checkName"]:
+                        continue
+                    if (
+                        f.get("conclusions") is not None
+                        and run["conclusion"] not in f["conclusions"]
+                    ):
+                        continue
+                    chosen.append(run)
+            return connection(chosen, "checkRuns")(info, **page)
+
+        workflow, run_id, _ = key
+        return {
+            "checkRuns": check_runs,
+            "status": "COMPLETED",
+            "conclusion": None,
+            "workflowRun": {"databaseId": run_id, "workflow": {"name": workflow}}
+            if workflow
+            else None,
+        }
+
+    return connection([suite(k, v) for k, v in suites.items()], "checkSuites")
+
+
+def commit_object(
+    repo: str, sha: str, checks: Sequence[dict[str, Any]], state: str | None, committed: str
+) -> dict[str, Any]:
+    """A commit as GitHub's ``Commit``, with the checks of its statusCheckRollup (the latest
+    attempt of each) and its check suites."""
+    latest = [_check_run(repo, c) for c in checks]
+    return {
+        "__typename": "Commit",
+        "oid": sha,
+        "committedDate": committed,
+        "statusCheckRollup": {"state": state, "contexts": connection(latest, "contexts")}
+        if state or latest
+        else None,
+        "checkSuites": _check_suites(repo, checks),
+    }
+
+
+def pull_request(fake: FakeGitHub, repo: str, item: dict[str, Any]) -> dict[str, Any]:
+    """One PR as GitHub's ``PullRequest`` object."""
+    commit = commit_object(repo, item["head_sha"], item["checks"], item["ci"], item["committed"])
     timeline = [
         {
             "__typename": "HeadRefForcePushedEvent",
@@ -184,6 +241,8 @@ def pull_request(fake: FakeGitHub, repo: str, item: dict[str, Any]) -> dict[str,
         "mergeable": item["mergeable"],
         "updatedAt": item["updated"],
         "headRefOid": item["head_sha"],
+        "baseRefName": item.get("base_ref", "main"),
+        "baseRefOid": item.get("base_tip", "0" * 40),
         "headRefName": f"branch-{item['number']}",
         "author": _actor(item["author"]),
         "repository": {"nameWithOwner": repo},
@@ -196,6 +255,19 @@ def pull_request(fake: FakeGitHub, repo: str, item: dict[str, Any]) -> dict[str,
             [comment(c, "IssueComment") for c in item["issue_comments"]], "comments"
         ),
     }
+
+
+def fake_commit(fake: FakeGitHub, repo: str, sha: str) -> dict[str, Any] | None:
+    """``Repository.object(oid:)``: a commit the server holds (``fake.commits``) or a PR's head;
+    None (GitHub's null) for an oid it does not have."""
+    with fake.lock:
+        known = getattr(fake, "commits", {}).get((repo, sha))
+        if known is not None:
+            return commit_object(repo, sha, known["checks"], known.get("ci"), known["committed"])
+        for item in fake.items.get(repo, {}).values():
+            if item["pr"] and item["head_sha"] == sha:
+                return commit_object(repo, sha, item["checks"], item["ci"], item["committed"])
+    return None
 
 
 def _search(fake: FakeGitHub) -> Callable[..., dict[str, Any]]:
@@ -238,7 +310,10 @@ def execute(fake: FakeGitHub, request: dict[str, Any]) -> dict[str, Any]:
                 )
             return pull_request(fake, repo, item)
 
-        return {"nameWithOwner": repo, "pullRequest": pull}
+        def git_object(info: Any, oid: str | None = None, **_: Any) -> dict[str, Any] | None:
+            return fake_commit(fake, repo, oid or "")
+
+        return {"nameWithOwner": repo, "pullRequest": pull, "object": git_object}
 
     root = {
         "repository": repository,

@@ -118,6 +118,8 @@ class FakeGitHub:
         # Further endpoints (pull requests, Actions, ...) live in their own modules: each router
         # answers (status, body, headers) for the requests it knows, None for the rest.
         self.routers: list[Router] = []
+        self.commits: dict[tuple[str, str], dict[str, Any]] = {}
+        """(repo, sha) -> a commit that is no PR's head (a merge base): ``checks``, ``ci``."""
         self.notifications: Any = None
         """The notifications router (tests/github_notifications.py), when one is attached."""
         self._clock = datetime.now(UTC).replace(microsecond=0)
@@ -185,13 +187,18 @@ class FakeGitHub:
         issue_comments: Iterable[dict[str, Any]] = (),
         mergeable: str = "MERGEABLE",
         pushes: Iterable[str] = (),
+        merge_base: str | None = None,
+        base_ref: str = "main",
     ) -> dict[str, Any]:
         """One issue or PR. For a PR's GraphQL side (tests/github_graphql.py): ``checks`` of
         its head commit (``name``, ``conclusion``, ``status``, ``workflow``, ``job_id``,
         ``run_id``; or ``context`` + ``state`` for a commit status), review ``threads``
         (``path``, ``line``, ``resolved``, ``outdated``, ``comments``: author/body/created),
         ``opinions`` (the latest review per reviewer: author/state/submitted),
-        ``issue_comments`` (author/body/created), ``mergeable`` and force-``pushes`` times."""
+        ``issue_comments`` (author/body/created), ``mergeable`` and force-``pushes`` times.
+        A check may carry ``attempts`` (earlier runs of the job: conclusion, job_id) and, for an
+        app's check such as Dr.CI, a ``summary``. ``merge_base``: the commit the compare API
+        names as the PR's merge base with ``base_ref`` (None: the compare answers 404)."""
         with self.lock:
             items = self.items.setdefault(repo, {})
             number = number or max(items, default=0) + 1
@@ -223,11 +230,31 @@ class FakeGitHub:
                 "mergeable": mergeable,
                 "pushes": list(pushes),
                 "head_sha": hashlib.sha1(f"{repo}#{number}".encode()).hexdigest(),
+                "merge_base": merge_base,
+                "base_ref": base_ref,
                 "committed": iso(updated - timedelta(hours=1)),
             }
             items[number] = item
             self._changed()
             return item
+
+    def add_commit(
+        self, repo: str, sha: str, checks: Iterable[dict[str, Any]] = (), *, ci: str | None = None
+    ) -> None:
+        """A commit of ``repo`` (a merge base) with its ``checks``, shaped as a PR's; ``ci`` the
+        rollup's state (by default FAILURE when a check failed, else SUCCESS; None: no checks)."""
+        checks = list(checks)
+        if ci is None and checks:
+            failed = any(
+                c.get("conclusion") not in ("SUCCESS", "NEUTRAL", "SKIPPED") for c in checks
+            )
+            ci = "FAILURE" if failed else "SUCCESS"
+        with self.lock:
+            self.commits[(repo, sha)] = {
+                "checks": checks,
+                "ci": ci,
+                "committed": iso(self._clock - timedelta(days=2)),
+            }
 
     def populate(self, repo: str, n: int, *, days: float = 20, start: int = 1) -> None:
         """``n`` items updated over the last ``days`` days: every 3rd a PR, every 4th closed."""
@@ -503,6 +530,9 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, self._graphql(json.loads(payload)), {}
         if method != "GET":
             return not_found
+        compare = re.fullmatch(r"/repos/([^/]+/[^/]+)/compare/([^/.]+)\.\.\.([^/]+)", path)
+        if compare:
+            return self._compare(compare[1], compare[2], compare[3])
         if path == "/user":
             if not authorized:
                 return 401, {"message": "Requires authentication"}, {}
@@ -559,6 +589,48 @@ class _Handler(BaseHTTPRequestHandler):
         if page > 1:
             rels += [f'<{link(page - 1)}>; rel="prev"', f'<{link(1)}>; rel="first"']
         return 200, body, {"Link": ", ".join(rels)} if rels else {}
+
+    def _compare(self, repo: str, base: str, head: str) -> tuple[int, Any, dict[str, str]]:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}`` for a PR's head: its merge base."""
+        f = self.fake
+        with f.lock:
+            item = next(
+                (i for i in f.items.get(repo, {}).values() if i["pr"] and i["head_sha"] == head),
+                None,
+            )
+        if item is None or item["merge_base"] is None or base != item["base_ref"]:
+            return (
+                404,
+                {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
+                {},
+            )
+
+        def commit(sha: str) -> dict[str, Any]:
+            return {
+                "sha": sha,
+                "url": f"{f.url}/repos/{repo}/commits/{sha}",
+                "html_url": f"https://github.com/{repo}/commit/{sha}",
+                "commit": {"message": f"commit {sha[:7]}"},
+                "parents": [],
+            }
+
+        base_tip = item.get("base_tip") or item["merge_base"]
+        return (
+            200,
+            {
+                "url": f"{f.url}/repos/{repo}/compare/{base}...{head}",
+                "html_url": f"https://github.com/{repo}/compare/{base}...{head}",
+                "base_commit": commit(base_tip),
+                "merge_base_commit": commit(item["merge_base"]),
+                "status": "diverged",
+                "ahead_by": 1,
+                "behind_by": 3,
+                "total_commits": 1,
+                "commits": [commit(head)],
+                "files": [],
+            },
+            {},
+        )
 
     def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
         from tests.github_graphql import execute

@@ -10,13 +10,15 @@ for ``idle_days``. Everything is read offline; nothing here talks to GitHub.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from workbench.config import Recipe
 from workbench.display import missing_labels, seconds_since
 from workbench.github.model import THREADS_READ, PrStatus
 from workbench.github.store import JobLog, Store, TrackedItem
+from workbench.github.triage import BLOCKING, TriageFacts, classify, read_facts
 
 IDLE_DAYS = 7
 """An open PR with no activity for this long is listed as idle: time to ask for a review."""
@@ -32,9 +34,35 @@ class Blocker:
     detail: str
     """One line: the first error line, the last comment, what to do."""
     url: str | None = None
+    klass: str | None = None
+    """A failing check's class (:data:`workbench.github.triage.CLASSES`): whose it is."""
+    why: str | None = None
+    """The evidence for ``klass``, in one line."""
+    ask: str | None = None
+    """What to ask a maintainer for, when the next step is not the contributor's to take."""
+    drci: str | None = None
+    """Dr. CI's class for the same check (ao), where it posted one."""
 
-    def to_json(self) -> dict[str, str | None]:
-        return asdict(self)
+    @property
+    def blocks(self) -> bool:
+        """Whether it is the contributor's to act on: a failing check only when its class is
+        ``new`` or ``unclassified``."""
+        return self.kind != "check" or self.klass is None or self.klass in BLOCKING
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "detail": self.detail,
+            "url": self.url,
+        }
+        if self.kind == "check":
+            out |= {"class": self.klass, "why": self.why, "blocks": self.blocks}
+            if self.ask:
+                out["ask"] = self.ask
+            if self.drci:
+                out["drci"] = self.drci
+        return out
 
     def line(self) -> str:
         return f"{self.kind}: {self.name}" + (f" — {self.detail}" if self.detail else "")
@@ -53,24 +81,34 @@ def blockers(
     *,
     logs: Mapping[tuple[str, int], JobLog] | None = None,
     idle_days: int = IDLE_DAYS,
+    facts: TriageFacts | None = None,
 ) -> list[Blocker]:
     """What blocks the open PR ``t``; ``status`` from the last status search (None: the PR is
     neither the contributor's nor awaiting their review, so only what the list gives is known);
-    ``logs`` the failing jobs' logs fetched so far, by (repo, job id)."""
+    ``logs`` the failing jobs' logs fetched so far, by (repo, job id); ``facts`` what the sync
+    learnt of the merge bases, to classify each failing check (:mod:`workbench.github.triage`)."""
     item = t.item
     if not item.is_pull_request or item.state != "open":
         return []
     out: list[Blocker] = []
     logs = logs or {}
     if status is not None:
-        out += _checks(status, logs)
+        out += _checks(status, logs, facts or TriageFacts())
         if status.mergeable == "CONFLICTING":
             base = recipe.upstream.default_branch if recipe else "the base branch"
             out.append(Blocker("conflict", base, f"conflicts with {base}: rebase the series"))
         out += _reviews(status)
         out += _threads(status)
     elif t.ci == "failure":
-        out.append(Blocker("check", "CI", "failing (sync with a token for the checks)"))
+        out.append(
+            Blocker(
+                "check",
+                "CI",
+                "failing (sync with a token for the checks)",
+                klass="unclassified",
+                why="its checks were not synced: they are read for your PRs with a token",
+            )
+        )
     labels: Sequence[str] = status.labels if status is not None and status.labels else item.labels
     for rule in missing_labels(recipe, labels):
         out.append(Blocker("label", rule, "required label missing"))
@@ -83,7 +121,9 @@ def blockers(
     return out
 
 
-def _checks(status: PrStatus, logs: Mapping[tuple[str, int], JobLog]) -> list[Blocker]:
+def _checks(
+    status: PrStatus, logs: Mapping[tuple[str, int], JobLog], facts: TriageFacts
+) -> list[Blocker]:
     out = []
     for c in status.checks:
         if not c.failed:
@@ -95,7 +135,21 @@ def _checks(status: PrStatus, logs: Mapping[tuple[str, int], JobLog]) -> list[Bl
             detail = f"{c.conclusion}; its log: workbench prs log {status.repo}#{status.number}"
         else:
             detail = str(c.conclusion)
-        out.append(Blocker("check", c.label, detail, c.url))
+        if facts.logs is not logs and log is not None:
+            facts.logs.setdefault((status.repo, log.job_id), log)
+        verdict = classify(c, status, facts)
+        out.append(
+            Blocker(
+                "check",
+                c.label,
+                detail,
+                c.url,
+                klass=verdict.klass,
+                why=verdict.why,
+                ask=verdict.ask,
+                drci=verdict.drci,
+            )
+        )
     if status.ci == "failure" and not out:
         unread = status.checks_total - len(status.checks)
         why = (
@@ -103,7 +157,7 @@ def _checks(status: PrStatus, logs: Mapping[tuple[str, int], JobLog]) -> list[Bl
             if unread > 0
             else f"GitHub's rollup says failing; none of the {len(status.checks)} checks read is"
         )
-        out.append(Blocker("check", "CI", why))
+        out.append(Blocker("check", "CI", why, klass="unclassified", why=why))
     return out
 
 
@@ -157,15 +211,30 @@ SUMMARY_WORDS = {
 
 
 def summary(found: Sequence[Blocker]) -> str:
-    """A table cell of what blocks a PR; empty when nothing does."""
+    """A table cell of what blocks a PR; empty when nothing does. Failing checks that are not
+    the contributor's (broken trunk, flaky ...) are left out: :func:`classes` tells of them."""
     counts: dict[str, int] = {}
     for b in found:
+        if not b.blocks:
+            continue
         counts[b.kind] = counts.get(b.kind, 0) + 1
     return ", ".join(
         SUMMARY_WORDS[kind][counts[kind] > 1].format(n=counts[kind])
         for kind in KINDS
         if kind in counts
     )
+
+
+def classes(found: Sequence[Blocker]) -> str:
+    """A table cell of the failing checks' classes, the contributor's first:
+    ``1 new, 2 broken-trunk``; empty when no check fails."""
+    from workbench.github.triage import CLASSES
+
+    counts: dict[str, int] = {}
+    for b in found:
+        if b.kind == "check" and b.klass:
+            counts[b.klass] = counts.get(b.klass, 0) + 1
+    return ", ".join(f"{counts[k]} {k}" for k in CLASSES if k in counts)
 
 
 @dataclass
@@ -177,6 +246,8 @@ class BlockingView:
     logs: dict[tuple[str, int], JobLog] = field(default_factory=dict)
     """By (repo, job id)."""
     blocking: dict[tuple[str, int], list[Blocker]] = field(default_factory=dict)
+    facts: TriageFacts = field(default_factory=TriageFacts)
+    """What the failing checks were classified from (merge bases, their checks)."""
 
 
 def read_blocking(
@@ -198,6 +269,8 @@ def read_blocking(
                 wanted.setdefault(s.repo, set()).add(c.job_id)
     for repo, ids in wanted.items():
         view.logs.update({(repo, k): v for k, v in store.job_logs(repo, ids).items()})
+    branches = {repo: r.upstream.default_branch for repo, r in recipes.items()}
+    view.facts = read_facts(store, view.details.values(), branches)
     for t in prs:
         key = (t.item.repo, t.item.number)
         view.blocking[key] = blockers(
@@ -207,5 +280,6 @@ def read_blocking(
             now,
             logs=view.logs,
             idle_days=idle_days,
+            facts=view.facts,
         )
     return view

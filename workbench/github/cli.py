@@ -21,7 +21,14 @@ from workbench.config import Recipe, load_recipe, load_recipes
 from workbench.console import confirm, err, out, print_json
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, utc_now
 from workbench.errors import UsageError
-from workbench.github.blocking import IDLE_DAYS, Blocker, first_line, read_blocking, summary
+from workbench.github.blocking import (
+    IDLE_DAYS,
+    Blocker,
+    classes,
+    first_line,
+    read_blocking,
+    summary,
+)
 from workbench.github.errors import NotSynced
 from workbench.github.model import Notification
 from workbench.github.store import ItemQuery, Store, TrackedItem
@@ -29,6 +36,8 @@ from workbench.github.sync import CLOSED_DAYS, RepoReport, SyncReport
 from workbench.paths import Workspace
 
 TABLE_LIMIT = 50
+WIDE = 120
+"""Terminal columns from which ``prs --mine`` has a column for the failing checks' classes."""
 
 
 def _non_negative(text: str) -> int:
@@ -215,6 +224,15 @@ def _show(
     else:
         table.add_column("labels", max_width=30)
         table.add_column("assignees", no_wrap=True, max_width=16)
+    # Whose each failing check is, in a column of its own where the terminal has room for it;
+    # in a narrow one the blocking cell counts the others as "not yours".
+    with_classes = (
+        bool(blocking)
+        and out.width >= WIDE
+        and any(b.klass for found in (blocking or {}).values() for b in found)
+    )
+    if with_classes:
+        table.add_column("failing checks", max_width=30, no_wrap=True, overflow="ellipsis")
     table.add_column("updated", justify="right", no_wrap=True)
     for t in rows:
         i = t.item
@@ -234,7 +252,16 @@ def _show(
             cells += [Text(ci, style=CI_STYLE.get(ci, "dim")), review]
             if blocking:
                 found = blocking.get((i.repo, i.number), [])
-                cells.append(Text(summary(found), style="red" if found else "dim"))
+                said = summary(found)
+                cell = Text(said, style="red" if said else "dim")
+                others = sum(1 for b in found if not b.blocks)
+                if others and not with_classes:
+                    cell.append((", " if said else "") + f"{others} not yours", style="dim")
+                cells.append(cell)
+            if with_classes:
+                # The contributor's (new, unclassified) in red, the others dim.
+                mine = any(b.kind == "check" and b.blocks for b in found)
+                cells.append(Text(classes(found), style="red" if mine else "dim"))
         else:
             cells += [
                 Text(", ".join(i.labels), no_wrap=True, overflow="ellipsis"),
@@ -294,10 +321,12 @@ def _show_pr(ws: Workspace, ref: str, args: argparse.Namespace) -> int:
         view = read_blocking(store, [t], by_repo, utc_now(), idle_days=args.idle_days)
     key = (repo, number)
     found, status = view.blocking.get(key, []), view.details.get(key)
+    base = view.facts.bases.get(key)
     if args.json:
         doc = t.to_json() | {"blocking": [b.to_json() for b in found]}
         if status is not None:
             doc |= {
+                "merge_base": base.sha if base else None,
                 "mergeable": status.mergeable,
                 "last_push": status.last_push,
                 "checks": [dataclasses.asdict(c) for c in status.checks],
@@ -319,9 +348,23 @@ def _show_pr(ws: Workspace, ref: str, args: argparse.Namespace) -> int:
     out.print(f"CI: {t.ci or 'unknown'} · review: {word}", markup=False)
     if status is None:
         out.print("(checks, threads and comments are synced for your PRs and review requests)")
-    out.print("blocking:" if found else "nothing blocks it", style="red" if found else "green")
-    for b in found:
+    yours = [b for b in found if b.blocks]
+    others = [b for b in found if not b.blocks]
+    if yours:
+        out.print("blocking:", style="red")
+    else:
+        out.print("nothing of yours blocks it" if others else "nothing blocks it", style="green")
+    for b in yours:
         out.print(f"  {b.kind:<18} {b.name}", Text(f" {b.detail}", style="dim"), sep="")
+        _print_class(b)
+    if others:
+        out.print("failing, not yours:", style="yellow")
+        for b in others:
+            out.print(f"  {b.klass:<18} {b.name}", Text(f" {b.detail}", style="dim"), sep="")
+            _print_class(b, with_class=False)
+    if base is not None and any(b.kind == "check" for b in found):
+        where = base.sha[:12] if base.sha else f"unknown ({base.problem})"
+        out.print(f"merge base with {base.base_ref}: {where}", markup=False, style="dim")
     if status is not None and status.comments:
         out.print("comments since your last push:")
         for c in status.comments:
@@ -331,6 +374,19 @@ def _show_pr(ws: Workspace, ref: str, args: argparse.Namespace) -> int:
             )
     out.print(i.url, markup=False)
     return 0
+
+
+def _print_class(b: Blocker, *, with_class: bool = True) -> None:
+    """The lines under a failing check: its class and why, what to ask for, Dr. CI's word."""
+    if b.kind != "check" or b.klass is None:
+        return
+    pad = " " * 21
+    said = f"{b.klass}: {b.why}" if with_class else str(b.why)
+    out.print(Text(pad + said, style="dim" if not b.blocks else ""))
+    if b.ask:
+        out.print(Text(f"{pad}→ {b.ask}", style="dim"))
+    if b.drci:
+        out.print(Text(f"{pad}Dr.CI: {b.drci}", style="dim"))
 
 
 def cmd_prs(args: argparse.Namespace) -> int:
@@ -387,11 +443,15 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
 
     ws = Workspace.discover()
     try:
-        repos = {r.name: r.upstream.repo for r in load_recipes(ws)}
+        recipes = load_recipes(ws)
     except WorkbenchError:  # a broken recipe elsewhere should not stop reading a log
-        repos = {}
+        recipes = []
+    repos = {r.name: r.upstream.repo for r in recipes}
+    branches = {r.upstream.repo: r.upstream.default_branch for r in recipes}
     repo, number = joblogs.parse_pr_ref(args.pr, repos)
     ref = f"{repo}#{number}"
+    on_base: dict[int, str] = {}
+    """Job id -> the merge base it ran on, for the base's jobs shown with --base."""
     results: list[dict[str, Any]] = []
     problems: list[WorkbenchError] = []
     clients: list[Any] = []
@@ -406,6 +466,7 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
     def show(found: joblogs.CheckLog) -> None:
         check, log = found.check, found.log
         conclusion = check.conclusion or check.status
+        base_sha = on_base.get(check.job_id) if check.job_id is not None else None
         note = ""
         if found.source == "status":
             note = f"no Actions log (a commit status or an app's check): {check.url or 'no URL'}"
@@ -429,6 +490,8 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
                 "error_block": log.error_block if log else None,
                 "fetched": log.fetched_at if log else None,
             }
+            if base_sha:
+                entry["merge_base"] = base_sha  # a base's run of the job (--base)
             if log is None:
                 entry["note"] = note
             elif args.full:
@@ -436,7 +499,8 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
             results.append(entry)
             return
         style = "red" if check.failed else "dim"
-        out.print(f"[bold]{escape(check.label)}[/]  [{style}]{escape(conclusion)}[/]")
+        where = f"on the merge base {base_sha[:7]}: " if base_sha else ""
+        out.print(f"{where}[bold]{escape(check.label)}[/]  [{style}]{escape(conclusion)}[/]")
         if log is None:
             out.print(f"  {note}\n", markup=False)
             return
@@ -470,6 +534,8 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
                 markup=False,
             )
             return 0
+        if args.base:
+            checks += _base_jobs(store, pr, checks, branches, on_base)
         try:
             for found in joblogs.check_logs(
                 store, ws.home, repo, checks, client, refresh=args.refresh, on_offline=offline
@@ -493,6 +559,30 @@ def cmd_prs_log(args: argparse.Namespace) -> int:
     if problems:
         raise problems[0]
     return 0
+
+
+def _base_jobs(
+    store: Store, pr: Any, checks: list[Any], branches: dict[str, str], on_base: dict[int, str]
+) -> list[Any]:
+    """The merge base's runs of the same jobs as ``checks`` (shard numbers ignored), noting in
+    ``on_base`` which commit each ran on; a line on stderr when the sync has none stored."""
+    from workbench.github.triage import job_key, read_facts
+
+    facts = read_facts(store, [pr], branches)
+    base = facts.bases.get((pr.repo, pr.number))
+    read = facts.base_checks.get((pr.repo, base.sha)) if base and base.sha else None
+    if read is None:
+        why = base.problem if base and base.problem else "`workbench sync` reads it"
+        err.print(f"note: no checks of the merge base are stored ({why})", markup=False)
+        return []
+    keys = {job_key(c.label) for c in checks}
+    found = [c for c in read.checks if job_key(c.label) in keys and c.job_id is not None]
+    for c in found:
+        if c.job_id is not None:
+            on_base[c.job_id] = read.sha
+    if not found:
+        err.print(f"note: none of these jobs ran on the merge base {read.sha[:7]}", markup=False)
+    return found
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -709,6 +799,12 @@ def register(subparsers: Any) -> None:
         "--refresh", action="store_true", help="fetch the logs again even if they are stored"
     )
     p.add_argument("--full", action="store_true", help="print the whole log, not the error block")
+    p.add_argument(
+        "--base",
+        action="store_true",
+        help="also the logs of the same jobs on the PR's merge base (to compare the first "
+        "errors: is trunk broken the same way?)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_prs_log)
 

@@ -156,6 +156,8 @@ class PrStatus:
     threads_total: int = 0
     comments: tuple[Comment, ...] = ()
     """Issue comments made after ``last_push``."""
+    base_ref: str | None = None
+    """The branch the PR merges into (``baseRefName``)."""
 
 
 _CANONICAL = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\dZ")
@@ -443,7 +445,51 @@ def parse_pr_status(
         threads=tuple(threads),
         threads_total=_total(node, "reviewThreads", len(threads)),
         comments=comments,
+        base_ref=node.get("baseRefName") if isinstance(node.get("baseRefName"), str) else None,
     )
+
+
+@dataclass(frozen=True)
+class MergeBase:
+    """Where a PR's head leaves its base branch (the compare API's ``merge_base_commit``)."""
+
+    repo: str
+    head_sha: str
+    base_ref: str
+    sha: str | None
+    """None when GitHub could not say: see ``problem``."""
+    problem: str | None
+    """Why there is no merge base, in words (the head or base is gone: a 404)."""
+    read_at: str
+
+
+@dataclass(frozen=True)
+class CommitChecks:
+    """What one commit's checks said when the sync read them: a PR's merge base (``kind``
+    ``base``: its statusCheckRollup) or a PR's head (``head``: the jobs that passed in some
+    attempt, and Dr.CI's summary)."""
+
+    repo: str
+    sha: str
+    kind: str
+    """``base`` or ``head``."""
+    read_at: str
+    state: str | None = None
+    """The rollup's state folded as :data:`CI_STATES` (``none``: the commit has no checks)."""
+    checks: tuple[Check, ...] = ()
+    checks_total: int = 0
+    problem: str | None = None
+    """Why nothing was read (the commit is not on GitHub any more)."""
+    passed: tuple[str, ...] = ()
+    """Head: ``workflow / name`` of every job with a successful attempt (any attempt)."""
+    drci: str | None = None
+    """Head: the summary of the ``Dr.CI`` check run (JSON), when it has one."""
+    seen: tuple[int, ...] = ()
+    """Head: the failing jobs' ids when it was read (read again when others fail)."""
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "pending" or any(c.conclusion is None for c in self.checks)
 
 
 # --- notifications -------------------------------------------------------------------------------

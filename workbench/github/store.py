@@ -23,7 +23,9 @@ from workbench.github.errors import NotSynced
 from workbench.github.model import (
     Check,
     Comment,
+    CommitChecks,
     Item,
+    MergeBase,
     Notification,
     PrStatus,
     Review,
@@ -191,6 +193,48 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_read_at TEXT
         ) WITHOUT ROWID""",
         "CREATE INDEX notifications_updated ON notifications (unread, updated_at DESC)",
+    ),
+    (
+        # Is this red check mine (issue 25): each own PR's merge base, and the checks of that
+        # commit, kept per commit so that PRs sharing a base cost one read; for a PR's head,
+        # the jobs that passed in some attempt and Dr.CI's summary. Kept across status
+        # searches: a commit's finished checks do not change.
+        "ALTER TABLE pr_status ADD COLUMN base_ref TEXT",
+        """CREATE TABLE pr_bases (
+            repo TEXT NOT NULL,
+            head_sha TEXT NOT NULL,
+            base_ref TEXT NOT NULL,
+            sha TEXT,
+            problem TEXT,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (repo, head_sha, base_ref)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE commit_reads (
+            repo TEXT NOT NULL,
+            sha TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            read_at TEXT NOT NULL,
+            state TEXT,
+            checks_total INTEGER NOT NULL,
+            problem TEXT,
+            passed TEXT NOT NULL,
+            drci TEXT,
+            seen TEXT NOT NULL,
+            PRIMARY KEY (repo, sha, kind)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE commit_checks (
+            repo TEXT NOT NULL,
+            sha TEXT NOT NULL,
+            name TEXT NOT NULL,
+            workflow TEXT,
+            conclusion TEXT,
+            status TEXT NOT NULL,
+            url TEXT,
+            job_id INTEGER,
+            run_id INTEGER,
+            completed_at TEXT
+        )""",
+        "CREATE INDEX commit_checks_sha ON commit_checks (repo, sha)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -582,8 +626,8 @@ class Store:
                 db.execute(f"DELETE FROM {table} WHERE repo IN ({marks})", tuple(repos))
             db.executemany(
                 "INSERT INTO pr_status (repo, number, ci, review, draft, mine, review_requested, "
-                "mergeable, last_push, head_sha, updated_at, labels, checks_total, threads_total) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "mergeable, last_push, head_sha, updated_at, labels, checks_total, threads_total, "
+                "base_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         s.repo,
@@ -600,6 +644,7 @@ class Store:
                         _json_list(s.labels),
                         s.checks_total,
                         s.threads_total,
+                        s.base_ref,
                     )
                     for s in rows
                 ],
@@ -711,7 +756,7 @@ class Store:
                     found.setdefault((r[0], r[1]), []).append(kind(**values))
             for r in rows(
                 "SELECT repo, number, ci, review, draft, mine, review_requested, mergeable, "
-                "last_push, head_sha, updated_at, labels, checks_total, threads_total "
+                "last_push, head_sha, updated_at, labels, checks_total, threads_total, base_ref "
                 "FROM pr_status"
             ):
                 key = (r[0], r[1])
@@ -736,8 +781,162 @@ class Store:
                     threads=threads,
                     threads_total=r[13] if r[13] is not None else len(threads),
                     comments=tuple(extra["comments"].get(key, ())),
+                    base_ref=r[14],
                 )
         return out
+
+    # --- merge bases and the checks of commits (issue 25) ---------------------------------------
+
+    def own_pr_keys(self, repos: Sequence[str]) -> list[tuple[str, int]]:
+        """(repo, number) of the contributor's PRs in the last status search of ``repos``."""
+        if not repos:
+            return []
+        rows = self._db.execute(
+            "SELECT repo, number FROM pr_status WHERE mine = 1 "
+            f"AND repo IN ({','.join('?' * len(repos))}) ORDER BY repo, number",
+            tuple(repos),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def save_merge_base(self, base: MergeBase) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO pr_bases (repo, head_sha, base_ref, sha, problem, read_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, head_sha, base_ref) DO UPDATE SET "
+                "sha = excluded.sha, problem = excluded.problem, read_at = excluded.read_at",
+                astuple(base),
+            )
+
+    def merge_bases(
+        self, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], MergeBase]:
+        """The stored merge bases among ``keys`` (repo, head sha, base branch)."""
+        out = {}
+        for repo, head, ref in dict.fromkeys(keys):
+            row = self._db.execute(
+                "SELECT repo, head_sha, base_ref, sha, problem, read_at FROM pr_bases "
+                "WHERE repo = ? AND head_sha = ? AND base_ref = ?",
+                (repo, head, ref),
+            ).fetchone()
+            if row:
+                out[(repo, head, ref)] = MergeBase(*row)
+        return out
+
+    def save_commit_checks(self, read: CommitChecks) -> None:
+        """Record what a commit's checks said; a base's checks replace those read before."""
+        names = [f.name for f in fields(Check)]
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO commit_reads (repo, sha, kind, read_at, state, checks_total, "
+                "problem, passed, drci, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (repo, sha, kind) DO UPDATE SET read_at = excluded.read_at, "
+                "state = excluded.state, checks_total = excluded.checks_total, "
+                "problem = excluded.problem, passed = excluded.passed, drci = excluded.drci, "
+                "seen = excluded.seen",
+                (
+                    read.repo,
+                    read.sha,
+                    read.kind,
+                    read.read_at,
+                    read.state,
+                    read.checks_total,
+                    read.problem,
+                    _json_list(read.passed),
+                    read.drci,
+                    _json_list(read.seen),
+                ),
+            )
+            if read.kind == "base":
+                db.execute(
+                    "DELETE FROM commit_checks WHERE repo = ? AND sha = ?", (read.repo, read.sha)
+                )
+                db.executemany(
+                    f"INSERT INTO commit_checks (repo, sha, {', '.join(names)}) "
+                    f"VALUES ({', '.join('?' * (len(names) + 2))})",
+                    [(read.repo, read.sha, *astuple(c)) for c in read.checks],
+                )
+
+    def commit_checks(
+        self, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], CommitChecks]:
+        """The stored reads among ``keys`` (repo, sha, kind), a base's with its checks."""
+        names = [f.name for f in fields(Check)]
+        out = {}
+        for repo, sha, kind in dict.fromkeys(keys):
+            row = self._db.execute(
+                "SELECT read_at, state, checks_total, problem, passed, drci, seen "
+                "FROM commit_reads WHERE repo = ? AND sha = ? AND kind = ?",
+                (repo, sha, kind),
+            ).fetchone()
+            if row is None:
+                continue
+            checks: tuple[Check, ...] = ()
+            if kind == "base":
+                checks = tuple(
+                    Check(*r)
+                    for r in self._db.execute(
+                        f"SELECT {', '.join(names)} FROM commit_checks "
+                        "WHERE repo = ? AND sha = ? ORDER BY rowid",
+                        (repo, sha),
+                    )
+                )
+            out[(repo, sha, kind)] = CommitChecks(
+                repo=repo,
+                sha=sha,
+                kind=kind,
+                read_at=row[0],
+                state=row[1],
+                checks=checks,
+                checks_total=row[2],
+                problem=row[3],
+                passed=tuple(json.loads(row[4])),
+                drci=row[5],
+                seen=tuple(json.loads(row[6])),
+            )
+        return out
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep (or, with None, forget) one fact of the store's own (``meta``)."""
+        with self._write() as db:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def flaky_issues(self, repos: Sequence[str]) -> list[Item]:
+        """Open issues of ``repos`` that mark tests or jobs as flaky: titled ``DISABLED ...`` or
+        ``UNSTABLE ...`` (PyTorch's bots' form), or with a label that says flaky."""
+        if not repos:
+            return []
+        marks = ",".join("?" * len(repos))
+        ids = [
+            r[0]
+            for r in self._db.execute(
+                f"SELECT i.id FROM items i WHERE i.repo IN ({marks}) AND i.is_pr = 0 "
+                "AND i.state = 'open' AND (i.title LIKE 'DISABLED %' OR i.title LIKE 'UNSTABLE %' "
+                "OR EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = i.id "
+                "AND l.name LIKE '%flaky%'))",
+                tuple(repos),
+            )
+        ]
+        if not ids:
+            return []
+        return [
+            t.item
+            for start in range(0, len(ids), 400)
+            for t in self._select(
+                [f"i.id IN ({','.join('?' * len(ids[start : start + 400]))})"],
+                list(ids[start : start + 400]),
+            )
+        ]
 
     def job_log(self, repo: str, job_id: int) -> JobLog | None:
         row = self._db.execute(

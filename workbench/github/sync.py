@@ -24,11 +24,12 @@ than :data:`STATUS_MAX_AGE`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from workbench.github.bases import BasesReport, refresh_bases
 from workbench.github.errors import UnexpectedResponse, Unreachable
 from workbench.github.model import (
     THREADS_READ,
@@ -101,6 +102,7 @@ fragment prStatus on PullRequest {
   reviewDecision
   mergeable
   updatedAt
+  baseRefName
   repository { nameWithOwner }
   labels(first: 50) { nodes { name } }
   commits(last: 1) {
@@ -201,6 +203,7 @@ class StatusReport:
 class SyncReport:
     repos: list[RepoReport] = field(default_factory=list)
     status: StatusReport = field(default_factory=StatusReport)
+    bases: BasesReport = field(default_factory=BasesReport)
     notifications: NotificationReport = field(default_factory=NotificationReport)
     requests: int = 0
     rate: RateLimit | None = None
@@ -210,6 +213,7 @@ class SyncReport:
             "schema": 1,
             "repos": [asdict(r) for r in self.repos],
             "status": asdict(self.status),
+            "bases": self.bases.to_json(),
             "notifications": asdict(self.notifications),
             "requests": self.requests,
             "rate_limit_remaining": self.rate.remaining if self.rate else None,
@@ -246,10 +250,13 @@ class Syncer:
         *,
         closed_days: int = CLOSED_DAYS,
         observer: SyncObserver | None = None,
+        branches: Mapping[str, str] | None = None,
     ):
         self.client = client
         self.store = store
         self.closed_days = closed_days
+        self.branches = dict(branches or {})
+        """Repository -> its default branch, for a PR whose base branch is not known."""
         self.observer = observer or _Quiet()
 
     def run(self, upstreams: Sequence[tuple[str, str]]) -> SyncReport:
@@ -261,6 +268,8 @@ class Syncer:
             for name, repo in upstreams:
                 report.repos.append(self.sync_repo(name, repo))
             report.status = self.refresh_status(repos, any(r.changed for r in report.repos))
+            if not self.client.anonymous:
+                report.bases = refresh_bases(self.client, self.store, repos, self.branches)
             report.notifications = refresh_notifications(
                 self.client, self.store, repos, now=datetime.now(UTC)
             )
@@ -512,5 +521,11 @@ def sync_upstreams(
     if on_client is not None:
         on_client(client)
     with client, Store.open(ws) as store:
-        syncer = Syncer(client, store, closed_days=closed_days, observer=observer)
+        syncer = Syncer(
+            client,
+            store,
+            closed_days=closed_days,
+            observer=observer,
+            branches={r.upstream.repo: r.upstream.default_branch for r in recipes},
+        )
         return syncer.run([(r.name, r.upstream.repo) for r in recipes])
