@@ -34,10 +34,25 @@ def blocking_markdown(
     lines = ["### Blocking", ""]
     if status is None:
         lines += ["*Checks, threads and comments are synced for your PRs and review requests.*", ""]
-    if found:
-        lines += [f"- **{b.kind}** {_code(b.name)} {b.detail}" for b in found]
+    yours = [b for b in found if b.blocks]
+    if yours:
+        for b in yours:
+            line = f"- **{b.kind}** {_code(b.name)} {b.detail}"
+            if b.klass and b.why:
+                line += f" — *{b.klass}: {b.why}*"
+            lines.append(line)
+    elif found:
+        lines.append("Nothing of yours blocks it.")
     else:
         lines.append("Nothing blocks it." if status is not None else "Nothing known blocks it.")
+    # Failing checks that are not the contributor's (trunk, flakes ...): dimmed, with why.
+    for b in found:
+        if not b.blocks:
+            ask = f" → {b.ask}" if b.ask else ""
+            drci = f" (Dr.CI: {b.drci})" if b.drci else ""
+            lines.append(
+                f"- *not yours, {b.klass or ''}:* {_code(b.name)} *{b.why or ''}{ask}{drci}*"
+            )
     lines.append("")
     if status is None:
         return lines
