@@ -353,3 +353,35 @@ def test_the_upstreams_dr_ci_does_not_cover_are_classified_too(
     [pr] = gh_env.cli("prs", "--mine", "--json").json()
     assert pr["blocking"][0]["class"] == "broken-trunk"
     assert pr["blocking"][0]["blocks"] is False
+
+
+def test_the_dashboards_blocking_section_dims_what_is_not_yours_with_why(
+    gh_env: GitHubEnv,
+) -> None:
+    from workbench.config import load_recipes
+    from workbench.display import utc_now
+    from workbench.github.blocking import read_blocking
+    from workbench.github.store import ItemQuery
+    from workbench.paths import Workspace
+    from workbench.tui.detail import blocking_markdown
+
+    _scenario(gh_env)
+    assert gh_env.cli("sync", "ao").rc == 0
+    recipes = {r.upstream.repo: r for r in load_recipes(Workspace.discover())}
+    with gh_env.store() as store:
+        rows = store.query(ItemQuery(repos=(AO,), pull_requests=True))
+        view = read_blocking(store, rows, recipes, utc_now())
+    text = {}
+    for t in rows:
+        key = (AO, t.item.number)
+        lines = blocking_markdown(
+            t, view.blocking[key], view.details.get(key), view.logs, utc_now()
+        )
+        text[t.item.number] = "\n".join(lines)
+    assert "Nothing of yours blocks it." in text[1]
+    assert "*not yours, broken-trunk:*" in text[1]
+    assert "the same job failed on the merge base bbbbbbb" in text[1]
+    assert "new: the same job passed on the merge base bbbbbbb" in text[2]
+    assert "not yours" not in text[2]
+    assert "*not yours, awaiting-approval:*" in text[5]
+    assert "ask a maintainer to approve the workflows" in text[5]
