@@ -10,7 +10,11 @@ Timed, for each N:
 
 1. the status refresh (``Syncer.refresh_status``, store writes included): requests, wall time,
    the server's share, and the client's (wall minus server);
-2. ``workbench prs --mine --json`` as a process: the blocking list of every PR, read offline.
+2. ``workbench prs --mine --json`` as a process: the blocking list of every PR, read offline,
+   each failing check classified against its merge base;
+3. the merge bases of the PRs with a failing check (every 4th; five bases shared among them) and
+   their checks (``refresh_bases``): requests, GitHub's rate-limit points for the GraphQL part by
+   its documented formula, and wall time; then again, when everything is stored.
 
     python benchmarks/bench_prs_sync.py                 # N = 100 and 250
     python benchmarks/bench_prs_sync.py --prs 100 --repeat 5
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench_sync import control, serve  # noqa: E402  (this folder: the script's own)
 
 from tests.github_server import TOKEN, make_workspace  # noqa: E402
+from workbench.github.bases import COMMITS_PER_REQUEST, commits_query, refresh_bases  # noqa: E402
 from workbench.github.client import Credentials, GitHubClient, Settings  # noqa: E402
 from workbench.github.store import Store  # noqa: E402
 from workbench.github.sync import Syncer  # noqa: E402
@@ -76,6 +81,33 @@ def read_back(url: str, root: Path, home: Path) -> tuple[float, int, int]:
     return seconds, len(prs), sum(len(p["blocking"]) for p in prs)
 
 
+def bases(url: str, home: Path) -> tuple[float, dict, float, int]:
+    """One base refresh from an empty base store: (seconds, its report, server seconds, the
+    requests of a second refresh right after)."""
+    with Store(home / "github.db") as store:
+        for table in ("pr_bases", "commit_reads", "commit_checks"):
+            store._db.execute(f"DELETE FROM {table}")
+    control(url, "/_fake/reset", {})
+    client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+    with client, Store(home / "github.db") as store:
+        started = time.perf_counter()
+        report = refresh_bases(client, store, [REPO], {REPO: "main"})
+        seconds = time.perf_counter() - started
+        server = control(url, "/_fake/stats")["server_seconds"]
+        again = refresh_bases(client, store, [REPO], {REPO: "main"})
+    return seconds, report.to_json(), server, again.requests
+
+
+def base_points(n_bases: int, n_heads: int) -> int:
+    """GitHub's points for reading ``n_bases`` merge bases and ``n_heads`` heads, in the
+    batches :func:`refresh_bases` sends (bases first)."""
+    kinds = ["base"] * n_bases + ["head"] * n_heads
+    return sum(
+        github_cost(commits_query(kinds[k : k + COMMITS_PER_REQUEST]), {})[0]
+        for k in range(0, len(kinds), COMMITS_PER_REQUEST)
+    )
+
+
 def measure(prs: int, repeat: int) -> dict:
     with serve("--own-prs", f"{REPO}={prs}") as url, tempfile.TemporaryDirectory() as tmp:
         root = make_workspace(Path(tmp) / "ws")
@@ -83,12 +115,15 @@ def measure(prs: int, repeat: int) -> dict:
         # The item lists first (not timed): `prs --mine` lists the PRs the store holds.
         client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
         with client, Store(home / "github.db") as store:
-            Syncer(client, store).run([("ao", REPO)])
+            Syncer(client, store, branches={REPO: "main"}).run([("ao", REPO)])
         runs = [refresh(url, home) for _ in range(repeat)]
+        based = [bases(url, home) for _ in range(repeat)]
         reads = [read_back(url, root, home) for _ in range(repeat)]
     wall = statistics.median(r[0] for r in runs)
     server = statistics.median(r[2] for r in runs)
     client_side = statistics.median(r[0] - r[2] for r in runs)
+    report = based[0][1]
+    heads = report["prs"]
     return {
         "prs": prs,
         "stored": runs[0][3],
@@ -98,6 +133,14 @@ def measure(prs: int, repeat: int) -> dict:
         "client_s": client_side,
         "read_s": statistics.median(r[0] for r in reads),
         "blocking_entries": reads[0][2],
+        "failing_prs": heads,
+        "compares": report["compared"],
+        "commits_read": report["commits_read"],
+        "base_requests": report["requests"],
+        "base_points": base_points(report["commits_read"] - heads, heads),
+        "base_s": statistics.median(b[0] for b in based),
+        "base_server_s": statistics.median(b[2] for b in based),
+        "again_requests": based[0][3],
     }
 
 
@@ -159,12 +202,26 @@ def main() -> None:
         "`prs --mine --json` process | blocking entries |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
     for n in args.prs or [100, 250]:
         r = measure(n, args.repeat)
         assert r["stored"] == n, r
         print(
             f"| {n} | {r['requests']} | {r['wall_s']:.2f} s | {r['server_s']:.2f} s | "
             f"{r['client_s']:.2f} s | {r['read_s']:.2f} s | {r['blocking_entries']:,} |"
+        )
+        rows.append(r)
+    print()
+    print(
+        "| own PRs | with a failing check | compare requests | commits read | GraphQL requests "
+        "| points | wall | of it, the server | next sync |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(
+            f"| {r['prs']} | {r['failing_prs']} | {r['compares']} | {r['commits_read']} | "
+            f"{r['base_requests'] - r['compares']} | {r['base_points']} | {r['base_s']:.2f} s | "
+            f"{r['base_server_s']:.2f} s | {r['again_requests']} requests |"
         )
 
 

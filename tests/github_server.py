@@ -729,8 +729,26 @@ def on_server(server: FakeGitHub, repo: str = "pytorch/ao") -> dict[int, tuple[s
 def add_own_prs(server: FakeGitHub, repo: str, n: int, *, checks: int = 40) -> None:
     """``n`` open PRs of the viewer shaped like pytorch/ao's: ``checks`` Actions jobs on the
     head commit (every 4th PR with one failing), two reviews, four review threads (one
-    resolved), six comments (three since the last force-push)."""
+    resolved), six comments (three since the last force-push); five merge bases among them."""
     start = max(server.items.get(repo, {}), default=0) + 1
+    # Five merge bases the PRs share, with the same jobs; job 7 fails on the first two (trunk
+    # was broken there), so a failing PR's job is broken-trunk on some bases and new on others.
+    bases = [hashlib.sha1(f"{repo} base {b}".encode()).hexdigest() for b in range(5)]
+    for b, sha in enumerate(bases):
+        server.add_commit(
+            repo,
+            sha,
+            [
+                {
+                    "name": f"test (cpu, {k % 4 + 1}, 4)" if k % 2 else f"build ({k})",
+                    "workflow": "Run regression tests" if k % 2 else "Build",
+                    "conclusion": "FAILURE" if b < 2 and k == 7 else "SUCCESS",
+                    "job_id": 10**6 * (b + 1) + k,
+                    "run_id": 10**5 * (b + 1),
+                }
+                for k in range(checks)
+            ],
+        )
     for number in range(start, start + n):
         before, pushed, after = (iso(server.tick()) for _ in range(3))
         jobs = [
@@ -766,6 +784,7 @@ def add_own_prs(server: FakeGitHub, repo: str, n: int, *, checks: int = 40) -> N
                 {"author": "someone", "body": f"note {k}", "created": before if k < 3 else after}
                 for k in range(6)
             ],
+            merge_base=bases[number // 4 % len(bases)],
         )
 
 
