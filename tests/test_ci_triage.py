@@ -343,6 +343,47 @@ def test_dr_ci_is_shown_beside_and_a_disagreement_said(gh_env: GitHubEnv) -> Non
     assert check["why"].endswith("; Dr.CI says flaky: the two disagree")
 
 
+def test_what_to_ask_for_is_in_the_upstreams_words(gh_env: GitHubEnv) -> None:
+    """ao's recipe names the bot command for a workflow behind a ciflow label, and says that its
+    bot takes no rerun; xla's recipe says nothing, so the generic words stay."""
+    rocm = "Run Regression Tests on ROCm"
+    again = [{"conclusion": "SUCCESS", "job_id": 70}]
+    for repo in (AO, XLA):
+        gh_env.server.add_commit(repo, BASE, [job("rocm", "SUCCESS", 504, workflow=rocm)])
+        own_pr(
+            gh_env,
+            7,
+            [
+                job("rocm", "FAILURE", 71, workflow=rocm, attempts=again),
+                job("test (cpu, 1, 2)", "CANCELLED", 72),
+            ],
+            repo=repo,
+            labels=LABELED if repo == AO else [],
+        )
+    assert gh_env.cli("sync").rc == 0
+    found = {p["repo"]: p for p in gh_env.cli("prs", "--mine", "--json").json()}
+
+    def asks(repo: str) -> list[tuple[str, str]]:
+        return [(b["class"], b["ask"]) for b in found[repo]["blocking"] if b["kind"] == "check"]
+
+    assert asks(AO) == [
+        (
+            "flaky",
+            "ask a maintainer to rerun the job; it runs again on each push while the PR has "
+            "ciflow/rocm, which only a maintainer can add (`@pytorchbot label ciflow/rocm`)",
+        ),
+        (
+            "cancelled",
+            "push again, or ask a maintainer to rerun the job (a fork's author cannot, and "
+            "@pytorchbot has no rerun command)",
+        ),
+    ]
+    assert asks(XLA) == [
+        ("flaky", "ask a maintainer to rerun the job (a fork's author cannot)"),
+        ("cancelled", "push again, or ask a maintainer to rerun the job (a fork's author cannot)"),
+    ]
+
+
 @pytest.mark.parametrize("repo", [XLA, "triton-lang/triton"])
 def test_the_upstreams_dr_ci_does_not_cover_are_classified_too(
     gh_env: GitHubEnv, repo: str

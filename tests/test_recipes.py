@@ -51,6 +51,11 @@ def test_real_recipes_hold_the_upstream_facts():
     ]
     assert "good first issue" in ao.labels.newcomer
     assert (ao.pr.format, triton.pr.format, xla.pr.format) == ("pytorch", "triton", "plain")
+    # What a fork's author asks an ao maintainer for: the bot command where there is one.
+    assert ao.ci.label_workflows["Run Regression Tests on ROCm"] == "ciflow/rocm"
+    assert "`@pytorchbot label ciflow/rocm`" in ao.ci.rerun_ask("Run Regression Tests on ROCm", "")
+    assert "no rerun command" in ao.ci.rerun_ask("Run regression tests", "generic")
+    assert xla.ci.rerun_ask("anything", "generic") == "generic"
 
 
 @pytest.mark.parametrize(
@@ -115,6 +120,33 @@ def test_real_recipes_hold_the_upstream_facts():
             "bench.devices.cpu.args",
             "is not a known key",
         ),
+        (
+            lambda t: t + '\n[ci]\nask_label = "ask for {label} in {room}"\n',
+            "ci.ask_label",
+            "may name only {label} and {bot}, not {room}",
+        ),
+        (
+            lambda t: t + '\n[ci]\nask_label = "comment `{bot} {label}`"\n',
+            "ci.ask_label",
+            "names {bot}, but [pr] has no label_bot",
+        ),
+        (
+            lambda t: t + '\n[ci]\nask_label = "ask for {label"\n',
+            "ci.ask_label",
+            "is not a template",
+        ),
+        (
+            lambda t: t + '\n[ci.label_workflows]\n"ROCm tests" = 3\n',
+            "ci.label_workflows",
+            "a table of workflow name = the label",
+        ),
+        (
+            lambda t: t + '\n[ci.label_workflows]\n"ROCm tests" = " "\n',
+            "ci.label_workflows.ROCm tests",
+            "must name a label",
+        ),
+        (lambda t: t + '\n[ci]\nask_rerun = ""\n', "ci.ask_rerun", "one line"),
+        (lambda t: t + '\n[ci]\nask_retry = "x"\n', "ci.ask_retry", "is not a known key"),
     ],
 )
 def test_malformed_recipe_exits_2_naming_file_and_key(workspace, wb, edit, key, expected):

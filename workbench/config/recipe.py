@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,42 @@ class Labels:
     required: tuple[RequiredLabel, ...]
 
 
+ASK_FIELDS = ("label", "bot")
+"""What ``[ci] ask_label`` may name: ``{label}`` (the workflow's label), ``{bot}`` (``[pr]
+label_bot``)."""
+
+
+@dataclass(frozen=True)
+class CiAsks:
+    """``[ci]``: what a failing check's entry tells a fork's author to ask a maintainer for,
+    where the upstream says it in its own words (None: workbench's generic wording)."""
+
+    approval: str | None = None
+    """For workflows waiting for a maintainer's approval (a first-time contributor's runs)."""
+    rerun: str | None = None
+    """For a flaky or cancelled job, which a fork's author cannot rerun."""
+    label_workflows: dict[str, str] = field(default_factory=dict)
+    """Workflow name -> the label that runs it on a PR (ao: ``ciflow/rocm``)."""
+    label: str | None = None
+    """For a flaky or cancelled job of such a workflow; ``{label}`` and ``{bot}`` filled in."""
+    bot: str | None = None
+    """``[pr] label_bot``, for ``{bot}``."""
+
+    def rerun_ask(self, workflow: str | None, default: str) -> str:
+        """What to ask for to run a job of ``workflow`` again."""
+        label = self.label_workflows.get(workflow or "")
+        if label is not None:
+            template = self.label or LABEL_ASK
+            return template.format(label=label, bot=self.bot or "")
+        return self.rerun or default
+
+
+LABEL_ASK = (
+    "ask a maintainer to rerun the job; it runs again on each push while the PR has the "
+    "label {label}"
+)
+
+
 CODEGEN_TARGETS = ("sm_80", "sm_90", "sm_100", "gfx942")
 """What ``workbench codegen`` compiles for unless the recipe's ``[codegen] targets`` says."""
 
@@ -173,6 +210,7 @@ class Recipe:
     pr: PrFormat
     labels: Labels
     codegen_targets: tuple[str, ...] = CODEGEN_TARGETS
+    ci: CiAsks = CiAsks()
     bench_devices: dict[str, dict[str, str]] = field(default_factory=dict)
     """``[bench.devices.<device>] env``: what every bench process starts with on that device,
     e.g. the Triton interpreter on a CPU (kernels are defined when the upstream is imported,
@@ -383,6 +421,43 @@ def _labels(t: TableReader) -> Labels:
     return labels
 
 
+def _ci(t: TableReader, bot: str | None) -> CiAsks:
+    what = "one line saying what to ask a maintainer for"
+    asks = CiAsks(
+        approval=t.string("ask_approval", what, required=False, default=None),
+        rerun=t.string("ask_rerun", what, required=False, default=None),
+        label_workflows=t.string_map(
+            "label_workflows", "a table of workflow name = the label that runs it"
+        ),
+        label=t.string("ask_label", what, required=False, default=None),
+        bot=bot,
+    )
+    for workflow, label in asks.label_workflows.items():
+        if not label.strip():
+            raise RecipeError(
+                t.file, t.key(f"label_workflows.{workflow}"), "must name a label", label
+            )
+    if asks.label is not None:
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(asks.label) if f is not None}
+        except ValueError as exc:
+            raise RecipeError(t.file, t.key("ask_label"), f"is not a template: {exc}") from None
+        unknown = sorted(names - set(ASK_FIELDS))
+        if unknown:
+            raise RecipeError(
+                t.file,
+                t.key("ask_label"),
+                f"may name only {{label}} and {{bot}}, not {{{unknown[0]}}}",
+                asks.label,
+            )
+        if "bot" in names and not bot:
+            raise RecipeError(
+                t.file, t.key("ask_label"), "names {bot}, but [pr] has no label_bot", asks.label
+            )
+    t.done()
+    return asks
+
+
 def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) -> Recipe:
     """Parse and validate a recipe; every problem raises RecipeError naming file and key."""
     shown = shown_as or str(file)
@@ -413,6 +488,7 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
     codegen.done()
     pr = _pr(top.table("pr"))
     labels = _labels(top.table("labels"))
+    ci = _ci(top.table("ci", required=False), pr.labels.bot_command)
     top.done()
     return Recipe(
         name=name,
@@ -425,5 +501,6 @@ def parse_recipe(name: str, file: Path, text: str, shown_as: str | None = None) 
         pr=pr,
         labels=labels,
         codegen_targets=targets or CODEGEN_TARGETS,
+        ci=ci,
         bench_devices=bench_devices,
     )

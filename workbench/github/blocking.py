@@ -270,7 +270,8 @@ def read_blocking(
     for repo, ids in wanted.items():
         view.logs.update({(repo, k): v for k, v in store.job_logs(repo, ids).items()})
     branches = {repo: r.upstream.default_branch for repo, r in recipes.items()}
-    view.facts = read_facts(store, view.details.values(), branches)
+    asks = {repo: r.ci for repo, r in recipes.items()}
+    view.facts = read_facts(store, view.details.values(), branches, asks)
     for t in prs:
         key = (t.item.repo, t.item.number)
         view.blocking[key] = blockers(

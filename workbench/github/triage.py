@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from workbench.config.recipe import CiAsks
 from workbench.github.model import Check, CommitChecks, Item, MergeBase, PrStatus
 from workbench.github.store import JobLog, Store
 
@@ -84,13 +85,27 @@ class TriageFacts:
     """Fetched logs of the heads' and the bases' jobs, by (repo, job id)."""
     stopped: str | None = None
     """Why the last sync did not read every base (``bases_stopped``)."""
+    asks: dict[str, CiAsks] = field(default_factory=dict)
+    """By repo: the recipe's ``[ci]`` words for what to ask a maintainer for."""
+
+    def ask_approval(self, repo: str) -> str:
+        return self.asks.get(repo, CiAsks()).approval or ASK_APPROVAL
+
+    def ask_rerun(self, repo: str, check: Check) -> str:
+        return self.asks.get(repo, CiAsks()).rerun_ask(check.workflow, ASK_RERUN)
 
 
-def read_facts(store: Store, prs: Iterable[PrStatus], branches: Mapping[str, str]) -> TriageFacts:
-    """The facts for ``prs`` (those with a failing check), in a few queries."""
+def read_facts(
+    store: Store,
+    prs: Iterable[PrStatus],
+    branches: Mapping[str, str],
+    asks: Mapping[str, CiAsks] | None = None,
+) -> TriageFacts:
+    """The facts for ``prs`` (those with a failing check), in a few queries; ``asks``: the
+    recipes' ``[ci]`` tables by repo."""
     from workbench.github.bases import STOPPED_KEY, base_key
 
-    facts = TriageFacts()
+    facts = TriageFacts(asks=dict(asks or {}))
     failing = [s for s in prs if s.head_sha and any(c.failed for c in s.checks)]
     if not failing:
         return facts
@@ -189,21 +204,21 @@ def _classify(check: Check, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdi
             "awaiting-approval",
             "GitHub holds the workflow until a maintainer approves it (action_required: a "
             "first-time contributor's runs wait for approval)",
-            ASK_APPROVAL,
+            facts.ask_approval(pr.repo),
         )
     if check.conclusion == "startup_failure":
         return Verdict(
             "awaiting-approval",
             "the workflow did not start (startup_failure): a first-time contributor's runs wait "
             "for approval, or the workflow file upstream is broken",
-            ASK_APPROVAL,
+            facts.ask_approval(pr.repo),
         )
     if check.conclusion == "cancelled":
         return Verdict(
             "cancelled",
             "cancelled, not failed: a newer push or the workflow's concurrency group stops older "
             "runs, or someone cancelled it",
-            "push again, or " + ASK_RERUN,
+            "push again, or " + facts.ask_rerun(pr.repo, check),
         )
     issues = facts.flaky_issues.get(pr.repo, [])
     if "unstable" in label.lower():
@@ -246,12 +261,12 @@ def _classify(check: Check, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdi
 
     flaky = _flaky(
         check,
-        label,
         key,
         head_log,
         head_error,
         issues,
         facts.heads.get((pr.repo, pr.head_sha or "")),
+        facts.ask_rerun(pr.repo, check),
     )
     if flaky is not None:
         return flaky
@@ -267,12 +282,12 @@ def _classify(check: Check, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdi
 
 def _flaky(
     check: Check,
-    label: str,
     key: str,
     head_log: JobLog | None,
     head_error: str | None,
     issues: Sequence[Item],
     head: CommitChecks | None,
+    rerun: str,
 ) -> Verdict | None:
     test = failing_test(head_error)
     if test is not None:
@@ -283,7 +298,7 @@ def _flaky(
                 continue
             where = (m["where"] or "").rsplit(".", 1)[-1]
             if cls is None or not where or where == cls:
-                return Verdict("flaky", f"{name} is disabled upstream: #{issue.number}", ASK_RERUN)
+                return Verdict("flaky", f"{name} is disabled upstream: #{issue.number}", rerun)
     for issue in issues:
         if issue.title.startswith(("DISABLED ", "UNSTABLE ")):
             continue  # matched above by their own rules
@@ -293,17 +308,15 @@ def _flaky(
                 "flaky",
                 f"an open issue labelled flaky names {test[1] if test else 'the job'}: "
                 f"#{issue.number}",
-                ASK_RERUN,
+                rerun,
             )
     if head is not None and any(job_key(p) == key for p in head.passed):
-        return Verdict(
-            "flaky", "the same job passed in another attempt on this head commit", ASK_RERUN
-        )
+        return Verdict("flaky", "the same job passed in another attempt on this head commit", rerun)
     if head_log is not None and not head_log.error_block:
         return Verdict(
             "flaky",
             "its log holds no test, build or Python error: a runner or infrastructure failure",
-            ASK_RERUN,
+            rerun,
         )
     return None
 
