@@ -33,6 +33,7 @@ from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
 from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
+from workbench.pr.checks import ci_part
 from workbench.pr.facts import gather
 from workbench.pr.lint import lint
 from workbench.pr.make import linked_issue, local_paths, make_draft
@@ -419,7 +420,24 @@ def plan_open(
                 pr.title, pr.body = pr.previous.title, pr.previous.body
             return plan
         if reroll is not None:
-            plan.comment = comment_text(reroll)
+            # The checks of the old version ran on the PR that held its top commit.
+            held = [pr for pr in plan.prs if pr.previous and pr.number is not None]
+            old_top = next(
+                (pr for pr in held if pr.previous and pr.previous.commit == reroll.old_head),
+                held[-1] if held else None,
+            )
+            ci = (
+                ci_part(
+                    store,
+                    recipe,
+                    old_top.number,
+                    reroll.old_head,
+                    old_version=reroll.old_version,
+                )
+                if old_top is not None and old_top.number is not None
+                else []
+            )
+            plan.comment = comment_text(reroll, ci=ci)
             plan.comment_title, plan.changes = reroll.title, reroll.counts
     for i, pr in enumerate(plan.prs):
         pr.body, notes = compose(plan, i)

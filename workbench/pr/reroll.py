@@ -10,6 +10,7 @@ patch, not with the upstream commits in between.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,8 +147,9 @@ def _capped(text: str, limit: int) -> tuple[str, str | None]:
     return "".join(kept), f"{cut_lines} of {len(lines)} lines ({cut_chars} characters)"
 
 
-def comment_text(reroll: Reroll, *, limit: int = MAX_DIFF_CHARS) -> str:
-    """The PR comment for a re-roll: a summary per patch, numbered as in the new series, then the
+def comment_text(reroll: Reroll, *, limit: int = MAX_DIFF_CHARS, ci: Sequence[str] = ()) -> str:
+    """The PR comment for a re-roll: a summary per patch, numbered as in the new series, the
+    ``ci`` lines (what became of the old version's checks, :mod:`workbench.pr.checks`), then the
     full range-diff in a collapsed block (cut at ``limit`` characters, saying how much)."""
     r = reroll
     total = sum(1 for p in r.pairs if p.new is not None)
@@ -175,6 +177,8 @@ def comment_text(reroll: Reroll, *, limit: int = MAX_DIFF_CHARS) -> str:
             lines.append(f"- **dropped**: {p.subject} (was {p.old}/{old_total})")
     if r.pairs and all(p.kind == "unchanged" for p in r.pairs):
         lines += ["", "No patch changed: the new version holds the same changes."]
+    if ci:
+        lines += ["", *ci]
     shown, cut = _capped(r.range_diff, limit)
     fence = _fence(shown)
     command = (
