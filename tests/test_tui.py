@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -70,7 +71,8 @@ def titles(app: WorkbenchApp, kind: str = "issues") -> list[str]:
 
 
 def detail(app: WorkbenchApp) -> str:
-    return app.query_one("#detail").source
+    """The detail pane's Markdown with its backslash escapes undone: the text as it reads."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", app.query_one("#detail").source)
 
 
 def count(app: WorkbenchApp) -> str:
