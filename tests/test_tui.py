@@ -83,6 +83,14 @@ def status(app: WorkbenchApp) -> str:
     return str(app.query_one("#status").render())
 
 
+def shown_text(widget) -> str:
+    """What a widget shows, as plain lines (all of it, scrolled into view or not)."""
+    from textual.geometry import Region
+
+    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return "\n".join(strip.text for strip in strips)
+
+
 def toasts(app: WorkbenchApp) -> str:
     """The notifications on screen, as a user reads them."""
     from textual.widgets._toast import Toast
@@ -372,10 +380,12 @@ async def test_start_work_then_draft_the_pr_with_fixes(tui_ws, store) -> None:
         assert work.patch_file.startswith("0002-")  # the series holds one patch
         assert work.patch_file in toasts(app)
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, DraftScreen), what="the draft")
+        await wait_for(pilot, lambda: isinstance(app.screen, DraftScreen), what="the preview")
         screen = app.screen
+        await wait_for(pilot, lambda: screen.shown_at is not None, what="the draft")
         assert f"Fixes #{issue.number}" in screen.text
-        assert f"Fixes #{issue.number}" in screen.query_one("#draft-text").source
+        assert f"Fixes #{issue.number}" in screen.preview
+        assert f"Fixes #{issue.number}" in shown_text(screen.query_one("#draft-text"))
         await pilot.press("c")
         assert app.clipboard == screen.text
         await pilot.press("s")
@@ -435,3 +445,49 @@ def test_workbench_without_a_terminal_prints_the_overview(workspace) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "workbench --help lists the commands" in proc.stdout
+
+
+async def test_the_draft_preview_opens_at_once_and_fills_in_when_drafted(
+    tui_ws, store, monkeypatch
+) -> None:
+    import threading
+
+    import workbench.pr
+
+    drafted = threading.Event()
+    make_draft = workbench.pr.make_draft
+
+    def slow_draft(*args, **kw):
+        drafted.wait(30)
+        return make_draft(*args, **kw)
+
+    monkeypatch.setattr(workbench.pr, "make_draft", slow_draft)
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot, app)
+        await choose_upstream(pilot, app, "demo")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DraftScreen), what="the preview")
+        screen = app.screen
+        assert "Drafting the PR of demo…" in shown_text(screen.query_one("#draft-text"))
+        await pilot.press("c")
+        assert "still drafting" in toasts(app) and app.clipboard == ""
+        drafted.set()
+        await wait_for(pilot, lambda: screen.shown_at is not None, what="the draft")
+        title = screen.draft.title
+        assert screen.text.startswith(title) and title in shown_text(
+            screen.query_one("#draft-text")
+        )
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DraftScreen)
+
+
+async def test_a_draft_that_cannot_be_made_closes_the_preview_and_says_why(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await choose_upstream(pilot, app, "ao")  # no clone: nothing to draft from
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), what="the error")
+        assert "workbench upstream fetch ao" in (app.screen.hint or "")
+        assert not any(isinstance(s, DraftScreen) for s in app.screen_stack)

@@ -49,7 +49,6 @@ from workbench.tui.detail import (
 )
 from workbench.tui.joblog import JobLog
 from workbench.tui.messages import (
-    DraftReady,
     LogsFetched,
     PageLoaded,
     SeriesChanged,
@@ -58,13 +57,7 @@ from workbench.tui.messages import (
     SyncFinished,
     WorkStarted,
 )
-from workbench.tui.screens import (
-    ConfirmDialog,
-    DraftScreen,
-    ErrorDialog,
-    RebaseDialog,
-    draft_preview,
-)
+from workbench.tui.screens import ConfirmDialog, DraftScreen, RebaseDialog, error_dialog
 from workbench.tui.tables import NotificationsTable, PatchesTable, RunsTable
 from workbench.tui.widgets import ItemTable, StatusBar
 
@@ -804,27 +797,8 @@ class DashboardScreen(Screen[None]):
             self.draft(name)
 
     def draft(self, name: str) -> None:
-        self._draft(name)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="draft")
-    def _draft(self, name: str) -> None:
-        from workbench.pr import make_draft
-
-        saved = self.draft_file(name)
-        # Like `pr draft -o FILE`: a re-draft keeps the title and human parts written there.
-        previous = saved.read_text(errors="replace") if saved.is_file() else None
-        with Store.open(self.ws) as store:
-            draft = make_draft(self.ws, name, store=store, keep_from=previous)
-        self.post_message(DraftReady(draft))
-
-    @on(DraftReady)
-    def _draft_ready(self, msg: DraftReady) -> None:
-        d = msg.draft
-        file = self.draft_file(d.upstream)
-        preview = draft_preview(d)
-        self.app.push_screen(
-            DraftScreen(d.upstream, preview, d.file_text(), file, self.ws.relative(file))
-        )
+        """Open the draft preview at once; it drafts in its own worker."""
+        self.app.push_screen(DraftScreen(self.ws, name, self.draft_file(name)))
 
     def draft_file(self, name: str) -> Path:
         return self.ws.home / "drafts" / f"{name}.md"
@@ -842,15 +816,3 @@ class DashboardScreen(Screen[None]):
         if self.busy:
             self._set_busy(None)
         self.app.push_screen(error_dialog(msg.error, msg.doing))
-
-
-def error_dialog(exc: BaseException | None, doing: str) -> ErrorDialog:
-    """The dialog for a failed step: the library's message and hint, or a bug report's."""
-    if isinstance(exc, WorkbenchError):
-        title = exc.title if exc.title != "error" else doing
-        return ErrorDialog(title, exc.message, exc.hint, exc.details)
-    return ErrorDialog(
-        f"unexpected {type(exc).__name__}",
-        str(exc),
-        "a bug: run again with WORKBENCH_DEBUG=1 and report it",
-    )

@@ -3,16 +3,27 @@ yes/no question before a write to GitHub."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.markdown import Markdown as RichMarkdown
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, Static
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
+from workbench.errors import WorkbenchError
 from workbench.fsutil import atomic_write_bytes
+from workbench.paths import Workspace
+from workbench.tui.detail import draft_preview, md_text
+from workbench.tui.messages import DraftReady
 
 if TYPE_CHECKING:
     from workbench.pr import PrDraft
@@ -55,31 +66,60 @@ class ErrorDialog(ModalScreen[None]):
         self.dismiss()
 
 
-def draft_preview(draft: PrDraft) -> str:
-    """A PR draft as Markdown: warnings and labels above the title and body."""
-    lines = []
-    if draft.warnings:
-        lines += [f"**{len(draft.warnings)} warning(s)**", ""]
-        lines += [f"- {w.message} `{w.code}`" for w in draft.warnings]
-        lines.append("")
-    if draft.labels:
-        lines += ["labels: " + ", ".join(f"`{label}`" for label in draft.labels), ""]
-    if draft.kept:
-        lines += [f"kept from your saved draft: {', '.join(draft.kept)}", ""]
-    lines += ["---", "", f"# {draft.title}", "", draft.body]
-    return "\n".join(lines)
+class RichMarkdownView(Widget):
+    """Markdown drawn by Rich as lines, once per width: one widget, however many blocks.
+
+    Textual's ``Markdown`` makes a widget per block (0.4-2 s to mount and lay out a draft with
+    tables and code); a ``Static`` of Rich's ``Markdown`` renders it again for every layout
+    pass (three or four times on opening). This renders it once for a width and keeps the
+    lines.
+    """
+
+    DEFAULT_CSS = "RichMarkdownView { height: auto; }"
+
+    def __init__(self, markdown: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = markdown
+        self._lines: tuple[int, list[Strip]] | None = None
+
+    def update(self, markdown: str) -> None:
+        self.source, self._lines = markdown, None
+        self.refresh(layout=True)
+
+    def lines(self, width: int) -> list[Strip]:
+        """The Markdown's lines at ``width`` cells, rendered on the first call for it."""
+        if self._lines is None or self._lines[0] != width:
+            console = self.app.console
+            options = console.options.update(width=width, height=None)
+            rendered = console.render_lines(
+                RichMarkdown(self.source, hyperlinks=True), options, style=self.rich_style
+            )
+            self._lines = (width, [Strip(line, width) for line in rendered])
+        return self._lines[1]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width
+        lines = self.lines(width)
+        return lines[y] if y < len(lines) else Strip.blank(width, self.rich_style)
 
 
 class DraftScreen(ModalScreen[None]):
     """The PR draft with its warnings; copy it or save it where ``pr open --body-file`` reads it.
 
-    What is copied and saved is the title and body (``PrDraft.file_text()``), as
+    It opens at once and drafts in a thread worker (the series' patches read with git, the
+    runs, the saved draft's human parts); the preview is drawn by :class:`RichMarkdownView`.
+    What is
+    copied and saved is the title and body (``PrDraft.file_text()``), as
     ``workbench pr draft -o FILE`` writes them.
     """
 
     DEFAULT_CSS = """
     DraftScreen { align: center middle; }
     DraftScreen > Vertical { width: 90%; height: 90%; border: thick $primary; background: $surface; }
+    DraftScreen #draft-text { padding: 0 1; }
     DraftScreen #draft-help { dock: bottom; color: $text-muted; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,15 +128,26 @@ class DraftScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="draft.close", tooltip="Close the preview"),
     ]
 
-    def __init__(self, name: str, preview: str, text: str, save_to: Path, shown_as: str):
+    def __init__(self, ws: Workspace, name: str, save_to: Path) -> None:
         super().__init__()
-        self.upstream, self.preview, self.text = name, preview, text
-        self.save_to, self.shown_as = save_to, shown_as
+        self.ws, self.upstream, self.save_to = ws, name, save_to
+        self.shown_as = ws.relative(save_to)
+        self.draft: PrDraft | None = None
+        self.preview = ""
+        """The draft as the Markdown shown (warnings, labels, title, body)."""
+        self.text = ""
+        """What ``c`` copies and ``s`` saves; empty until the draft is made."""
+        self.opened_at: float | None = None
+        self.shown_at: float | None = None
+        """``perf_counter()`` after the refreshes that showed the screen and then the draft in it
+        (what benchmarks/bench_tui.py times)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             with VerticalScroll():
-                yield Markdown(self.preview, id="draft-text")
+                yield RichMarkdownView(
+                    md_text(f"Drafting the PR of {self.upstream}…"), id="draft-text"
+                )
             yield Static(
                 f"c copy · s save to {self.shown_as} (then: workbench pr open {self.upstream} "
                 f"--body-file {self.shown_as}) · esc close",
@@ -104,13 +155,70 @@ class DraftScreen(ModalScreen[None]):
                 markup=False,
             )
 
+    def on_mount(self) -> None:
+        self._make()
+        self.call_after_refresh(self._opened)
+
+    def _opened(self) -> None:
+        self.opened_at = time.perf_counter()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="draft", description="draft")
+    def _make(self) -> None:
+        from workbench.github.store import Store
+        from workbench.pr import make_draft
+
+        # Like `pr draft -o FILE`: a re-draft keeps the title and human parts written there.
+        saved = self.save_to
+        previous = saved.read_text(errors="replace") if saved.is_file() else None
+        with Store.open(self.ws) as store:
+            draft = make_draft(self.ws, self.upstream, store=store, keep_from=previous)
+        self.post_message(DraftReady(draft))
+
+    @on(DraftReady)
+    def _ready(self, msg: DraftReady) -> None:
+        self.show(msg.draft)
+
+    def show(self, draft: PrDraft) -> None:
+        self.draft = draft
+        self.preview = draft_preview(draft)
+        self.text = draft.file_text()
+        self.query_one("#draft-text", RichMarkdownView).update(self.preview)
+        self.call_after_refresh(self._shown)
+
+    def _shown(self) -> None:
+        self.shown_at = time.perf_counter()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.dismiss()
+            self.app.push_screen(error_dialog(event.worker.error, "drafting the PR"))
+
     def action_copy(self) -> None:
+        if not self.text:
+            self.notify("still drafting", severity="warning")
+            return
         self.app.copy_to_clipboard(self.text)
         self.notify("draft copied to the clipboard")
 
     def action_save(self) -> None:
+        if not self.text:
+            self.notify("still drafting", severity="warning")
+            return
         atomic_write_bytes(self.save_to, self.text.encode())
         self.notify(f"draft saved to {self.shown_as}")
+
+
+def error_dialog(exc: BaseException | None, doing: str) -> ErrorDialog:
+    """The dialog for a failed step: the library's message and hint, or a bug report's."""
+    if isinstance(exc, WorkbenchError):
+        title = exc.title if exc.title != "error" else doing
+        return ErrorDialog(title, exc.message, exc.hint, exc.details)
+    return ErrorDialog(
+        f"unexpected {type(exc).__name__}",
+        str(exc),
+        "a bug: run again with WORKBENCH_DEBUG=1 and report it",
+    )
 
 
 class RebaseDialog(ModalScreen[str | None]):
