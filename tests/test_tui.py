@@ -447,6 +447,102 @@ def test_workbench_without_a_terminal_prints_the_overview(workspace) -> None:
     assert "workbench --help lists the commands" in proc.stdout
 
 
+TAB_ORDER = ["issues", "mine", "reviews", "patches", "runs", "notifications"]
+
+
+async def test_number_keys_and_brackets_switch_tabs_in_order(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        tabs = app.query_one("#tabs")
+        for number, kind in reversed(list(enumerate(TAB_ORDER, start=1))):
+            await pilot.press(str(number))
+            assert tabs.active == kind
+            assert app.focused is app.query_one(f"#table-{kind}")  # the keys go on working
+        await pilot.press("left_square_bracket")  # from the first tab: the last
+        assert tabs.active == "notifications"
+        await pilot.press("right_square_bracket")
+        assert tabs.active == "issues"
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert tabs.active == "reviews"
+        await pilot.press("left_square_bracket")
+        assert tabs.active == "mine"
+        await pilot.press("1", "slash", "2", "right_square_bracket")  # typed in the filter
+        assert tabs.active == "issues" and app.query_one("#filter").value == "2]"
+
+
+async def test_the_palette_has_a_command_per_tab(tui_ws, store) -> None:
+    from workbench.tui.actions import DASHBOARD_ACTIONS, TABS
+    from workbench.tui.commands import WorkbenchCommands
+
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        names = [name for name, _, _ in WorkbenchCommands(app.screen)._commands()]
+        assert [n for n in names if n.startswith("tab: ")] == [
+            "tab: previous",
+            "tab: next",
+            *(f"tab: {title}" for title in TABS.values()),
+        ]
+        await pilot.press("ctrl+p")
+        await pilot.press(*"tab: Runs")
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.query_one("#tabs").active == "runs"
+        ids = [a.id for a in DASHBOARD_ACTIONS]
+        keys = [a.key for a in DASHBOARD_ACTIONS]
+        assert len(set(ids)) == len(ids) and len(set(keys)) == len(keys)
+
+
+async def test_each_tab_keeps_its_own_filter(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("slash", *"float8", "enter")
+        await settle(pilot, app)
+        issues = titles(app)
+        assert issues and all("float8" in t for t in issues)
+        await pilot.press("2")
+        await settle(pilot, app)
+        repos = (tui_data.DEMO, tui_data.AO)
+        mine = store.count_matching(ItemQuery(repos=repos, pull_requests=True, mine=True))
+        assert app.query_one("#filter").value == ""
+        assert table(app, "mine").total == mine > 0 and count(app) == f"{mine} shown"
+        await pilot.press("slash", *"zzz", "enter")
+        await settle(pilot, app)
+        assert table(app, "mine").total == 0
+        await pilot.press("1")
+        await settle(pilot, app)
+        assert app.query_one("#filter").value == "float8"
+        assert titles(app) == issues and count(app) == f"{len(issues)} shown"
+        await pilot.press("4")  # not a list: the filter box is empty and off
+        assert app.query_one("#filter").value == "" and app.query_one("#filter").disabled
+        await pilot.press("2")
+        await settle(pilot, app)
+        assert app.query_one("#filter").value == "zzz" and table(app, "mine").total == 0
+
+
+async def test_the_detail_pane_follows_the_tab_and_says_when_it_is_empty(tui_ws, store) -> None:
+    app = app_for(tui_ws, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        issue = table(app).highlighted().item
+        assert f"## #{issue.number} " in detail(app)
+        await pilot.press("2")  # at once, not after the list rests
+        pr = table(app, "mine").highlighted().item
+        assert f"## #{pr.number} " in detail(app)
+        await pilot.press("slash", *"zzz", "enter")
+        await settle(pilot, app)
+        assert "No PRs of yours match the filter: “zzz”" in detail(app)
+        assert f"#{pr.number}" not in detail(app)
+        await pilot.press("5")
+        await settle(pilot, app)
+        assert app.dashboard.runs.runs == [] and "No runs yet" in detail(app)
+        await pilot.press("1")
+        assert f"## #{issue.number} " in detail(app)
+
+
 async def test_the_draft_preview_opens_at_once_and_fills_in_when_drafted(
     tui_ws, store, monkeypatch
 ) -> None:

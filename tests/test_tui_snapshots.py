@@ -96,3 +96,15 @@ def test_my_prs_blocking_detail(app, snap_compare) -> None:
 
 def test_notifications(app, snap_compare) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=show("notifications"))
+
+
+def test_issues_filter_kept_across_tabs(app, snap_compare) -> None:
+    """Back on Issues after My PRs: its filter, its rows and its detail, as before."""
+    keys = ("slash", *"scale", "enter", "2", "1")
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("issues", *keys))
+
+
+def test_my_prs_empty_after_filter(app, snap_compare) -> None:
+    """A list the filter empties: the detail pane says so, not the last PR shown."""
+    keys = ("slash", *"zzz", "enter")
+    assert snap_compare(app, terminal_size=SIZE, run_before=show("mine", *keys))

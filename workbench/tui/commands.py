@@ -1,4 +1,6 @@
-"""The command palette: the dashboard's actions as "area: verb" commands, from the current state."""
+"""The command palette: the dashboard's actions as "area: verb" commands, from the current state:
+the action table's (:mod:`workbench.tui.actions`), then those named after an item or an
+upstream."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from workbench.tui.actions import DASHBOARD_ACTIONS
 from workbench.tui.dashboard import DashboardScreen
 
 
@@ -15,12 +18,11 @@ class WorkbenchCommands(Provider):
         if not isinstance(self.screen, DashboardScreen):
             return []
         screen: DashboardScreen = self.screen
+        # The table's actions that have a palette name and that the screen allows now.
         out: list[tuple[str, Callable[[], object], str]] = [
-            ("sync: now", screen.action_sync, "Fetch issues, PRs and CI state from GitHub"),
-            ("item: open in browser", screen.action_open, "Open the highlighted issue or PR"),
-            ("issues: toggle newcomer", screen.action_toggle_newcomer, "Newcomer labels only"),
-            ("issues: toggle unassigned", screen.action_toggle_unassigned, "Nobody assigned only"),
-            ("store: reload", screen.action_reload, "Read the store, series and runs again"),
+            (a.palette, partial(screen.run_action, a.action), a.tooltip)
+            for a in DASHBOARD_ACTIONS
+            if a.palette and screen.check_action(a.name, a.args)
         ]
         item = screen.highlighted_item()
         if item is not None and item.item.is_pull_request:
@@ -29,14 +31,6 @@ class WorkbenchCommands(Provider):
                     f"pr: fetch failing logs of #{item.item.number}",
                     screen.action_fetch_logs,
                     "The failing jobs' logs: their first errors in the detail pane, kept offline",
-                )
-            )
-        if screen.active_tab() == "notifications":
-            out.append(
-                (
-                    "notifications: mark read on GitHub",
-                    screen.action_mark_read,
-                    "Asks first: this writes to GitHub",
                 )
             )
         if item is not None and not item.item.is_pull_request:

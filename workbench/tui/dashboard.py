@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
@@ -39,8 +39,10 @@ from workbench.errors import WorkbenchError
 from workbench.github.store import Store, TrackedItem
 from workbench.paths import Workspace
 from workbench.tui import data
+from workbench.tui.actions import DASHBOARD_ACTIONS, TABS
 from workbench.tui.data import LISTS, ListFilter
 from workbench.tui.detail import (
+    empty_tab_markdown,
     item_markdown,
     notification_markdown,
     notifications_note,
@@ -64,67 +66,18 @@ from workbench.tui.widgets import ItemTable, StatusBar
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
 
-TAB_TITLES = {
-    "issues": "Issues",
-    "mine": "My PRs",
-    "reviews": "Reviews",
-    "patches": "Patches",
-    "runs": "Runs",
-    "notifications": "Notifications",
-}
 ALL = "__all__"
+FILTER_PLACEHOLDER = "/ filter: words or #N"
 DETAIL_AFTER = 0.08
 """Seconds the list must rest before the detail pane follows it."""
 FACETS_AFTER = 0.15
 """Seconds of no typing before the label facets are counted again."""
 
 
-def _b(
-    key: str, action: str, description: str, tooltip: str, show: bool = True, **kw: Any
-) -> Binding:
-    return Binding(key, action, description, show=show, id=action, tooltip=tooltip, **kw)
-
-
 class DashboardScreen(Screen[None]):
     """Issues, PRs, reviews, the patch series and runs of every upstream, in one screen."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # priority: the screen moves the focus before it hands the next keys on, so "/float8"
-        # typed fast (or sent by a script) lands in the filter.
-        _b(
-            "slash",
-            "focus_filter",
-            "Filter",
-            "Filter the list as you type: words or #N",
-            priority=True,
-        ),
-        _b("escape", "leave_filter", "Back", "Back from the filter to the table", show=False),
-        _b("s", "sync", "Sync", "Sync issues, PRs and CI state from GitHub now"),
-        _b("o", "open", "Open", "Open the highlighted issue or PR in the browser"),
-        _b("w", "start_work", "Work", "Start work on the highlighted issue: names the next patch"),
-        _b("a", "apply", "Apply", "Apply the series onto its pin (patched worktree)"),
-        _b("f", "refresh_series", "Refresh", "Write the worktree's commits back to patches/"),
-        _b("b", "rebase", "Rebase", "Rebase the series onto another ref"),
-        _b("t", "run_tests", "Tests", "Run nox -s NAME_tests in the background"),
-        _b("B", "run_bench", "Bench", "Run nox -s NAME_bench in the background"),
-        _b("x", "cancel_job", "Cancel run", "Stop the running nox session (its process group)"),
-        _b("d", "draft_pr", "Draft PR", "Draft the PR description and preview it"),
-        _b(
-            "l",
-            "fetch_logs",
-            "Logs",
-            "Fetch the failing jobs' logs of the highlighted PR: first error shown, kept offline",
-        ),
-        _b("n", "toggle_newcomer", "Newcomer", "Issues with the recipe's newcomer labels only"),
-        _b("u", "toggle_unassigned", "Unassigned", "Issues nobody is assigned to only"),
-        _b("r", "reload", "Reload", "Read the store, the series and the runs again", show=False),
-        _b(
-            "m",
-            "mark_read",
-            "Mark read",
-            "Mark the highlighted notification read on GitHub (asks first: it writes upstream)",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in DASHBOARD_ACTIONS]
 
     app: WorkbenchApp  # this screen runs in that app only
 
@@ -133,9 +86,14 @@ class DashboardScreen(Screen[None]):
         self.ws = ws
         self.recipes = recipes
         self.store = store
-        self.filter = ListFilter()
+        self.upstream: str | None = None
+        """The sidebar's upstream (None: all): every tab's, and what actions act on."""
+        self.filters = {k: ListFilter() for k in LISTS}
+        """Each list's own words, labels and toggles (the upstream is the sidebar's)."""
+        self.shown: dict[str, ListFilter | None] = {k: None for k in LISTS}
+        """The filter of the rows each list holds; None: not read yet, or read again on view."""
         self.generation = {k: 0 for k in LISTS}
-        self.facets: list[tuple[str, int]] = []
+        self.facets: dict[str, list[tuple[str, int]]] = {k: [] for k in LISTS}
         self.offline: str | None = None
         self.info: data.SyncInfo | None = None
         self.busy: str | None = None
@@ -157,25 +115,25 @@ class DashboardScreen(Screen[None]):
                 yield OptionList(id="facets")
             with Vertical(id="main"):
                 with Horizontal(id="filterbar"):
-                    yield Input(placeholder="/ filter: words or #N", id="filter")
+                    yield Input(placeholder=FILTER_PLACEHOLDER, id="filter")
                     yield Label("", id="count")
                     yield Label("", id="toggles")
                 with TabbedContent(id="tabs", initial="issues"):
                     for kind in LISTS:
-                        with TabPane(TAB_TITLES[kind], id=kind):
+                        with TabPane(TABS[kind], id=kind):
                             yield ItemTable(kind, id=f"table-{kind}")
-                    with TabPane(TAB_TITLES["patches"], id="patches"):
+                    with TabPane(TABS["patches"], id="patches"):
                         yield PatchesTable(
                             self.ws,
                             self.recipes,
                             check_head=self.app.check_head,
                             id="table-patches",
                         )
-                    with TabPane(TAB_TITLES["runs"], id="runs"):
+                    with TabPane(TABS["runs"], id="runs"):
                         yield RunsTable(
                             self.ws, self.recipes, clock=self.app.clock, id="table-runs"
                         )
-                    with TabPane(TAB_TITLES["notifications"], id="notifications"):
+                    with TabPane(TABS["notifications"], id="notifications"):
                         yield NotificationsTable(
                             self.ws,
                             self.recipes,
@@ -218,6 +176,17 @@ class DashboardScreen(Screen[None]):
     def active_tab(self) -> str:
         return self.query_one("#tabs", TabbedContent).active or "issues"
 
+    def filter_of(self, kind: str) -> ListFilter:
+        """What list ``kind`` is narrowed to: its own filter and the sidebar's upstream."""
+        own = self.filters.get(kind, ListFilter())
+        return dataclasses.replace(own, upstream=self.upstream)
+
+    @property
+    def filter(self) -> ListFilter:
+        """The filter of the tab on screen (the sidebar's upstream only, on a tab that is not
+        a list)."""
+        return self.filter_of(self.active_tab())
+
     # --- reading (thread workers) ----------------------------------------------------------------
 
     def _read(self, fn: Callable[[], Any]) -> Any:
@@ -234,14 +203,14 @@ class DashboardScreen(Screen[None]):
                 try:
                     recipes = list(self.recipes.values())
                     page = data.read_page(
-                        self.store, recipes, kind, self.filter, 0, now=self.app.clock()
+                        self.store, recipes, kind, self.filter_of(kind), 0, now=self.app.clock()
                     )
                 finally:
                     self.app.store_lock.release()
                 self._page_loaded(PageLoaded(page, self.generation[kind]))
                 self._load_facets(page, self.generation[kind])
                 return
-        self._load_page(kind, self.filter, offset, self.generation[kind])
+        self._load_page(kind, self.filter_of(kind), offset, self.generation[kind])
 
     @work(thread=True, exit_on_error=False, group="query", description="reading the store")
     def _load_page(self, kind: str, f: ListFilter, offset: int, generation: int) -> None:
@@ -287,16 +256,16 @@ class DashboardScreen(Screen[None]):
         if abs(msg.generation) != self.generation[kind]:
             return
         if msg.generation < 0:
+            self.facets[kind] = page.facets
             if kind == self.active_tab():
-                self.facets = page.facets
                 self._fill_facets()
             return
         table = self.query_one(f"#table-{kind}", ItemTable)
         table.show(page, self.recipes, self.app.clock())
+        if page.offset == 0:
+            self.shown[kind] = page.filter
         if kind == self.active_tab():
             self._show_count(table)
-        if page.note and page.offset == 0:
-            self._show_detail(f"*{page.note}*")
         if page.offset == 0:
             self.call_after_refresh(self._painted, kind, msg.generation)
         if page.offset == 0 and kind == self.active_tab():
@@ -313,7 +282,7 @@ class DashboardScreen(Screen[None]):
     @on(ItemTable.NeedMore)
     def _need_more(self, msg: ItemTable.NeedMore) -> None:
         t = msg.table
-        self._load_page(t.kind, self.filter, len(t.items), self.generation[t.kind])
+        self._load_page(t.kind, self.filter_of(t.kind), len(t.items), self.generation[t.kind])
 
     @on(StoreRead)
     def _store_read(self, msg: StoreRead) -> None:
@@ -339,17 +308,15 @@ class DashboardScreen(Screen[None]):
             ol.add_option(
                 Option(f"{name:8} {c.issues if c else 0:>5} {c.prs if c else 0:>5}", id=name)
             )
-        ol.highlighted = (
-            0
-            if self.filter.upstream is None
-            else 1 + list(self.recipes).index(self.filter.upstream)
-        )
+        ol.highlighted = 0 if self.upstream is None else 1 + list(self.recipes).index(self.upstream)
 
     def _fill_facets(self) -> None:
+        """The label facets of the list on screen (none on a tab that is not a list)."""
+        kind = self.active_tab()
         ol = self.query_one("#facets", OptionList)
         ol.clear_options()
         chosen = set(self.filter.labels)
-        for name, n in self.facets:
+        for name, n in self.facets.get(kind, []):
             mark = "✓ " if name in chosen else "  "
             ol.add_option(Option(f"{mark}{name} ({n})", id=name))
 
@@ -357,7 +324,8 @@ class DashboardScreen(Screen[None]):
         f = self.filter
         on_ = [w for w, v in (("newcomer", f.newcomer), ("unassigned", f.unassigned)) if v]
         labels = [f"label:{x}" for x in f.labels]
-        self.query_one("#toggles", Label).update(" ".join(on_ + labels) or "all open", layout=False)
+        text = (" ".join(on_ + labels) or "all open") if self.active_tab() in LISTS else ""
+        self.query_one("#toggles", Label).update(text, layout=False)
 
     def _update_status(self) -> None:
         info = self.info
@@ -390,6 +358,8 @@ class DashboardScreen(Screen[None]):
         self._detail_timer = self.set_timer(DETAIL_AFTER, self._detail_for_current)
 
     def _detail_for_current(self) -> None:
+        """The highlighted row of the tab on screen; on an empty tab, why it is empty (never
+        the row of another tab)."""
         kind = self.active_tab()
         if kind in LISTS:
             table = self.query_one(f"#table-{kind}", ItemTable)
@@ -399,14 +369,25 @@ class DashboardScreen(Screen[None]):
                 self._show_detail(
                     item_markdown(t, self._recipe_of(t), self.app.clock(), blocking=blocking)
                 )
+            else:
+                read = self.shown[kind] is not None
+                self._show_detail(
+                    empty_tab_markdown(kind, read=read, filter=self.filter, note=table.note)
+                )
         elif kind == "patches":
             view = self.patches.current_view()
-            if view is not None:
-                self._show_detail(series_markdown(view))
+            self._show_detail(
+                series_markdown(view)
+                if view is not None
+                else empty_tab_markdown(kind, read=self.patches.filled)
+            )
         elif kind == "runs":
             run = self.runs.current()
-            if run is not None:
-                self._show_detail(run_markdown(*run))
+            self._show_detail(
+                run_markdown(*run)
+                if run is not None
+                else empty_tab_markdown(kind, read=self.runs.filled)
+            )
         elif kind == "notifications":
             inbox, now = self.notifications, self.app.clock()
             n = inbox.current()
@@ -429,18 +410,38 @@ class DashboardScreen(Screen[None]):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
         kind = self.active_tab()
-        if kind in LISTS:
-            self.load_list(kind)
-            self._show_count(self.query_one(f"#table-{kind}", ItemTable))
+        box = self.query_one("#filter", Input)
+        if kind in LISTS:  # each list has its own filter: the box shows this one's words
+            box.disabled = False
+            box.placeholder = FILTER_PLACEHOLDER
+            self._set_filter_box(self.filters[kind].text)
+            table = self.query_one(f"#table-{kind}", ItemTable)
+            if self.shown[kind] != self.filter_of(kind):
+                self.load_list(kind)
+            self._show_count(table)
         else:  # the filter box filters the issue and PR lists only
+            self._set_filter_box("")
+            box.disabled = True
+            box.placeholder = "filters Issues, My PRs and Reviews only"
             self.query_one("#count", Label).update("", layout=False)
+        self._fill_facets()
+        self._show_toggles()
         self.query_one(f"#table-{kind}").focus()
         self.refresh_bindings()  # keys that belong to one tab (check_action)
-        self._schedule_detail()
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_for_current()  # at once: the last tab's row must not stay on this one
+
+    def _set_filter_box(self, text: str) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value != text:
+            with box.prevent(Input.Changed):  # showing a tab's filter is no change to it
+                box.value = text
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.set_filter(text=event.value)
+        if self.active_tab() in LISTS and event.value != self.filter.text:
+            self.set_filter(text=event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
@@ -462,12 +463,18 @@ class DashboardScreen(Screen[None]):
         self.set_filter(labels=tuple(labels))
 
     def set_filter(self, **changes: Any) -> None:
-        """Change the list filter (text, upstream, labels, toggles) and read the list again."""
-        self.filter = dataclasses.replace(self.filter, **changes)
-        self._show_toggles()
+        """Change the sidebar's upstream (every tab's) or the filter of the list on screen
+        (text, labels, toggles), and read the list again."""
         kind = self.active_tab()
-        for k in LISTS:  # the others reload when their tab is opened
-            self.generation[k] += k != kind
+        if "upstream" in changes:
+            self.upstream = changes.pop("upstream")
+            for k in LISTS:  # the others are read again when their tab is opened
+                if k != kind:
+                    self.generation[k] += 1
+                    self.shown[k] = None
+        if changes and kind in LISTS:
+            self.filters[kind] = dataclasses.replace(self.filters[kind], **changes)
+        self._show_toggles()
         if kind in LISTS:
             self.load_list(kind)
 
@@ -481,12 +488,36 @@ class DashboardScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_filter":  # "/" types itself in the filter and in any other input
-            return not isinstance(self.focused, Input)
+            return not isinstance(self.focused, Input) and self.active_tab() in LISTS
         if action == "fetch_logs":
             return self.active_tab() in ("mine", "reviews")
         if action == "mark_read":
             return self.active_tab() == "notifications"
+        if action in ("toggle_newcomer", "toggle_unassigned"):
+            return self.active_tab() == "issues"
+        if action == "cancel_job":  # in the footer only while a session runs
+            return self.joblog.job is not None
         return True
+
+    # tabs
+
+    def action_show_tab(self, kind: str) -> None:
+        if kind in TABS:
+            self.query_one("#tabs", TabbedContent).active = kind
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        order = list(TABS)
+        self.action_show_tab(order[(order.index(self.active_tab()) + step) % len(order)])
+
+    def mark_stale(self) -> None:
+        """The store changed: every list is read again when it is next shown."""
+        self.shown = {k: None for k in LISTS}
 
     def action_focus_filter(self) -> None:
         self.set_focus(self.query_one("#filter", Input))
@@ -502,6 +533,7 @@ class DashboardScreen(Screen[None]):
 
     def action_reload(self) -> None:
         kind = self.active_tab()
+        self.mark_stale()
         if kind in LISTS:
             self.load_list(kind)
         self.read_store()
@@ -564,8 +596,8 @@ class DashboardScreen(Screen[None]):
             run = self.runs.current()
             if run is not None:
                 return run[0].upstream
-        if self.filter.upstream:
-            return self.filter.upstream
+        if self.upstream:
+            return self.upstream
         if len(self.recipes) == 1:
             return next(iter(self.recipes))
         return None
@@ -661,6 +693,7 @@ class DashboardScreen(Screen[None]):
             self.notify(msg.summary)
         for problem in msg.problems:
             self.notify(problem, severity="warning")
+        self.mark_stale()
         kind = self.active_tab()
         if kind in LISTS:
             self.load_list(kind)
@@ -747,12 +780,14 @@ class DashboardScreen(Screen[None]):
             return
         self.joblog.start(name, kind)
         self._update_status()
+        self.refresh_bindings()
 
     @on(JobLog.Finished)
     def _job_finished(self, msg: JobLog.Finished) -> None:
         word, severity = msg.outcome
         self.notify(f"{msg.session} {word}", severity=severity)  # type: ignore[arg-type]
         self._update_status()
+        self.refresh_bindings()
         self.runs.reload()
         self.patches.reload()
 

@@ -65,6 +65,8 @@ class _ReadingTable(DataTable[str | Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.ws = ws
         self.recipes = recipes
+        self.filled = False
+        """Whether the rows were read at least once (before: the detail says it is reading)."""
 
     def on_mount(self) -> None:
         self.add_columns(*self.COLUMNS)
@@ -133,6 +135,7 @@ class PatchesTable(_ReadingTable):
                     bench,
                     key=f"{v.name}:{p.file}",
                 )
+        self.filled = True
         self.post_message(self.Filled(self))
 
     def current_upstream(self) -> str | None:
@@ -183,6 +186,7 @@ class RunsTable(_ReadingTable):
                 run.origin,
                 ago(run.started.isoformat(), now),
             )
+        self.filled = True
         self.post_message(self.Filled(self))
 
     def current(self) -> tuple[RunResult, bool] | None:
@@ -243,6 +247,7 @@ class NotificationsTable(_ReadingTable):
         self.clear()
         for n in rows:
             self.add_row(*self._cells(n, now), key=n.id)
+        self.filled = True
         self.post_message(self.Filled(self))
 
     def _cells(self, n: Notification, now: datetime) -> list[str | Text]:
@@ -287,4 +292,5 @@ class NotificationsTable(_ReadingTable):
         for column, value in zip(self.ordered_columns, self._cells(n, self.clock()), strict=True):
             self.update_cell(n.id, column.key, value)
         self.notify(f"marked read on GitHub: {n.repo} {n.title}")
+        self.filled = True
         self.post_message(self.Filled(self))

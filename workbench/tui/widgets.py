@@ -69,6 +69,8 @@ class ItemTable(ScrollView, can_focus=True):
         self.blocking = BlockingView()
         """What blocks each PR of the rows read so far (PR lists only)."""
         self.total = 0
+        self.note: str | None = None
+        """Why the list is empty when the filter is not the reason (the page's note)."""
         self.loading_more = False
         self.recipes: dict[str, Recipe] = {}
         self.now: datetime | None = None
@@ -89,6 +91,7 @@ class ItemTable(ScrollView, can_focus=True):
         if page.offset == 0:
             self.items, self._lines = [], {}
             self.blocking = BlockingView()
+            self.note = page.note
         elif page.offset != len(self.items):
             return  # a page for a list that has since been replaced
         self.blocking.details.update(page.blocking.details)
