@@ -321,6 +321,7 @@ async def draft_opens(ws: Workspace, opens: int) -> dict[str, list[float]]:
     """Per press of ``d``: seconds to the preview on screen and to the draft painted in it;
     then per push of a screen that draws the same preview with Textual's Markdown widget (the
     preview's way before), seconds to the refresh that shows it; all in the same app."""
+    from textual.app import ComposeResult
     from textual.containers import Vertical, VerticalScroll
     from textual.screen import ModalScreen
     from textual.widgets import Markdown
@@ -340,7 +341,7 @@ async def draft_opens(ws: Workspace, opens: int) -> dict[str, list[float]]:
             super().__init__()
             self.text, self.shown_at = text, 0.0
 
-        def compose(self):  # type: ignore[no-untyped-def]
+        def compose(self) -> ComposeResult:
             with Vertical(), VerticalScroll():
                 yield Markdown(id="md")
 
