@@ -89,6 +89,26 @@ def test_pin_override_to_a_commit(workspace, wb, monkeypatch):
     assert pin == {"ref": first[:10], "source": "env WORKBENCH_DEMO_PIN", "commit": first}
 
 
+def test_caches_left_by_running_code_do_not_make_base_dirty(fetched, wb, monkeypatch):
+    """Bytecode and pytest caches in the base worktree (an upstream with no .gitignore for
+    them) are nobody's work: moving the pin goes on; a real change still stops it."""
+    base = fetched.root / "upstreams" / "demo" / "base"
+    pkg = next(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    (base / ".pytest_cache").mkdir()
+    (base / ".pytest_cache" / "README.md").write_text("cache\n")
+    later = git(fetched.upstream.path, "rev-parse", "main")  # a commit past the pin
+    monkeypatch.setenv("WORKBENCH_DEMO_PIN", later[:10])
+    res = wb("upstream", "fetch", "demo")
+    assert res.code == 0, res.err
+    assert git(base, "rev-parse", "HEAD") == later
+    (base / "notes.txt").write_text("mine\n")
+    monkeypatch.delenv("WORKBENCH_DEMO_PIN")
+    res = wb("upstream", "fetch", "demo")
+    assert res.code == 2 and "has changes (1 files, e.g. ?? notes.txt)" in res.err
+
+
 def test_unknown_pin_exits_2(workspace, wb, monkeypatch):
     monkeypatch.setenv("WORKBENCH_DEMO_PIN", "v9.9")
     res = wb("upstream", "fetch", "demo")

@@ -144,11 +144,13 @@ class UpstreamCheckout:
         return run(path, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout or None
 
     def uncommitted(self, path: Path) -> list[str]:
-        """``git status --porcelain`` lines of a worktree (untracked files included)."""
+        """``git status --porcelain`` lines of a worktree (untracked files included), less the
+        caches Python and pytest leave where code and tests ran (never anyone's work: an
+        upstream without a ``.gitignore`` for them would otherwise read as changed)."""
         if not self.worktree_ok(path):
             return []
         out = run(path, "status", "--porcelain=v1", "--untracked-files=normal", strip=False).stdout
-        return [ln for ln in out.splitlines() if ln.strip()]
+        return [ln for ln in out.splitlines() if ln.strip() and not _is_cache(ln)]
 
     def ensure_base(self, sha: str) -> bool:
         """Put the ``base`` worktree at ``sha``; returns True when it moved."""
@@ -193,3 +195,15 @@ class UpstreamCheckout:
 
     def is_ancestor(self, a: str, b: str) -> bool:
         return run(self.src, "merge-base", "--is-ancestor", a, b, check=False).ok
+
+
+CACHE_PARTS = ("__pycache__", ".pytest_cache")
+
+
+def _is_cache(status_line: str) -> bool:
+    """An untracked entry of ``git status --porcelain`` that is a bytecode or pytest cache."""
+    if not status_line.startswith("?? "):
+        return False
+    path = status_line[3:].strip().strip('"').rstrip("/")
+    parts = path.split("/")
+    return any(p in CACHE_PARTS for p in parts) or path.endswith(".pyc")
