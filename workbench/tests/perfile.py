@@ -65,7 +65,8 @@ def run_file(
         proc = subprocess.Popen(
             cmd,
             cwd=worktree,
-            env={**os.environ, **env},
+            # Unbuffered, so the last lines of a file that crashes or hangs reach the log.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
