@@ -580,7 +580,9 @@ def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
         cycle_done = min(rounds_of) == max(rounds_of)
         if r >= s.max_rounds:
             stop = "max rounds"
-        elif elapsed >= s.limit:
+        elif elapsed >= s.limit and min(rounds_of) > 0:
+            # Not before every process started has been visited once: on a busy machine the
+            # budget can run out first, and a process started and never used is evidence lost.
             stop = "max budget"
         elif cycle_done:
             cycles += 1
