@@ -177,6 +177,10 @@ def test_a_slowdown_across_discrete_process_states_is_found_by_the_process_readi
     assert c.verdict == stats.SLOWER and c.basis == "processes"
     assert c.ci_low > 1.02 and c.ratio == pytest.approx(1.40, abs=0.03)
     assert c.noise_warning is None
+    # Without the process reading (the runner's --allocator default) the pairs decide alone.
+    alone = stats.compare(base, patched, blocks=blocks, read_processes=False)
+    assert alone.processes is None and alone.verdict == stats.INCONCLUSIVE
+    assert not stats.decided(base, patched, 0.02, blocks=blocks, read_processes=False)
 
 
 def test_identical_sides_in_discrete_process_states_give_no_direction():
@@ -216,3 +220,13 @@ def test_mann_whitney_exact_and_its_interval():
     assert est == 0.5 and (lo, hi) == (diffs[13], diffs[64 - 14])
     # Too few values for the level: no bound.
     assert stats.shift_interval([1.0, 2.0], [3.0, 4.0])[1:] == (-math.inf, math.inf)
+
+
+def test_readings_that_disagree_give_no_direction():
+    r = stats.Reading
+    slower, faster = r(1.1, 1.05, 1.2, 0.001, "slower"), r(0.9, 0.8, 0.95, 0.001, "faster")
+    wide = r(1.0, 0.9, 1.1, 0.5, "inconclusive")
+    assert stats.combine(slower, faster)[2] == stats.INCONCLUSIVE
+    assert stats.combine(wide, slower) == (slower, "processes", stats.SLOWER)
+    assert stats.combine(slower, wide) == (slower, "pairs", stats.SLOWER)
+    assert stats.combine(wide, None) == (wide, "pairs", stats.INCONCLUSIVE)

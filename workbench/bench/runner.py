@@ -86,7 +86,8 @@ class Settings:
     """Time the cases that run none of the series' changed code too (never as evidence)."""
     allocator: str = "pinned"
     """glibc malloc in the workers: "pinned" fixes its mmap and trim thresholds on both sides
-    (``PINNED_MALLOC``), "default" passes the caller's environment through untouched."""
+    (``PINNED_MALLOC``), "default" passes the caller's environment through untouched (and the
+    verdict then rests on the paired reading alone: ``stats.compare``'s ``read_processes``)."""
 
     @property
     def limit(self) -> float:
@@ -590,7 +591,11 @@ def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
                 s.adaptive
                 and cycles in CHECKS
                 and stats.decided(
-                    case.baseline_rounds, case.patched_rounds, s.min_effect, blocks=case.blocks
+                    case.baseline_rounds,
+                    case.patched_rounds,
+                    s.min_effect,
+                    blocks=case.blocks,
+                    read_processes=s.allocator == "pinned",
                 )
             ):
                 stop = "clear answer"
@@ -623,6 +628,7 @@ def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
         min_effect=s.min_effect,
         seed=s.seed,
         blocks=case.blocks,
+        read_processes=s.allocator == "pinned",
     )
     case.seconds = time.perf_counter() - t_setup
     note(f"{case.id}: {case.comparison.verdict}", case)
@@ -636,6 +642,7 @@ def _undecided(case: CaseRun, s: Settings) -> bool:
         seed=s.seed,
         blocks=case.blocks,
         resamples=500,
+        read_processes=s.allocator == "pinned",
     )
     return c.verdict == stats.INCONCLUSIVE
 
