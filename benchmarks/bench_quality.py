@@ -4,7 +4,9 @@ Usage:
     python benchmarks/bench_quality.py run [--trials 30] [--workloads loop,torch] [--rows ...]
     python benchmarks/bench_quality.py report            # markdown table from the saved trials
     python benchmarks/bench_quality.py ao --python PY --ao-src DIR [--trials 2] [--load both]
-    python benchmarks/bench_quality.py ao-report         # the real-torchao table
+        [--allocator pinned|default] [--out FILE]
+    python benchmarks/bench_quality.py ao-report [--results FILE]   # the real-torchao table
+    python benchmarks/bench_quality.py ao-cost --python PY [--allocator pinned|default]
 
 `ao`: all CPU cases of `upstreams/ao/benches/bench_quant_primitives.py` on a real torchao, with
 the interpreter of a built ao environment (`.workbench/envs/ao/baseline/bin/python`) and two
@@ -12,7 +14,10 @@ copies of its `torchao/` package (from `--ao-src`, the worktree at the pin) laid
 PYTHONPATH: A/A (both copies as released) and A/B (the patched copy clones the input before
 rounding in `_quantize_affine_no_dtype_cast`: only adds work, to the quantize cases only; the
 choose_qparams cases stay unchanged), each quiet and with a CPU-bound process on another core.
-Appended to benchmarks/results/quality_ao.jsonl.
+Appended to benchmarks/results/quality_ao.jsonl (the harness before the allocator was pinned);
+with `--out benchmarks/results/quality_ao_allocator.jsonl` each record also holds the two
+readings, the previous rule's verdict on the same samples (`old_rule`), the page faults per call
+and the per-round medians with the pair of each round, so other rules can be tried offline.
 
 Each trial is one `workbench bench run` comparison of two import paths whose only difference is
 the amount of work: `loop` (a pure-Python loop over n items) or `torch` (torchao's
@@ -37,6 +42,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from workbench.bench import stats
@@ -106,6 +112,38 @@ def one_pair_rounds(case, min_effect: float) -> str:
         [case.patched_rounds[i] for i in first],
         min_effect=min_effect,
     ).verdict
+
+
+def old_rule(c: stats.Comparison, min_effect: float = 0.02) -> str:
+    """The verdict rule before the process reading: the paired reading alone, its 95% interval
+    beyond ±min-effect and its signed-rank p below 0.05, from at least six pairs."""
+    assert c.pairs is not None
+    if c.blocks < stats.MIN_UNITS:
+        return stats.INCONCLUSIVE
+    v = stats.verdict(c.pairs.ci_low, c.pairs.ci_high, min_effect)
+    if v in (stats.FASTER, stats.SLOWER) and c.pairs.p_value >= 0.05:
+        return stats.INCONCLUSIVE
+    return v
+
+
+def committed_rule(rec: dict) -> tuple[str, str]:
+    """The verdict and its basis by the rule as committed, re-read from a record's readings:
+    both readings with the allocator pinned, the paired one alone with glibc's default."""
+    if rec["processes"] < stats.MIN_UNITS:
+        return stats.INCONCLUSIVE, "pairs"
+    pairs = stats.Reading(**rec["readings"]["pairs"])
+    procs = rec["readings"].get("processes")
+    procs = stats.Reading(**procs) if procs and rec["allocator"] == "pinned" else None
+    _, basis, verdict = stats.combine(pairs, procs)
+    return verdict, basis
+
+
+def _faults_by_process(case, side: str) -> list[float]:
+    """Median page faults per call of each process of one side (CPU cases)."""
+    per: dict[int, list[float]] = {}
+    for f, b in zip(case.faults[side], case.blocks, strict=False):
+        per.setdefault(b, []).append(f)
+    return [round(statistics.median(v), 1) for _, v in sorted(per.items())]
 
 
 def asv_rule(case) -> str:
@@ -318,7 +356,9 @@ def _burn() -> None:
         sum(i * i for i in range(10_000))
 
 
-def ao_trial(python: str, src: Path, row: str, load: bool) -> list[dict]:
+def ao_trial(
+    python: str, src: Path, row: str, load: bool, allocator: str = "pinned", samples: bool = False
+) -> list[dict]:
     import multiprocessing
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -336,7 +376,7 @@ def ao_trial(python: str, src: Path, row: str, load: bool) -> list[dict]:
                 AO_BENCH,
                 SideSpec("baseline", python=python, path=str(a), env=env),
                 SideSpec("patched", python=python, path=str(b), env=env),
-                Settings(),
+                Settings(allocator=allocator),
             )
             wall = time.perf_counter() - t0
         finally:
@@ -344,11 +384,36 @@ def ao_trial(python: str, src: Path, row: str, load: bool) -> list[dict]:
                 burner.terminate()
     loaded_from = result.env["patched"]["modules"]["torchao"]["file"] or ""
     assert loaded_from.startswith(str(b)), f"torchao came from {loaded_from}, not the overlay"
+    malloc = result.env["patched"].get("malloc")
+    loadavg = os.getloadavg()[0]  # at the trial's end: others' work on the machine shows here
     records = []
     for case in result.cases:
-        if case.skipped:
+        if case.skipped or case.comparison is None:
             continue
         c = case.comparison
+        extra = {}
+        if samples:
+            extra = {
+                "allocator": allocator,
+                "malloc": malloc,
+                "loadavg_1min": round(loadavg, 2),
+                "old_rule": old_rule(c),
+                "basis": c.basis,
+                "readings": {
+                    n: asdict(r) for n, r in (("pairs", c.pairs), ("processes", c.processes)) if r
+                },
+                "faults_per_call": {
+                    side: _faults_by_process(case, side) for side in ("baseline", "patched")
+                },
+                "blocks": case.blocks,
+                "round_medians": {
+                    side: [round(statistics.median(r), 1) for r in rounds]
+                    for side, rounds in (
+                        ("baseline", case.baseline_rounds),
+                        ("patched", case.patched_rounds),
+                    )
+                },
+            }
         records.append(
             {
                 "row": row,
@@ -371,26 +436,31 @@ def ao_trial(python: str, src: Path, row: str, load: bool) -> list[dict]:
                 "trial_wall_s": wall,
                 "startup_s": result.startup_seconds,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                **extra,
             }
         )
     return records
 
 
 def cmd_ao(args: argparse.Namespace) -> None:
-    AO_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else AO_RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
     loads = {"both": (False, True), "quiet": (False,), "loaded": (True,)}[args.load]
     for i in range(args.trials):
         for row in ("same", "clone"):
             for load in loads:
-                recs = ao_trial(args.python, Path(args.ao_src), row, load)
-                with AO_RESULTS.open("a") as fh:
+                recs = ao_trial(
+                    args.python, Path(args.ao_src), row, load, args.allocator, out != AO_RESULTS
+                )
+                with out.open("a") as fh:
                     for rec in recs:
                         fh.write(json.dumps(rec) + "\n")
                 for rec in recs:
                     print(
                         f"{row:5} {'loaded' if load else 'quiet':6} #{i + 1} {rec['case']:55} "
                         f"{rec['verdict']:12} {rec['ratio']:.3f} [{rec['ci'][0]:.3f}, "
-                        f"{rec['ci'][1]:.3f}] procs {rec['processes']:2} one-run {rec['one_run']:9} "
+                        f"{rec['ci'][1]:.3f}] p {rec['p']:.2g} procs {rec['processes']:2} "
+                        f"old rule {rec.get('old_rule', '-'):12} one-run {rec['one_run']:9} "
                         f"asv {rec['asv']}",
                         flush=True,
                     )
@@ -404,27 +474,115 @@ def _ao_mix(recs: list[dict], key: str) -> str:
     return " / ".join(str(counts[v]) for v in ("slower", "faster", "unchanged", "inconclusive"))
 
 
-def cmd_ao_report(args: argparse.Namespace) -> None:
-    recs = [json.loads(ln) for ln in AO_RESULTS.read_text().splitlines()]
-    print(
-        "| row | load | cases | harness: slower / faster / unchanged / inconclusive | "
-        "one long-lived pair (rounds as evidence) | one run per side | asv rule | "
-        "processes per side (median) | case s (median) |"
+COST_CHILD = r"""
+import inspect, json, statistics, sys, textwrap, time
+import torch
+from torchao.quantization import quant_primitives as qp
+torch.set_num_threads(1)
+old, new = sys.argv[1], sys.argv[2]
+src = textwrap.dedent(inspect.getsource(qp._quantize_affine_no_dtype_cast))
+assert src.count(old) == 1
+scope = {}
+exec(src.replace(old, new), qp.__dict__, scope)
+funcs = {"released": qp._quantize_affine_no_dtype_cast, "clone": scope["_quantize_affine_no_dtype_cast"]}
+out = {}
+for n in (2**16, 2**21):
+    for dtype in (torch.float32, torch.bfloat16):
+        torch.manual_seed(0)
+        x = torch.randn(n // 256, 256, dtype=dtype)
+        s, z = qp.choose_qparams_affine(x, qp.MappingType.ASYMMETRIC, (1, 256), torch.uint8)
+        times = {k: [] for k in funcs}
+        for i in range(3 + 100):
+            for k, f in funcs.items():
+                qp._quantize_affine_no_dtype_cast = f
+                t = time.perf_counter_ns()
+                qp.quantize_affine(x, (1, 256), s, z, torch.uint8)
+                if i >= 3:
+                    times[k].append(time.perf_counter_ns() - t)
+        qp._quantize_affine_no_dtype_cast = funcs["released"]
+        out[f"n={n},{str(dtype)[6:]}"] = statistics.median(times["clone"]) / statistics.median(
+            times["released"]
+        )
+print(json.dumps(out))
+"""
+
+
+def cmd_ao_cost(args: argparse.Namespace) -> None:
+    """What the clone patch costs per quantize case, timed in one process alternating the
+    released and the patched function (100 calls each), in several fresh processes."""
+    import subprocess
+
+    from workbench.bench.runner import allocator_env
+
+    env = {
+        **allocator_env(os.environ, args.allocator),
+        "OMP_NUM_THREADS": "1",
+        "TORCHAO_FORCE_SKIP_LOADING_SO_FILES": "1",
+    }
+    runs = []
+    for _ in range(args.processes):
+        out = subprocess.run(
+            [args.python, "-c", COST_CHILD, CLONE_OLD, CLONE_NEW],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"allocator {args.allocator}, {args.processes} processes: clone/released per process")
+    for case in runs[0]:
+        ratios = sorted(r[case] for r in runs)
+        print(
+            f"{case:22} median {statistics.median(ratios):.3f}  range {ratios[0]:.3f}-"
+            f"{ratios[-1]:.3f}"
+        )
+
+
+def _allocator_label(rec: dict) -> str:
+    """How the workers' malloc was set, from the values they reported."""
+    if rec.get("allocator", "default") == "default":
+        return "default"
+    m = rec.get("malloc") or {}
+    mmap, trim = (
+        int(m.get(k, 0)) >> 20 for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    return f"pinned {mmap} MiB / {trim} MiB"
+
+
+def cmd_ao_report(args: argparse.Namespace) -> None:
+    recs = [json.loads(ln) for ln in Path(args.results).read_text().splitlines()]
+    both = all("old_rule" in r for r in recs)
+    if both:
+        for r in recs:
+            r["committed"], r["committed_basis"] = committed_rule(r)
+        print(
+            "| row | allocator | load | cases | harness: slower / faster / unchanged / "
+            "inconclusive | of them on the processes' reading | the previous rule, same samples "
+            "| both readings, as run | processes per side (median) | case s (median) |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+    else:
+        print(
+            "| row | load | cases | harness: slower / faster / unchanged / inconclusive | "
+            "one long-lived pair (rounds as evidence) | one run per side | asv rule | "
+            "processes per side (median) | case s (median) |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
     groups = [
         ("A/A: every case", "same", None),
-        ("A/B: quantize cases, 2^21 (clone: large)", "clone", "n=2097152"),
-        ("A/B: quantize cases, 2^16 (clone: ~10%)", "clone", "n=65536"),
+        ("A/B: quantize cases, 2^21", "clone", "n=2097152"),
+        ("A/B: quantize cases, 2^16", "clone", "n=65536"),
         ("A/B: choose_qparams cases (unchanged code)", "clone", "choose"),
     ]
+    allocators = sorted({_allocator_label(r) for r in recs}, reverse=True)
     for label, row, sel in groups:
-        for load in (False, True):
+        for allocator, load in [(a, ld) for a in allocators for ld in (False, True)]:
             rs = [
                 r
                 for r in recs
                 if r["row"] == row
                 and r["load"] == load
+                and _allocator_label(r) == allocator
                 and (
                     sel is None
                     or (sel == "choose" and not r["changed"])
@@ -432,6 +590,16 @@ def cmd_ao_report(args: argparse.Namespace) -> None:
                 )
             ]
             if not rs:
+                continue
+            if both:
+                print(
+                    f"| {label} | {allocator} | {'loaded' if load else 'quiet'} | {len(rs)} | "
+                    f"{_ao_mix(rs, 'committed')} | "
+                    f"{sum(r['committed_basis'] == 'processes' for r in rs)} | "
+                    f"{_ao_mix(rs, 'old_rule')} | {_ao_mix(rs, 'verdict')} | "
+                    f"{statistics.median(r['processes'] for r in rs):.0f} | "
+                    f"{statistics.median(r['case_s'] for r in rs):.0f} |"
+                )
                 continue
             print(
                 f"| {label} | {'loaded' if load else 'quiet'} | {len(rs)} | "
@@ -456,8 +624,17 @@ def main() -> None:
     a.add_argument("--ao-src", required=True, help="the ao worktree at the pin")
     a.add_argument("--trials", type=int, default=2)
     a.add_argument("--load", choices=("both", "quiet", "loaded"), default="both")
+    a.add_argument("--allocator", choices=("pinned", "default"), default="pinned")
+    a.add_argument("--out", help=f"results file (default {AO_RESULTS}: summaries only)")
     a.set_defaults(func=cmd_ao)
-    sub.add_parser("ao-report").set_defaults(func=cmd_ao_report)
+    c = sub.add_parser("ao-cost")
+    c.add_argument("--python", required=True, help="interpreter of a built ao environment")
+    c.add_argument("--allocator", choices=("pinned", "default"), default="pinned")
+    c.add_argument("--processes", type=int, default=6)
+    c.set_defaults(func=cmd_ao_cost)
+    ar = sub.add_parser("ao-report")
+    ar.add_argument("--results", default=str(AO_RESULTS))
+    ar.set_defaults(func=cmd_ao_report)
     args = p.parse_args()
     args.func(args)
 
