@@ -140,7 +140,12 @@ class ItemTable(ScrollView, can_focus=True):
             word, style = REVIEW_TEXT.get(t.review or "", ("", "dim"))
             cells.append(Text(word, style=style))
             found = self.blocking.blocking.get((i.repo, i.number), [])
-            cells.append(Text(summary(found), style="red" if found else "dim"))
+            said = summary(found)
+            cell = Text(said, style="red" if said else "dim")
+            others = sum(1 for b in found if not b.blocks)
+            if others:  # failing checks that are not the contributor's: counted, never red
+                cell.append((", " if said else "") + f"{others} not yours", style="dim")
+            cells.append(cell)
         assert self.now is not None
         updated = Text(ago(i.updated_at, self.now))
         if i.state == "open" and is_stale(i.updated_at, self.now):
