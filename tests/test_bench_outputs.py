@@ -35,6 +35,12 @@ def test_within_the_dtype_default_is_close_beyond_it_differs_with_sqnr():
     assert outputs.compare(x, y, {"atol": 0.6})["match"] == "close"
 
 
+def test_an_infinite_difference_stays_json():
+    got = outputs.compare(torch.tensor([float("inf"), 1.0]), torch.tensor([1.0, 1.0]))
+    assert got["match"] == "differ" and got["max_abs_diff"] is None
+    assert "max abs diff inf" in got["detail"]
+
+
 def test_integer_outputs_are_compared_exactly():
     q = torch.tensor([1, 2, 3], dtype=torch.uint8)
     got = outputs.compare(q, torch.tensor([1, 2, 4], dtype=torch.uint8))

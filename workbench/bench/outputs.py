@@ -110,7 +110,8 @@ class _Result:
             detail = "nothing to compare"
         return {
             "match": match,
-            "max_abs_diff": self.max_abs,
+            # JSON has no infinity: an inf or NaN difference is None, the detail says which.
+            "max_abs_diff": self.max_abs if math.isfinite(self.max_abs) else None,
             "sqnr_db": None if self.sqnr is None else round(self.sqnr, 2),
             "detail": detail or ("the same bits" if match == BITWISE else ""),
         }
