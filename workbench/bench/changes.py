@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.tests import blocks as blk
+from workbench.tests.select import is_test_file, read_source
 
 NOT_CODE_SUFFIXES = (".md", ".rst", ".txt", ".png", ".svg", ".jpg", ".gif", ".ipynb")
 NOT_CODE_DIRS = ("docs/", ".github/", ".ci/")
@@ -41,8 +42,6 @@ class ChangedCode:
 
     @classmethod
     def between(cls, base: Path, patched: Path, files: list[str], test_root: str) -> ChangedCode:
-        from workbench.tests.select import is_test_file
-
         found = cls(base, patched)
         root = test_root.rstrip("/") + "/"
         for f in files:
@@ -52,7 +51,7 @@ class ChangedCode:
                 if not f.endswith(NOT_CODE_SUFFIXES) and not f.startswith(NOT_CODE_DIRS):
                     found.unseen.append(f)
                 continue
-            for qual, how in blk.changed(_read(base / f), _read(patched / f)).items():
+            for qual, how in blk.changed(read_source(base / f), read_source(patched / f)).items():
                 if qual == blk.MODULE:
                     found.modules.append(f)
                 else:
@@ -95,7 +94,7 @@ class ChangedCode:
         key = (side, file)
         if key not in self._index:
             tree = self.base if side == "baseline" else self.patched
-            self._index[key] = blk.LineIndex(blk.blocks(_read(tree / file) or ""))
+            self._index[key] = blk.LineIndex(blk.blocks(read_source(tree / file) or ""))
         return self._index[key].block_at(line)
 
     def attribute(self, found: dict[str, dict]) -> tuple[list[str], list[str]]:
@@ -123,10 +122,3 @@ class ChangedCode:
             "changed_blocks": self.names(),
             "changed_not_traceable": list(self.unseen),
         }
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None

@@ -192,13 +192,11 @@ def geomean(runs: list[BenchRun], min_effect: float, resamples: int = 2000) -> d
     ]
     if not cases:
         return None
-    groups = []
-    for c in cases:
-        logs = stats.log_ratios(c.baseline_rounds, c.patched_rounds)
-        by_block: dict[int, list[float]] = {}
-        for x, b in zip(logs, c.blocks or [0] * len(logs), strict=True):
-            by_block.setdefault(b, []).append(x)
-        groups.append(list(by_block.values()))
+    # Each case resampled as its own interval resamples it: by process pair.
+    groups = [
+        stats.clusters(stats.log_ratios(c.baseline_rounds, c.patched_rounds), c.blocks)
+        for c in cases
+    ]
     est = statistics.fmean(statistics.median([x for g in gs for x in g]) for gs in groups)
     rng = random.Random(0)
     draws = []

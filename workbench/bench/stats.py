@@ -259,7 +259,7 @@ def log_ratios(base: Sequence[Sequence[float]], patched: Sequence[Sequence[float
     ]
 
 
-def _clusters(logs: list[float], blocks: Sequence[int] | None) -> list[list[float]]:
+def clusters(logs: list[float], blocks: Sequence[int] | None) -> list[list[float]]:
     """Round log ratios grouped by block; every round its own group without blocks."""
     if not blocks or len(set(blocks)) < 2:
         return [[x] for x in logs]
@@ -307,7 +307,7 @@ def compare(
     (the module's docstring).
     """
     logs = log_ratios(base, patched)
-    groups = _clusters(logs, blocks)
+    groups = clusters(logs, blocks)
     lo, hi = _interval(groups, level, resamples, seed)
     p_value = wilcoxon_signed_rank([statistics.median(g) for g in groups])
     paired = _reading(statistics.median(logs), lo, hi, p_value, min_effect)
@@ -434,7 +434,7 @@ def decided(
     read_processes: bool = True,
 ) -> bool:
     """For adaptive stopping: is the answer clear even at a stricter level than the report's?"""
-    groups = _clusters(log_ratios(base, patched), blocks)
+    groups = clusters(log_ratios(base, patched), blocks)
     if len(groups) < MIN_UNITS:
         return False
     lo, hi = _interval(groups, level, 1000, 1)

@@ -158,7 +158,7 @@ def by_map(
         if not f.endswith(".py"):
             whole_file[f] = "not Python: file-level"
             continue
-        before, after = _read(base / f), _read(patched / f)
+        before, after = read_source(base / f), read_source(patched / f)
         if before is None:
             whole_file[f] = "a new file, not in the map: file-level"
             continue
@@ -198,7 +198,8 @@ def by_map(
     )
 
 
-def _read(path: Path) -> str | None:
+def read_source(path: Path) -> str | None:
+    """A source file's text; None when it is missing or not UTF-8."""
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
