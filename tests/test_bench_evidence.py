@@ -30,6 +30,10 @@ def _bench(wb, *args: str) -> tuple[int, dict, str]:
 
 def test_no_case_runs_the_change_then_one_does_and_computes_otherwise(ops_workspace: Path, wb):  # noqa: F811
     patched = ops_workspace / "upstreams" / "ops" / "patched"
+    # An empty series: both sides the same code, nothing to time as evidence, said as such.
+    code, doc, text = _bench(wb)
+    assert code == 0 and doc["changed_files"] == 0 and "ratio" not in doc["cases"][0]
+    assert "the series is empty (no patch in it yet)" in text
     util = UPSTREAM["ops/util.py"].replace("max(lo, min(hi, v))", "min(hi, max(lo, v))")
     _commit(patched, {"ops/util.py": util}, "Reorder clamp")
     assert wb("patches", "refresh", "ops").code == 0

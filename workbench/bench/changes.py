@@ -33,6 +33,8 @@ class ChangedCode:
     """(file, qualname) → changed / added / removed; module-level changes are in ``modules``."""
     modules: list[str] = field(default_factory=list)
     """Files whose module-level code changed."""
+    changed_files: list[str] = field(default_factory=list)
+    """Every file the series changes, code or not."""
     unseen: list[str] = field(default_factory=list)
     """Changed files that are not Python: no call trace sees them run."""
     roots: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
@@ -42,7 +44,7 @@ class ChangedCode:
 
     @classmethod
     def between(cls, base: Path, patched: Path, files: list[str], test_root: str) -> ChangedCode:
-        found = cls(base, patched)
+        found = cls(base, patched, changed_files=list(files))
         root = test_root.rstrip("/") + "/"
         for f in files:
             if f.startswith(root) or is_test_file(f):
@@ -121,4 +123,5 @@ class ChangedCode:
         return {
             "changed_blocks": self.names(),
             "changed_not_traceable": list(self.unseen),
+            "changed_files": len(self.changed_files),
         }

@@ -247,7 +247,11 @@ def to_document(
     first = runs[0]
     cases = [{"file": Path(r.file).name, **_case_doc(r, c)} for r in runs for c in r.cases]
     changes = first.changes
-    changed: dict[str, Any] = {"changed_blocks": None, "changed_not_traceable": None}
+    changed: dict[str, Any] = {
+        "changed_blocks": None,
+        "changed_not_traceable": None,
+        "changed_files": None,
+    }
     if changes is not None:
         changed = changes.to_doc()
     return {
@@ -372,6 +376,11 @@ def no_bench_line(doc: dict) -> str | None:
         return None
     untraceable = doc.get("changed_not_traceable") or []
     upstream = doc.get("upstream") or "NAME"
+    if not changed and not untraceable and doc.get("changed_files") == 0:
+        return (
+            "No bench runs a change: the series is empty (no patch in it yet), so both sides "
+            "run the same code and no case was timed; `--all` times every case (an A/A run)."
+        )
     if not changed and not untraceable:
         return (
             "No bench runs this change: the series changes no upstream code a bench could run "
