@@ -42,7 +42,10 @@ def test_no_case_runs_the_change_then_one_does_and_computes_otherwise(ops_worksp
     assert code == 0, text
     assert doc["changed_blocks"] == ["ops/util.py::clamp"]
     [case] = doc["cases"]
-    assert case["changed_code"] == [] and case["untimed"] == "runs none of the changed code"
+    assert case["changed_code"] == [] and case["untimed"] == "runs none of the changed code", (
+        case["may_run"],
+        doc["changed_not_traceable"],
+    )
     assert "ratio" not in case and doc["geomean"] is None
     assert case["outputs"]["match"] == "bitwise"  # scale() is the same on both sides
     assert "No bench runs this change: none of the 1 case(s) that ran here runs " in text
@@ -85,10 +88,16 @@ def test_removed_added_module_level_and_compiled_changes_are_attributed(tmp_path
         "A = 2\n\n\ndef new():\n    def inner():\n        return 2\n\n    return inner()\n",
     )
     write(tmp_path / "patched" / "pkg" / "k.cu", "")
-    files = ["pkg/m.py", "pkg/k.cu", "README.md", "test/test_m.py"]
+    files = [
+        "pkg/m.py",
+        "pkg/k.cu",
+        "README.md",
+        "test/test_m.py",
+        "pkg/__pycache__/m.cpython-311.pyc",
+    ]
     changes = ChangedCode.between(base.parents[1], patched.parents[1], files, "test")
     assert changes.names() == ["pkg/m.py::<module>", "pkg/m.py::new", "pkg/m.py::old"]
-    assert changes.unseen == ["pkg/k.cu"]  # docs and tests are not code a bench runs
+    assert changes.unseen == ["pkg/k.cu"]  # docs, tests and bytecode are not code a bench runs
     watch = changes.watch("patched")
     assert watch[str(patched)] == "pkg/m.py"
     # The removed function ran on the baseline, the new one's inner function on the patched side.

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.gitops.checkout import is_cache_path
 from workbench.tests import blocks as blk
 from workbench.tests.select import is_test_file, read_source
 
@@ -47,8 +48,8 @@ class ChangedCode:
         found = cls(base, patched, changed_files=list(files))
         root = test_root.rstrip("/") + "/"
         for f in files:
-            if f.startswith(root) or is_test_file(f):
-                continue
+            if f.startswith(root) or is_test_file(f) or is_cache_path(f):
+                continue  # bytecode committed with the source is not code of its own
             if not f.endswith(".py"):
                 if not f.endswith(NOT_CODE_SUFFIXES) and not f.startswith(NOT_CODE_DIRS):
                     found.unseen.append(f)

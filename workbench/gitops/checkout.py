@@ -200,10 +200,12 @@ class UpstreamCheckout:
 CACHE_PARTS = ("__pycache__", ".pytest_cache")
 
 
+def is_cache_path(path: str) -> bool:
+    """A bytecode or pytest cache file or folder: what running code leaves, never source."""
+    path = path.strip().strip('"').rstrip("/")
+    return any(p in CACHE_PARTS for p in path.split("/")) or path.endswith(".pyc")
+
+
 def _is_cache(status_line: str) -> bool:
     """An untracked entry of ``git status --porcelain`` that is a bytecode or pytest cache."""
-    if not status_line.startswith("?? "):
-        return False
-    path = status_line[3:].strip().strip('"').rstrip("/")
-    parts = path.split("/")
-    return any(p in CACHE_PARTS for p in parts) or path.endswith(".pyc")
+    return status_line.startswith("?? ") and is_cache_path(status_line[3:])
