@@ -28,7 +28,7 @@ from workbench.github.joblogs import (
     parse_pr_ref,
     read_log,
 )
-from workbench.github.model import Check, PrStatus
+from workbench.github.model import CiCheck, PrStatus
 
 fake_github = github_server.fake_github  # the fixtures, shared with the other GitHub tests
 gh_env = github_server.gh_env
@@ -509,8 +509,8 @@ def check(
     job_id: int | None,
     conclusion: str | None = "failure",
     workflow: str | None = "Run Regression Tests",
-) -> Check:
-    return Check(
+) -> CiCheck:
+    return CiCheck(
         name=name,
         workflow=workflow,
         conclusion=conclusion,
@@ -528,7 +528,7 @@ LINT = check("lint", 333, "success", "Code Analysis with Ruff")
 STATUS = check("ci/circleci: build", None, "error", None)
 
 
-def pr(number: int, *checks: Check) -> PrStatus:
+def pr(number: int, *checks: CiCheck) -> PrStatus:
     return PrStatus(
         AO, number, "FAILURE", None, False, True, False, head_sha="abc123", checks=checks
     )

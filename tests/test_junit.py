@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import write
-from workbench.tests.run import parse_junit
+from workbench.selection.run import parse_junit
 
 TESTS = """\
 import pytest

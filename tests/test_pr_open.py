@@ -432,17 +432,17 @@ def test_the_comment_says_what_became_of_the_old_versions_checks(
 def test_the_ci_part_names_the_head_and_says_what_the_store_lacks(tmp_path: Path) -> None:
     from tests.conftest import RECIPE
     from workbench.config import parse_recipe
-    from workbench.github.model import Check, PrStatus
+    from workbench.github.model import CiCheck, PrStatus
     from workbench.github.store import Store
     from workbench.pr.checks import ci_part
 
     recipe = parse_recipe("demo", tmp_path / "recipe.toml", RECIPE.format(url="x"))
     head, other = "a" * 40, "e" * 40
 
-    def check(name: str, conclusion: str | None) -> Check:
-        return Check(name, "CI", conclusion, "completed", None, None, None, None)
+    def check(name: str, conclusion: str | None) -> CiCheck:
+        return CiCheck(name, "CI", conclusion, "completed", None, None, None, None)
 
-    def status(number: int, checks: list[Check]) -> PrStatus:
+    def status(number: int, checks: list[CiCheck]) -> PrStatus:
         return PrStatus(
             repo=UPSTREAM,
             number=number,

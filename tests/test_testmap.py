@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, write
-from workbench.tests import blocks
+from workbench.selection import blocks
 
 CORE = """\
 LIMIT = 100

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import build_wheel, git, write
-from workbench.tests.perfile import run_file, run_files, selection_files
-from workbench.tests.run import TPU_ONLY
+from workbench.selection.perfile import run_file, run_files, selection_files
+from workbench.selection.run import TPU_ONLY
 
 CASES = """\
 import os

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workbench.github import store as store_module
-from workbench.github.model import Check, Comment, Item, Notification, PrStatus, Review, Thread
-from workbench.github.store import JobLog, Store
+from workbench.github.model import CiCheck, Comment, Item, Notification, PrStatus, Review, Thread
+from workbench.github.store import Store, StoredJobLog
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 VIEWER = "ada"
@@ -92,8 +92,8 @@ def statuses() -> list[PrStatus]:
                 last_push=pushed,
                 labels=i.labels,
                 checks=(
-                    Check("build", "Build", "success", "completed", None, 9000 + 2 * n, 7, None),
-                    Check(
+                    CiCheck("build", "Build", "success", "completed", None, 9000 + 2 * n, 7, None),
+                    CiCheck(
                         "test (cpu, 1, 2)",
                         "Run regression tests",
                         "failure" if ci == "failure" else "success",
@@ -143,7 +143,7 @@ def job_log(store: Store, pr: int) -> None:
         "test/test_mod.py:12: AssertionError"
     )
     store.save_job_log(
-        JobLog(
+        StoredJobLog(
             DEMO,
             9001 + 2 * n,
             "Run regression tests / test (cpu, 1, 2)",

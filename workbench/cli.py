@@ -1,7 +1,7 @@
 """The ``workbench`` command: a thin layer over the library.
 
 Each command is registered by the package that holds its code, named after it where one name
-serves: ``bench``, ``codegen``, ``tests``, ``pr``, ``remote``, ``tui``, ``doctor``. Where a package serves
+serves: ``bench``, ``codegen``, ``pr``, ``remote``, ``tui``, ``doctor``. Where a package serves
 several commands, :data:`HOMES` says which (a test keeps it true).
 
 Every failure ends in one line on stderr saying what went wrong and what to do, and the exit code
@@ -28,7 +28,7 @@ from workbench.gitops.cli import cmd_upstream_list, report_conflict
 from workbench.gitops.cli import register as register_gitops
 from workbench.pr.cli import register as register_pr
 from workbench.remote.cli import register as register_remote
-from workbench.tests.cli import register as register_tests
+from workbench.selection.cli import register as register_tests
 from workbench.tui.cli import register as register_tui
 
 
@@ -57,13 +57,15 @@ HOMES = {
     "upstream": "gitops",
     "patches": "gitops",
     "build": "envs",
+    "tests": "selection",
     "sync": "github",
     "issues": "github",
     "prs": "github",
     "prs log": "github",
     "notifications": "github",
 }
-"""The package of each command not named after it: git operations, environments, GitHub."""
+"""The package of each command not named after it: git operations, environments, test selection,
+GitHub."""
 
 
 # --- parser --------------------------------------------------------------------------------------

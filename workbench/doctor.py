@@ -16,26 +16,26 @@ STORE_BUSY_S = 5.0
 
 
 @dataclass(frozen=True)
-class Check:
+class DoctorCheck:
     name: str
     level: str
     """``ok``, ``warn`` or ``fail``."""
     detail: str
 
 
-def run_checks() -> list[Check]:
-    checks: list[Check] = []
+def run_checks() -> list[DoctorCheck]:
+    checks: list[DoctorCheck] = []
     if not shutil.which("git"):
-        return [Check("git", "fail", "git is not on PATH; install git 2.34 or newer")]
+        return [DoctorCheck("git", "fail", "git is not on PATH; install git 2.34 or newer")]
     # GitPython refuses to import without git on PATH: imported only once git is known to be.
     from workbench.gitops.git import identity_problem, run
 
     ws = Workspace.discover()
     version = run(ws.root, "--version").stdout
-    checks.append(Check("git", "ok", version))
+    checks.append(DoctorCheck("git", "ok", version))
     problem = identity_problem(ws.root)
     checks.append(
-        Check(
+        DoctorCheck(
             "git identity",
             "fail" if problem else "ok",
             problem + "; set user.name and user.email" if problem else "set",
@@ -46,10 +46,10 @@ def run_checks() -> list[Check]:
         try:
             recipe = load_recipe(ws, name)
         except WorkbenchError as exc:
-            checks.append(Check(f"recipe {name}", "fail", exc.one_line()))
+            checks.append(DoctorCheck(f"recipe {name}", "fail", exc.one_line()))
             continue
         checks.append(
-            Check(
+            DoctorCheck(
                 f"recipe {name}",
                 "ok",
                 f"{recipe.upstream.repo} pin {recipe.upstream.pin} ({recipe.pin_source})",
@@ -57,7 +57,7 @@ def run_checks() -> list[Check]:
         )
         fetched = ws.src(name).exists()
         checks.append(
-            Check(
+            DoctorCheck(
                 f"clone {name}",
                 "ok" if fetched else "warn",
                 ws.relative(ws.src(name))
@@ -73,7 +73,7 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
-def _store_check(ws: Workspace) -> Check:
+def _store_check(ws: Workspace) -> DoctorCheck:
     """The GitHub store's integrity (``PRAGMA quick_check``) on a read-only connection: the
     file is never written, not even migrated (SQLite may add the empty ``-wal``/``-shm`` files
     that any reader of a WAL database uses)."""
@@ -83,7 +83,7 @@ def _store_check(ws: Workspace) -> Check:
     path = store_path(ws)
     rel = ws.relative(path)
     if not path.exists():
-        return Check(label, "warn", f"{rel}: nothing synced yet; run: workbench sync")
+        return DoctorCheck(label, "warn", f"{rel}: nothing synced yet; run: workbench sync")
     aside = f"move {rel} and its -wal/-shm files aside, then run: workbench sync"
     recover = f"the store is a cache of GitHub: {aside}"
     check = "quick_check"
@@ -102,19 +102,19 @@ def _store_check(ws: Workspace) -> Check:
             db.close()
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc):
-            return Check(label, "warn", f"{rel} is busy ({exc}); run: workbench doctor again")
-        return Check(label, "fail", f"{rel} cannot be read ({exc}); {recover}")
+            return DoctorCheck(label, "warn", f"{rel} is busy ({exc}); run: workbench doctor again")
+        return DoctorCheck(label, "fail", f"{rel} cannot be read ({exc}); {recover}")
     except sqlite3.DatabaseError as exc:
-        return Check(label, "fail", f"{rel} is corrupt ({exc}); {recover}")
+        return DoctorCheck(label, "fail", f"{rel} is corrupt ({exc}); {recover}")
     if problems != ["ok"]:
         # One problem a line, under a "*** in database main ***" heading; up to 100 of them.
         lines = [ln.strip() for p in problems for ln in p.splitlines()]
         lines = [ln for ln in lines if ln and not ln.startswith("***")] or ["?"]
         first = lines[0]
         more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
-        return Check(label, "fail", f"{rel} is corrupt ({check}: {first}{more}); {recover}")
+        return DoctorCheck(label, "fail", f"{rel} is corrupt ({check}: {first}{more}); {recover}")
     if version > SCHEMA_VERSION:
-        return Check(
+        return DoctorCheck(
             label,
             "fail",
             f"{rel} has schema {version}; this workbench knows up to {SCHEMA_VERSION}: "
@@ -122,10 +122,10 @@ def _store_check(ws: Workspace) -> Check:
         )
     size = path.stat().st_size
     shown = _gb(size) if size >= 1e6 else f"{size / 1e3:.0f} kB"
-    return Check(label, "ok", f"{rel} ({shown}, schema {version})")
+    return DoctorCheck(label, "ok", f"{rel} ({shown}, schema {version})")
 
 
-def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
+def _deps_check(ws: Workspace, recipe: Recipe) -> DoctorCheck:
     """The shared deps environment of the recipe's build mode on this device, and its size."""
     from workbench.envs.builder import EnvBuilder, built, tree_bytes
 
@@ -134,16 +134,16 @@ def _deps_check(ws: Workspace, recipe: Recipe) -> Check:
         builder = EnvBuilder(ws, recipe)
         mode = builder.mode()
     except WorkbenchError as exc:
-        return Check(label, "warn", exc.one_line())
+        return DoctorCheck(label, "warn", exc.one_line())
     path, key = builder.deps_path(mode)
     wanted = ", ".join(mode.packages) or "no packages"
     if not built(path, key):
-        return Check(
+        return DoctorCheck(
             label,
             "warn",
             f"not built ({wanted}; made once per machine): run: workbench build {recipe.name}",
         )
-    return Check(label, "ok", f"{path} ({_gb(tree_bytes(path))}: {wanted}, {mode.name} mode)")
+    return DoctorCheck(label, "ok", f"{path} ({_gb(tree_bytes(path))}: {wanted}, {mode.name} mode)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

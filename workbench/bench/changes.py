@@ -1,6 +1,6 @@
 """Which of the series' changed code a bench case runs: what makes its timing evidence.
 
-The changed blocks are the test map's (``workbench/tests/blocks.py``): functions and methods
+The changed blocks are the test map's (``workbench/selection/blocks.py``): functions and methods
 whose AST differs between the baseline and the patched worktree, fingerprinted the same way. A
 case is run once per side, untimed, under a trace of function calls (``worker.CallTracer``),
 which also records every Triton kernel launched; a case runs a changed block when a function of
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.gitops.checkout import is_cache_path
-from workbench.tests import blocks as blk
-from workbench.tests.select import is_test_file, read_source
+from workbench.selection import blocks as blk
+from workbench.selection.select import is_test_file, read_source
 
 NOT_CODE_SUFFIXES = (".md", ".rst", ".txt", ".png", ".svg", ".jpg", ".gif", ".ipynb")
 NOT_CODE_DIRS = ("docs/", ".github/", ".ci/")

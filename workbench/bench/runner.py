@@ -184,7 +184,7 @@ class WorkerError(ProblemFound):
     title = "benchmark failed"
 
 
-class Worker:
+class WorkerProcess:
     """One side's fork-server process and its request/reply pipe."""
 
     def __init__(self, side: SideSpec, file: Path, threads: int | None, allocator: str = "pinned"):
@@ -313,10 +313,10 @@ def _matches(case_id: str, only: str | None) -> bool:
 class Pair:
     """One fork-server process per side, started together: one independent unit of evidence."""
 
-    def __init__(self, index: int, a: Worker, b: Worker):
+    def __init__(self, index: int, a: WorkerProcess, b: WorkerProcess):
         self.index, self.a, self.b = index, a, b
 
-    def sides(self, first_a: bool) -> tuple[Worker, Worker]:
+    def sides(self, first_a: bool) -> tuple[WorkerProcess, WorkerProcess]:
         return (self.a, self.b) if first_a else (self.b, self.a)
 
     def open(self, case_id: str) -> str | None:
@@ -363,8 +363,10 @@ class Pool:
                 first, second = (
                     (self.baseline, self.patched) if i % 2 == 0 else (self.patched, self.baseline)
                 )
-                w1 = Worker(first, self.file, self.settings.threads, self.settings.allocator)
-                w2 = Worker(second, self.file, self.settings.threads, self.settings.allocator)
+                w1 = WorkerProcess(first, self.file, self.settings.threads, self.settings.allocator)
+                w2 = WorkerProcess(
+                    second, self.file, self.settings.threads, self.settings.allocator
+                )
                 a, b = (w1, w2) if first is self.baseline else (w2, w1)
                 started.append(Pair(i, a, b))
             for pair in started:

@@ -252,7 +252,7 @@ class CallTracer:
         }
 
 
-class Worker:
+class BenchServer:
     def __init__(self, file: str, threads: int | None):
         self.cases = load_cases(file)
         self.threads = threads
@@ -453,7 +453,7 @@ class Worker:
         return {"ok": False, "error": f"unknown request {op!r}"}
 
 
-def serve(worker: Worker, requests: Iterable[str], replies: TextIO) -> None:
+def serve(worker: BenchServer, requests: Iterable[str], replies: TextIO) -> None:
     """Answer requests, one JSON object per line, until ``quit`` or the end of input."""
     for line in requests:
         if not line.strip():
@@ -472,7 +472,7 @@ def serve(worker: Worker, requests: Iterable[str], replies: TextIO) -> None:
 class Child:
     """A forked child serving one visit of a case over its own pair of pipes."""
 
-    def __init__(self, worker: Worker, proto: TextIO, stdin_fd: int):
+    def __init__(self, worker: BenchServer, proto: TextIO, stdin_fd: int):
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
         pid = os.fork()
@@ -530,7 +530,7 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        worker = Worker(file, threads)
+        worker = BenchServer(file, threads)
         preload(file)
         # What the imports made is collected once and frozen: children then leave those pages
         # shared instead of touching them all with their first collection.

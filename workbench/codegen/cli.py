@@ -37,7 +37,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     import re
 
     from workbench.codegen import report
-    from workbench.codegen.run import Plan, Side, run
+    from workbench.codegen.run import CodegenPlan, Side, run
     from workbench.config import load_recipe
     from workbench.envs.builder import EnvBuilder
     from workbench.fsutil import atomic_write_bytes, atomic_write_json
@@ -65,7 +65,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
         )
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-codegen"
     folder = ws.runs(args.name) / run_id
-    plan = Plan(
+    plan = CodegenPlan(
         name=args.name,
         sides=sides,
         files=files,

@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,12 @@ from typing import Any
 from workbench.codegen import kernels as jit
 from workbench.codegen import stages
 from workbench.errors import ProblemFound, UsageError
+from workbench.vocabulary import Log
 
 HERE = Path(__file__).resolve().parent
 RECORDER = HERE / "recorder.py"
 COMPILER = HERE / "compiler.py"
 SCHEMA = 1
-SIDES = ("baseline", "patched")
-Log = Callable[[str], None]
 
 
 class CodegenFailed(ProblemFound):
@@ -311,7 +310,7 @@ def _results(compiled: dict) -> dict[str, dict]:
 
 
 @dataclass
-class Plan:
+class CodegenPlan:
     """What a run compares: the sides, the bench files, the targets, the changed files."""
 
     name: str
@@ -325,7 +324,7 @@ class Plan:
     hide: tuple[str, ...] = ()
 
 
-def run(plan: Plan, log: Log) -> dict:
+def run(plan: CodegenPlan, log: Log) -> dict:
     started = time.perf_counter()
     base, patched = plan.sides["baseline"], plan.sides["patched"]
     rec_dir = plan.folder / "record"
@@ -374,7 +373,7 @@ def run(plan: Plan, log: Log) -> dict:
     return doc
 
 
-def _relative(file: str | None, plan: Plan) -> str | None:
+def _relative(file: str | None, plan: CodegenPlan) -> str | None:
     if not file:
         return None
     for side in plan.sides.values():
@@ -389,7 +388,7 @@ def _relative(file: str | None, plan: Plan) -> str | None:
 
 
 def compare(
-    plan: Plan,
+    plan: CodegenPlan,
     base_rec: dict,
     patched_rec: dict,
     base_out: dict,
@@ -535,7 +534,7 @@ def _cases(base_rec: dict, patched_rec: dict) -> list[dict]:
     return list(rows.values())
 
 
-def _uncovered(plan: Plan, kernels: dict, base_rec: dict, patched_rec: dict) -> list[dict]:
+def _uncovered(plan: CodegenPlan, kernels: dict, base_rec: dict, patched_rec: dict) -> list[dict]:
     """Changed JIT functions that no recorded launch compiles, with what to add."""
     changes = jit.changed_jit_functions(
         plan.sides["baseline"].worktree, plan.sides["patched"].worktree, plan.changed_files

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +44,11 @@ from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import last_line
 from workbench.gitops.git import run as git
 from workbench.paths import Workspace, cache_home
+from workbench.vocabulary import SIDES, Log
 
 STAMP = ".workbench-env.json"
 BUILD_INPUTS = ("setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "version.txt")
-SIDES = ("baseline", "patched")
 PIP_PROGRESS = ("Collecting", "Downloading", "Using cached", "Installing", "Successfully")
-Log = Callable[[str], None]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 from workbench.config import Recipe
 from workbench.display import missing_labels, seconds_since
 from workbench.github.model import THREADS_READ, PrStatus
-from workbench.github.store import JobLog, Store, TrackedItem
+from workbench.github.store import Store, StoredJobLog, TrackedItem
 from workbench.github.triage import BLOCKING, TriageFacts, classify, read_facts
 
 IDLE_DAYS = 7
@@ -79,7 +79,7 @@ def blockers(
     recipe: Recipe | None,
     now: datetime,
     *,
-    logs: Mapping[tuple[str, int], JobLog] | None = None,
+    logs: Mapping[tuple[str, int], StoredJobLog] | None = None,
     idle_days: int = IDLE_DAYS,
     facts: TriageFacts | None = None,
 ) -> list[Blocker]:
@@ -122,7 +122,7 @@ def blockers(
 
 
 def _checks(
-    status: PrStatus, logs: Mapping[tuple[str, int], JobLog], facts: TriageFacts
+    status: PrStatus, logs: Mapping[tuple[str, int], StoredJobLog], facts: TriageFacts
 ) -> list[Blocker]:
     out = []
     for c in status.checks:
@@ -243,7 +243,7 @@ class BlockingView:
     failing jobs, and what blocks each; keyed by (repo, number)."""
 
     details: dict[tuple[str, int], PrStatus] = field(default_factory=dict)
-    logs: dict[tuple[str, int], JobLog] = field(default_factory=dict)
+    logs: dict[tuple[str, int], StoredJobLog] = field(default_factory=dict)
     """By (repo, job id)."""
     blocking: dict[tuple[str, int], list[Blocker]] = field(default_factory=dict)
     facts: TriageFacts = field(default_factory=TriageFacts)

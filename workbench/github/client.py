@@ -162,7 +162,7 @@ def reset_text(reset: int | None) -> str:
 
 
 @dataclass(frozen=True)
-class Page:
+class ApiPage:
     """One answer of a list endpoint."""
 
     not_modified: bool
@@ -261,7 +261,7 @@ class GitHubClient:
         etag: str | None = None,
         if_modified_since: str | None = None,
         allow: Collection[int] = (),
-    ) -> Page:
+    ) -> ApiPage:
         """GET one page of a list; with ``etag`` or ``if_modified_since``, a conditional request
         that may answer 304. Statuses in ``allow`` come back as a page with no items."""
         headers = {"Accept": "application/vnd.github+json"}
@@ -275,19 +275,19 @@ class GitHubClient:
         modified = answer.get("last-modified", if_modified_since)
         poll = _seconds(answer.get("x-poll-interval"))
         if status == 304:
-            return Page(True, [], answer.get("etag", etag), None, None, modified, poll, 304)
+            return ApiPage(True, [], answer.get("etag", etag), None, None, modified, poll, 304)
         if status >= 400:  # allowed by the caller
             body = _loose_json(text)
             said = body.get("message") if isinstance(body, dict) else None
             message = self._scrub(str(said)) if said else None
-            return Page(False, [], None, None, None, None, poll, status, message)
+            return ApiPage(False, [], None, None, None, None, poll, status, message)
         data = self._json(text, url)
         if not isinstance(data, list):
             raise UnexpectedResponse(
                 f"GitHub sent a {type(data).__name__} where a list was expected ({_path(url)})",
                 "check WORKBENCH_GITHUB_API; nothing of this answer was stored",
             )
-        return Page(
+        return ApiPage(
             False,
             data,
             answer.get("etag"),

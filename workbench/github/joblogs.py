@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 from workbench.errors import UsageError, WorkbenchError
 from workbench.fsutil import atomic_writer
 from workbench.github.errors import GitHubError, RateLimited, UnexpectedResponse, Unreachable
-from workbench.github.model import Check, PrStatus
-from workbench.github.store import JobLog, Store, now_utc
+from workbench.github.model import CiCheck, PrStatus
+from workbench.github.store import Store, StoredJobLog, now_utc
 
 if TYPE_CHECKING:
     from workbench.github.client import GitHubClient
@@ -363,7 +363,7 @@ def fetch_job_log(
     check_name: str,
     *,
     url: str | None = None,
-) -> JobLog:
+) -> StoredJobLog:
     """Fetch one Actions job's log, keep it (gzipped, token scrubbed) and record it in the store.
 
     ``url`` is the check's page, for the message when the log is gone. The token goes to the API
@@ -395,7 +395,7 @@ def fetch_job_log(
     ):
         size = _download(client, location, gz, where)
     block = extract_error(_read(dest))
-    log = JobLog(
+    log = StoredJobLog(
         repo=repo,
         job_id=job_id,
         check_name=check_name,
@@ -440,11 +440,11 @@ def _read(path: Path) -> str:
         return fh.read().decode("utf-8", errors="replace")
 
 
-def stored_file(home: Path, log: JobLog) -> Path:
+def stored_file(home: Path, log: StoredJobLog) -> Path:
     return home / log.path
 
 
-def read_log(home: Path, log: JobLog) -> str:
+def read_log(home: Path, log: StoredJobLog) -> str:
     """The whole stored log, as text."""
     path = stored_file(home, log)
     try:
@@ -490,7 +490,7 @@ def parse_pr_ref(text: str, repos: Mapping[str, str]) -> tuple[str, int]:
     return repo, number
 
 
-def pick_checks(pr: PrStatus, name: str | None) -> list[Check]:
+def pick_checks(pr: PrStatus, name: str | None) -> list[CiCheck]:
     """The checks whose logs to show: every failing one, or the one ``name`` picks (a substring
     of its name or ``workflow / name`` label, case-insensitive; failing checks first)."""
     failing = [c for c in pr.checks if c.failed]
@@ -525,8 +525,8 @@ def pick_checks(pr: PrStatus, name: str | None) -> list[Check]:
 class CheckLog:
     """One check and its log, as :func:`check_logs` found it."""
 
-    check: Check
-    log: JobLog | None
+    check: CiCheck
+    log: StoredJobLog | None
     source: str
     """``store`` (read offline), ``fetched`` (now), ``offline`` (the stored one: GitHub could not
     be reached), ``kept`` (the stored one: GitHub no longer has it), ``status`` (a commit status
@@ -539,7 +539,7 @@ def check_logs(
     store: Store,
     home: Path,
     repo: str,
-    checks: Sequence[Check],
+    checks: Sequence[CiCheck],
     client: Callable[[], GitHubClient],
     *,
     refresh: bool = False,

@@ -68,7 +68,7 @@ FAILED_CONCLUSIONS = frozenset(
 
 
 @dataclass(frozen=True)
-class Check:
+class CiCheck:
     """One check of a PR's head commit: a check run (an Actions job) or a commit status."""
 
     name: str
@@ -147,7 +147,7 @@ class PrStatus:
     head_sha: str | None = None
     updated_at: str | None = None
     labels: tuple[str, ...] = ()
-    checks: tuple[Check, ...] = ()
+    checks: tuple[CiCheck, ...] = ()
     checks_total: int = 0
     """How many checks the head commit has; more than ``len(checks)`` when some were not read."""
     reviews: tuple[Review, ...] = ()
@@ -311,7 +311,7 @@ def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def parse_check(node: dict[str, Any], where: str) -> Check | None:
+def parse_check(node: dict[str, Any], where: str) -> CiCheck | None:
     """A ``StatusCheckRollupContext``: a ``CheckRun`` or a ``StatusContext``."""
     kind = node.get("__typename")
     if kind == "CheckRun":
@@ -319,7 +319,7 @@ def parse_check(node: dict[str, Any], where: str) -> Check | None:
         run = _object(suite.get("workflowRun"))
         workflow = _object(run.get("workflow"))
         conclusion = node.get("conclusion")
-        return Check(
+        return CiCheck(
             name=_field(node, "name", str, where),
             workflow=workflow.get("name") if isinstance(workflow.get("name"), str) else None,
             conclusion=conclusion.lower() if isinstance(conclusion, str) else None,
@@ -332,7 +332,7 @@ def parse_check(node: dict[str, Any], where: str) -> Check | None:
     if kind == "StatusContext":
         state = _field(node, "state", str, where).lower()
         running = state in ("pending", "expected")
-        return Check(
+        return CiCheck(
             name=_field(node, "context", str, where),
             workflow=None,
             conclusion=None if running else state,
@@ -476,7 +476,7 @@ class CommitChecks:
     read_at: str
     state: str | None = None
     """The rollup's state folded as :data:`CI_STATES` (``none``: the commit has no checks)."""
-    checks: tuple[Check, ...] = ()
+    checks: tuple[CiCheck, ...] = ()
     checks_total: int = 0
     problem: str | None = None
     """Why nothing was read (the commit is not on GitHub any more)."""

@@ -30,7 +30,7 @@ from workbench.github.model import Notification, parse_notification, stamp
 from workbench.github.store import NotificationPoll, Store
 
 if TYPE_CHECKING:
-    from workbench.github.client import GitHubClient, Page
+    from workbench.github.client import ApiPage, GitHubClient
 
 REASONS = {
     "review_requested": "your review was requested",
@@ -168,7 +168,7 @@ def refresh_notifications(
     return report
 
 
-def _kept(page: Page, canonical: dict[str, str], listed: list[str]) -> list[Notification]:
+def _kept(page: ApiPage, canonical: dict[str, str], listed: list[str]) -> list[Notification]:
     """The threads of a page to store; adds the ids of every thread of ``canonical``'s
     repositories to ``listed`` (one whose reason is not kept is still unread on GitHub)."""
     # The whole page is parsed before anything of it is written.

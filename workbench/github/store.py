@@ -21,7 +21,7 @@ from typing import Any
 from workbench.errors import UsageError
 from workbench.github.errors import NotSynced
 from workbench.github.model import (
-    Check,
+    CiCheck,
     Comment,
     CommitChecks,
     Item,
@@ -280,7 +280,7 @@ def store_path(ws: Workspace) -> Path:
 
 
 _DETAILS: tuple[tuple[str, str, type], ...] = (
-    ("pr_checks", "checks", Check),
+    ("pr_checks", "checks", CiCheck),
     ("pr_reviews", "reviews", Review),
     ("pr_threads", "threads", Thread),
     ("pr_comments", "comments", Comment),
@@ -292,7 +292,7 @@ _JOB_LOG_COLUMNS = "repo, job_id, check_name, fetched_at, path, bytes, first_err
 
 
 @dataclass(frozen=True)
-class JobLog:
+class StoredJobLog:
     """A failing job's log as stored: the file and what was pulled out of it."""
 
     repo: str
@@ -665,7 +665,7 @@ class Store:
                 (viewer,),
             )
 
-    def save_job_log(self, log: JobLog) -> None:
+    def save_job_log(self, log: StoredJobLog) -> None:
         """Record a job's log, fetched and stored at ``log.path`` (relative to the home)."""
         with self._write() as db:
             db.execute(
@@ -824,7 +824,7 @@ class Store:
 
     def save_commit_checks(self, read: CommitChecks) -> None:
         """Record what a commit's checks said; a base's checks replace those read before."""
-        names = [f.name for f in fields(Check)]
+        names = [f.name for f in fields(CiCheck)]
         with self._write() as db:
             db.execute(
                 "INSERT INTO commit_reads (repo, sha, kind, read_at, state, checks_total, "
@@ -860,7 +860,7 @@ class Store:
         self, keys: Iterable[tuple[str, str, str]]
     ) -> dict[tuple[str, str, str], CommitChecks]:
         """The stored reads among ``keys`` (repo, sha, kind), a base's with its checks."""
-        names = [f.name for f in fields(Check)]
+        names = [f.name for f in fields(CiCheck)]
         out = {}
         for repo, sha, kind in dict.fromkeys(keys):
             row = self._db.execute(
@@ -870,10 +870,10 @@ class Store:
             ).fetchone()
             if row is None:
                 continue
-            checks: tuple[Check, ...] = ()
+            checks: tuple[CiCheck, ...] = ()
             if kind == "base":
                 checks = tuple(
-                    Check(*r)
+                    CiCheck(*r)
                     for r in self._db.execute(
                         f"SELECT {', '.join(names)} FROM commit_checks "
                         "WHERE repo = ? AND sha = ? ORDER BY rowid",
@@ -938,14 +938,14 @@ class Store:
             )
         ]
 
-    def job_log(self, repo: str, job_id: int) -> JobLog | None:
+    def job_log(self, repo: str, job_id: int) -> StoredJobLog | None:
         row = self._db.execute(
             f"SELECT {_JOB_LOG_COLUMNS} FROM job_logs WHERE repo = ? AND job_id = ?",
             (repo, job_id),
         ).fetchone()
-        return JobLog(*row) if row else None
+        return StoredJobLog(*row) if row else None
 
-    def job_logs(self, repo: str, job_ids: Iterable[int]) -> dict[int, JobLog]:
+    def job_logs(self, repo: str, job_ids: Iterable[int]) -> dict[int, StoredJobLog]:
         """The stored logs among ``job_ids`` of ``repo``, by job id."""
         ids = list(job_ids)
         if not ids:
@@ -955,7 +955,7 @@ class Store:
             f"WHERE repo = ? AND job_id IN ({','.join('?' * len(ids))})",
             (repo, *ids),
         )
-        return {r[1]: JobLog(*r) for r in rows}
+        return {r[1]: StoredJobLog(*r) for r in rows}
 
     def count(self, repo: str | None = None) -> int:
         if repo is None:

@@ -45,7 +45,7 @@ from workbench.github.store import Store
 
 if TYPE_CHECKING:
     from workbench.config import Recipe
-    from workbench.github.client import GitHubClient, Page, RateLimit
+    from workbench.github.client import ApiPage, GitHubClient, RateLimit
     from workbench.paths import (
         Workspace,  # at run time the client comes in with its caller: reading needs no PyGithub
     )
@@ -359,7 +359,7 @@ class Syncer:
         etag: str | None,
         wanted: Callable[[Item], bool],
         stop: Callable[[Item], bool],
-    ) -> tuple[Page, str | None, bool]:
+    ) -> tuple[ApiPage, str | None, bool]:
         """Store pages of one list until ``stop(last item of a page)``.
 
         Returns the first page, the newest ``updated_at`` seen and whether the list ran out.

@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workbench.config.recipe import CiAsks
-from workbench.github.model import Check, CommitChecks, Item, MergeBase, PrStatus
-from workbench.github.store import JobLog, Store
+from workbench.github.model import CiCheck, CommitChecks, Item, MergeBase, PrStatus
+from workbench.github.store import Store, StoredJobLog
 
 CLASSES = ("new", "unclassified", "broken-trunk", "flaky", "awaiting-approval", "cancelled")
 BLOCKING = frozenset({"new", "unclassified"})
@@ -81,7 +81,7 @@ class TriageFacts:
     """By (repo, head sha): jobs that passed in some attempt, Dr. CI's summary."""
     flaky_issues: dict[str, list[Item]] = field(default_factory=dict)
     """By repo: open DISABLED/UNSTABLE/flaky issues."""
-    logs: dict[tuple[str, int], JobLog] = field(default_factory=dict)
+    logs: dict[tuple[str, int], StoredJobLog] = field(default_factory=dict)
     """Fetched logs of the heads' and the bases' jobs, by (repo, job id)."""
     stopped: str | None = None
     """Why the last sync did not read every base (``bases_stopped``)."""
@@ -91,7 +91,7 @@ class TriageFacts:
     def ask_approval(self, repo: str) -> str:
         return self.asks.get(repo, CiAsks()).approval or ASK_APPROVAL
 
-    def ask_rerun(self, repo: str, check: Check) -> str:
+    def ask_rerun(self, repo: str, check: CiCheck) -> str:
         return self.asks.get(repo, CiAsks()).rerun_ask(check.workflow, ASK_RERUN)
 
 
@@ -179,7 +179,7 @@ def _short(sha: str) -> str:
 
 
 def classify(
-    check: Check,
+    check: CiCheck,
     pr: PrStatus,
     facts: TriageFacts,
     *,
@@ -197,7 +197,7 @@ def classify(
     return Verdict(verdict.klass, why, verdict.ask, drci)
 
 
-def _classify(check: Check, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdict:
+def _classify(check: CiCheck, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdict:
     label = check.label
     if check.conclusion == "action_required":
         return Verdict(
@@ -281,9 +281,9 @@ def _classify(check: Check, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdi
 
 
 def _flaky(
-    check: Check,
+    check: CiCheck,
     key: str,
-    head_log: JobLog | None,
+    head_log: StoredJobLog | None,
     head_error: str | None,
     issues: Sequence[Item],
     head: CommitChecks | None,
@@ -325,7 +325,7 @@ def _unclassified_or_new(
     pr: PrStatus,
     base: MergeBase | None,
     base_read: CommitChecks | None,
-    same: Sequence[Check],
+    same: Sequence[CiCheck],
     stopped: str | None,
 ) -> Verdict:
     def unclassified(why: str) -> Verdict:
@@ -376,7 +376,7 @@ def drci_classes(summary: str | None) -> dict[str, list[dict[str, object]]]:
     }
 
 
-def drci_class(check: Check, head: CommitChecks | None) -> str | None:
+def drci_class(check: CiCheck, head: CommitChecks | None) -> str | None:
     """Dr. CI's class of ``check``, in this module's words; None where it said nothing of it."""
     if head is None or not head.drci:
         return None

@@ -12,7 +12,7 @@ from workbench.pr import sections
 from workbench.pr.facts import Facts
 from workbench.pr.labels import title_prefix
 from workbench.pr.model import GENERATED, human, quote
-from workbench.tests.perfile import file_commands
+from workbench.selection.perfile import file_commands
 
 # Where GitHub looks for a pull request template (case-insensitive), in its order.
 TEMPLATE_PLACES = (".github", "", "docs")

@@ -78,7 +78,7 @@ class PlannedPr:
 
 
 @dataclass
-class Plan:
+class PublishPlan:
     upstream: str
     repo: str
     base: str
@@ -255,7 +255,7 @@ def _commits(engine: SeriesEngine, name: str) -> tuple[str, list[str]]:
     return base, commits
 
 
-def _stack_body(plan: Plan, index: int, own: str) -> str:
+def _stack_body(plan: PublishPlan, index: int, own: str) -> str:
     """The stack list (with links once the PRs exist) above a PR's own body."""
     rows = []
     for i, pr in enumerate(plan.prs):
@@ -287,7 +287,7 @@ def _lower_body(patch_body: str, top: str) -> str:
     )
 
 
-def compose(plan: Plan, index: int) -> tuple[str, list[str]]:
+def compose(plan: PublishPlan, index: int) -> tuple[str, list[str]]:
     """The body PR ``index`` gets: its own body, under the stack list for a stack, with what the
     contributor wrote on GitHub carried over for an open PR, and the version marker; and the
     notes on what was carried over."""
@@ -330,7 +330,7 @@ def plan_open(
     issue: int | None = None,
     store: Store | None = None,
     force: bool = False,
-) -> Plan:
+) -> PublishPlan:
     """What ``pr open`` will do; reads GitHub and the fork, writes nothing."""
     recipe = load_recipe(ws, name)
     if client.anonymous:
@@ -360,7 +360,7 @@ def plan_open(
     top_branch = branch or f"workbench/{name}/{_slug(draft.title)}"
     bot = recipe.pr.labels.bot_command
     hint = f'{bot} "{draft.labels[0]}"' if bot and draft.labels else None
-    plan = Plan(
+    plan = PublishPlan(
         upstream=name,
         repo=recipe.upstream.repo,
         base=recipe.upstream.default_branch,
@@ -461,7 +461,7 @@ def plan_open(
     return plan
 
 
-def _refuse_too_long(plan: Plan) -> None:
+def _refuse_too_long(plan: PublishPlan) -> None:
     """GitHub refuses a body or comment over its limit: say so before anything is pushed."""
     texts = [(pr.body, f"the body of {pr.title!r}") for pr in plan.prs]
     texts.append((plan.comment or "", "the version comment"))
@@ -498,7 +498,7 @@ def _refuse_secrets(draft: PrDraft, client: GitHubClient, ws: Workspace) -> None
             )
 
 
-def push(ws: Workspace, name: str, plan: Plan, client: GitHubClient) -> None:
+def push(ws: Workspace, name: str, plan: PublishPlan, client: GitHubClient) -> None:
     """One push of every branch. A new branch is pushed plainly (``--force`` replaces one that
     holds other commits); a new version of an open PR with ``--force-with-lease`` on what the
     fork held when the plan was made, all or nothing (``--atomic``)."""
@@ -543,7 +543,9 @@ def push(ws: Workspace, name: str, plan: Plan, client: GitHubClient) -> None:
     )
 
 
-def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lambda _: None) -> Plan:
+def open_prs(
+    plan: PublishPlan, client: GitHubClient, log: Callable[[str], None] = lambda _: None
+) -> PublishPlan:
     """Open the new PRs as drafts, and give the open ones their new body (and title) where it
     changed."""
     owner = plan.fork.split("/")[0]
@@ -595,7 +597,7 @@ def open_prs(plan: Plan, client: GitHubClient, log: Callable[[str], None] = lamb
     return plan
 
 
-def post_comment(plan: Plan, client: GitHubClient) -> None:
+def post_comment(plan: PublishPlan, client: GitHubClient) -> None:
     """The "vN: changes since vM" comment on the top PR."""
     top = plan.prs[-1]
     if not plan.comment or top.number is None:

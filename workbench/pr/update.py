@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from workbench.github.store import Store
-    from workbench.pr.publish import Plan
+    from workbench.pr.publish import PublishPlan
 
 
 @dataclass
@@ -62,7 +62,12 @@ def have(worktree: Path, sha: str) -> bool:
 
 
 def fork_heads(
-    worktree: Path, plan: Plan, patterns: list[str], *, env: dict[str, str], token: str | None
+    worktree: Path,
+    plan: PublishPlan,
+    patterns: list[str],
+    *,
+    env: dict[str, str],
+    token: str | None,
 ) -> dict[str, str]:
     """Branch -> commit on the fork for ``patterns`` (``refs/heads/...``), read with real git;
     the commits are fetched (objects only: no ref, no FETCH_HEAD) where this clone lacks them."""
@@ -116,7 +121,7 @@ def _message(worktree: Path, sha: str) -> tuple[str, str]:
 def prepare_updates(
     ws: Workspace,
     name: str,
-    plan: Plan,
+    plan: PublishPlan,
     client: GitHubClient,
     upstream: Repository,
     *,

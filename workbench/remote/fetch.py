@@ -61,7 +61,7 @@ def _device(unpacked: Path, doc: dict) -> str:
 
 def _install_map(ws: Workspace, upstream: str, folder: Path, doc: dict) -> None:
     """A runner's test map goes beside the local ones, where selection finds it by device."""
-    from workbench.tests import testmap
+    from workbench.selection import testmap
 
     archive = folder / testmap.ARCHIVE
     if archive.is_file() and isinstance(doc.get("map_folder"), str):

@@ -49,7 +49,6 @@ from workbench.tui.detail import (
     run_markdown,
     series_markdown,
 )
-from workbench.tui.joblog import JobLog
 from workbench.tui.messages import (
     LogsFetched,
     PageLoaded,
@@ -60,6 +59,7 @@ from workbench.tui.messages import (
     WorkStarted,
 )
 from workbench.tui.screens import ConfirmDialog, DraftScreen, RebaseDialog, error_dialog
+from workbench.tui.session_log import SessionLog
 from workbench.tui.tables import NotificationsTable, PatchesTable, RunsTable
 from workbench.tui.widgets import ItemTable, StatusBar
 
@@ -144,7 +144,7 @@ class DashboardScreen(Screen[None]):
                         )
                 with VerticalScroll(id="detail-pane"):
                     yield Markdown("Select a row to see it here.", id="detail")
-                yield JobLog(self.ws, id="joblog")
+                yield SessionLog(self.ws, id="joblog")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -170,8 +170,8 @@ class DashboardScreen(Screen[None]):
         return self.query_one("#table-notifications", NotificationsTable)
 
     @property
-    def joblog(self) -> JobLog:
-        return self.query_one("#joblog", JobLog)
+    def joblog(self) -> SessionLog:
+        return self.query_one("#joblog", SessionLog)
 
     def active_tab(self) -> str:
         return self.query_one("#tabs", TabbedContent).active or "issues"
@@ -224,7 +224,7 @@ class DashboardScreen(Screen[None]):
         if offset == 0:
             self.app.call_from_thread(self._facets_for, page, generation)
 
-    def _facets_for(self, page: data.Page, generation: int) -> None:
+    def _facets_for(self, page: data.ListPage, generation: int) -> None:
         """Count the labels of a page read in a worker, if no newer list was asked for since:
         the facet worker is exclusive, so a late one for an older list would cancel the one
         for the newest and leave the sidebar empty."""
@@ -232,7 +232,7 @@ class DashboardScreen(Screen[None]):
             self._load_facets(page, generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets", description="labels")
-    def _load_facets(self, page: data.Page, generation: int) -> None:
+    def _load_facets(self, page: data.ListPage, generation: int) -> None:
         time.sleep(FACETS_AFTER)  # typing on: a newer filter makes these counts moot
         if generation != self.generation[page.kind] or get_current_worker().is_cancelled:
             return
@@ -782,8 +782,8 @@ class DashboardScreen(Screen[None]):
         self._update_status()
         self.refresh_bindings()
 
-    @on(JobLog.Finished)
-    def _job_finished(self, msg: JobLog.Finished) -> None:
+    @on(SessionLog.Finished)
+    def _job_finished(self, msg: SessionLog.Finished) -> None:
         word, severity = msg.outcome
         self.notify(f"{msg.session} {word}", severity=severity)  # type: ignore[arg-type]
         self._update_status()

@@ -38,7 +38,7 @@ class ListFilter:
 
 
 @dataclass
-class Page:
+class ListPage:
     """One page of a list and the size of the whole filtered list."""
 
     kind: str
@@ -86,7 +86,7 @@ def read_page(
     limit: int = PAGE_SIZE,
     facets: bool = False,
     now: datetime | None = None,
-) -> Page:
+) -> ListPage:
     """``limit`` rows from ``offset``, the filtered count, and label facets when asked; for the
     PR lists, what blocks each PR (as of ``now``)."""
     q = item_query(kind, recipes, f)
@@ -102,8 +102,8 @@ def read_page(
             by_repo = {r.upstream.repo: r for r in recipes}
             blocking = read_blocking(store, rows, by_repo, now or utc_now())
     except NotSynced as exc:
-        return Page(kind, f, offset, [], 0, note=exc.one_line())
-    return Page(kind, f, offset, rows, total, counts, blocking=blocking)
+        return ListPage(kind, f, offset, [], 0, note=exc.one_line())
+    return ListPage(kind, f, offset, rows, total, counts, blocking=blocking)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from workbench.display import REVIEW_TEXT, ago, is_stale, missing_labels, worktr
 from workbench.github.blocking import Blocker, BlockingView, first_line
 from workbench.github.model import Notification, PrStatus
 from workbench.github.notifications import REASONS
-from workbench.github.store import JobLog, NotificationPoll, TrackedItem
+from workbench.github.store import NotificationPoll, StoredJobLog, TrackedItem
 from workbench.runs import RunResult
 from workbench.tui.data import ListFilter, SeriesView
 
@@ -67,7 +67,7 @@ def blocking_markdown(
     t: TrackedItem,
     found: Sequence[Blocker],
     status: PrStatus | None,
-    logs: Mapping[tuple[str, int], JobLog],
+    logs: Mapping[tuple[str, int], StoredJobLog],
     now: datetime,
 ) -> list[str]:
     """The PR's blocking section: what blocks it, the failing jobs' first error blocks, the

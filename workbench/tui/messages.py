@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
-from workbench.tui.data import Page, SyncInfo, UpstreamCounts
+from workbench.tui.data import ListPage, SyncInfo, UpstreamCounts
 
 
 class _Msg(Message):
@@ -18,7 +18,7 @@ class _Msg(Message):
 
 @dataclass(eq=False)
 class PageLoaded(_Msg):
-    page: Page
+    page: ListPage
     generation: int
 
 

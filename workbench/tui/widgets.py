@@ -22,7 +22,7 @@ from workbench.config import Recipe
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, is_stale
 from workbench.github.blocking import BlockingView, summary
 from workbench.github.store import TrackedItem
-from workbench.tui.data import Page
+from workbench.tui.data import ListPage
 
 TITLE_WIDTH = 34
 PR_TITLE_WIDTH = 26
@@ -85,7 +85,7 @@ class ItemTable(ScrollView, can_focus=True):
 
     # --- data -----------------------------------------------------------------------------------
 
-    def show(self, page: Page, recipes: dict[str, Recipe], now: datetime) -> None:
+    def show(self, page: ListPage, recipes: dict[str, Recipe], now: datetime) -> None:
         """Put ``page`` in: replaces the rows for a first page, appends a later one."""
         self.recipes, self.now = recipes, now
         if page.offset == 0:

@@ -28,13 +28,13 @@ from pathlib import Path
 
 from workbench.envs.versions import package_versions
 from workbench.fsutil import atomic_write_json
-from workbench.tests import blocks as blk
-from workbench.tests.run import config_args
+from workbench.selection import blocks as blk
+from workbench.selection.run import config_args
+from workbench.vocabulary import Log
 
 SCHEMA = 1
 PLUGIN = Path(__file__).resolve().parent / "mapplugin.py"
 PLUGIN_NAME = "_workbench_testmap"
-Log = Callable[[str], None]
 
 
 def environment(python: Path, packages: tuple[str, ...]) -> dict[str, str]:

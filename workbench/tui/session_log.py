@@ -14,7 +14,7 @@ from workbench.tui.jobs import NoxJob
 from workbench.tui.messages import forward_failure
 
 
-class JobLog(Log):
+class SessionLog(Log):
     """One nox session at a time; it runs as its own process group and outlives the dashboard."""
 
     class Finished(Message):

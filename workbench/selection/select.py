@@ -16,9 +16,9 @@ from pathlib import Path
 
 from workbench.config import Recipe
 from workbench.paths import Workspace
-from workbench.tests import blocks
-from workbench.tests.imports import ImportGraph, module_name
-from workbench.tests.testmap import TestMap, describe
+from workbench.selection import blocks
+from workbench.selection.imports import ImportGraph, module_name
+from workbench.selection.testmap import TestMap, describe
 
 TEST_FILE = ("test_*.py", "*_test.py")
 

@@ -12,8 +12,8 @@ from workbench.errors import ProblemFound
 
 if TYPE_CHECKING:
     from workbench.config import Recipe
-    from workbench.envs.builder import Log
     from workbench.paths import Workspace
+    from workbench.vocabulary import Log
 
 
 def _context(args: argparse.Namespace) -> tuple[Workspace, Recipe]:
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_select(args: argparse.Namespace) -> int:
     from workbench.envs.builder import EnvBuilder
-    from workbench.tests.mapping import selection as select
+    from workbench.selection.mapping import selection as select
 
     ws, recipe = _context(args)
     builder = EnvBuilder(ws, recipe, log=_log(args))
@@ -128,7 +128,7 @@ def _print_map(name: str, used: dict | None, not_exercised: list[dict], note: st
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from workbench.tests.mapping import make_map
+    from workbench.selection.mapping import make_map
 
     ws, recipe = _context(args)
     summary = make_map(
@@ -153,7 +153,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from workbench.tests.check import run_tests
+    from workbench.selection.check import run_tests
 
     ws, recipe = _context(args)
     doc, folder = run_tests(ws, recipe, pytest_args=args.passthrough or None, log=_log(args))

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import TypedDict
 
 from workbench.config import Recipe
-from workbench.envs.builder import EnvBuilder, Log, SideEnv
+from workbench.envs.builder import EnvBuilder, SideEnv
 from workbench.envs.versions import package_versions
 from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import new_run_dir, now_iso
-from workbench.tests import mapping
-from workbench.tests.perfile import file_commands, run_files, selection_files
-from workbench.tests.run import SCHEMA, JunitReport, PytestRun, run_pytest
+from workbench.selection import mapping
+from workbench.selection.perfile import file_commands, run_files, selection_files
+from workbench.selection.run import SCHEMA, JunitReport, PytestRun, run_pytest
+from workbench.vocabulary import Log
 
 CHUNK = 500
 """Node ids per pytest process when a test map selects tests one by one."""

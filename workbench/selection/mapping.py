@@ -10,15 +10,16 @@ import json
 from pathlib import Path
 
 from workbench.config import Recipe
-from workbench.envs.builder import EnvBuilder, Log, SideEnv
+from workbench.envs.builder import EnvBuilder, SideEnv
 from workbench.envs.versions import PACKAGES
 from workbench.errors import ProblemFound, UsageError
 from workbench.fsutil import atomic_write_json
 from workbench.gitops.git import run as git
 from workbench.paths import Workspace
 from workbench.runs import new_run_dir, now_iso
-from workbench.tests import testmap
-from workbench.tests.select import Selection, by_map, files_under, select
+from workbench.selection import testmap
+from workbench.selection.select import Selection, by_map, files_under, select
+from workbench.vocabulary import Log
 
 
 def device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:

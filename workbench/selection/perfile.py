@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.config.recipe import FILE_TIMEOUT
-from workbench.tests.run import JunitReport, Outcome, PytestRun
+from workbench.selection.run import JunitReport, Outcome, PytestRun
 
 PROBE = Path(__file__).with_name("unittest_probe.py")
 TAIL_LINES = 12

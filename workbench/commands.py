@@ -1,0 +1,53 @@
+"""Declaring a ``workbench`` command: one call says its name, what it does and its common flags.
+
+Every package registers its own commands (``register(sub)`` in its ``cli.py``) through
+:func:`command`, so a command's help line, its ``NAME`` argument and its ``--json`` flag read
+the same everywhere. The flags only one command takes stay beside it, as plain argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+JSON_HELP = "print JSON"
+
+
+def group(sub: argparse._SubParsersAction, name: str, about: str, **kw: Any) -> Any:
+    """A command with subcommands (``workbench patches ...``): the subparsers to add them to."""
+    parser = sub.add_parser(name, help=about, description=kw.pop("description", about), **kw)
+    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+
+def command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    about: str,
+    func: Handler,
+    *,
+    description: str | None = None,
+    upstream: bool = False,
+    json: str | None = None,
+    passthrough: bool = False,
+    **kw: Any,
+) -> argparse.ArgumentParser:
+    """Add command ``name`` running ``func``.
+
+    ``about`` is its line in the parent's help and, unless ``description`` says more, the top
+    of its own. ``upstream`` adds the required ``NAME`` argument (a folder of ``upstreams/``);
+    ``json`` adds ``--json`` with that help text (:data:`JSON_HELP` for plain JSON);
+    ``passthrough`` lets it take the arguments after ``--``. Other keywords go to argparse
+    (``epilog``, ``usage``).
+    """
+    parser = sub.add_parser(name, help=about, description=description or about, **kw)
+    if upstream:
+        parser.add_argument("name", metavar="NAME", help="upstream name (a folder of upstreams/)")
+    if json:
+        parser.add_argument("--json", action="store_true", help=json)
+    parser.set_defaults(func=func)
+    if passthrough:
+        parser.set_defaults(accepts_passthrough=True)
+    return parser
