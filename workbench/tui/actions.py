@@ -1,11 +1,15 @@
-"""The dashboard's actions in one table: each row makes its key binding and, when it has a
-palette name ("area: verb"), its command palette entry. Commands whose names depend on the
-state (an issue's number, an upstream's name) are made in :mod:`workbench.tui.commands`."""
+"""The dashboard's actions in one table: each row makes its key binding and its command palette
+entry ("area: verb"), so a key and its palette command are described in one place.
+
+A palette entry is made per what it names: the screen (one entry, while the screen allows the
+action), the highlighted PR or issue (``{number}``), each upstream (``{upstream}``), or the nox
+session that runs (``{session}`` in its help line). :mod:`workbench.tui.commands` makes them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from textual.binding import Binding
 
@@ -21,10 +25,15 @@ TABS = {
 
 TAB_KEYS = Binding.Group("Tab", compact=True)
 
+PalettePer = Literal["screen", "pr", "issue", "upstream", "run"]
+PALETTE_ORDER: tuple[PalettePer, ...] = ("screen", "pr", "issue", "upstream", "run")
+"""The palette's order: the screen's commands, the highlighted item's, each upstream's, the
+running session's (within each, the table's order; per upstream, all of one upstream first)."""
+
 
 @dataclass(frozen=True)
 class Action:
-    """One thing a key does on the dashboard."""
+    """One thing a key does on the dashboard, and its command in the palette."""
 
     key: str
     name: str
@@ -35,7 +44,13 @@ class Action:
     """The footer's word."""
     tooltip: str
     palette: str = ""
-    """The command palette's name for it ("area: verb"); empty: not in the palette."""
+    """The command palette's name for it ("area: verb"); empty: not in the palette. It may name
+    ``{number}`` (the highlighted item's) or ``{upstream}`` (one entry per upstream)."""
+    palette_per: PalettePer = "screen"
+    """What one palette entry is made for (see :data:`PALETTE_ORDER`)."""
+    palette_help: str | None = None
+    """The palette's line under the name where it is not the tooltip ("": none); it may name
+    ``{session}``, the running nox session."""
     args: tuple[str, ...] = ()
     show: bool = True
     priority: bool = False
@@ -44,9 +59,21 @@ class Action:
     @property
     def action(self) -> str:
         """In Textual's action syntax: ``sync``, ``show_tab('mine')``."""
-        if not self.args:
+        return self.invocation()
+
+    def invocation(self, *more: str) -> str:
+        """The action with its arguments and ``more`` (an upstream's name, for a palette entry
+        per upstream): ``apply('ao')``."""
+        args = (*self.args, *more)
+        if not args:
             return self.name
-        return f"{self.name}({', '.join(repr(a) for a in self.args)})"
+        return f"{self.name}({', '.join(repr(a) for a in args)})"
+
+    def palette_line(self, **fields: str) -> str:
+        """The palette's help line for it, with ``fields`` (``session``) filled in."""
+        if self.palette_help is None:
+            return self.tooltip
+        return self.palette_help.format(**fields)
 
     def binding(self) -> Binding:
         return Binding(
@@ -111,19 +138,86 @@ DASHBOARD_ACTIONS: list[Action] = [
         "Open the highlighted issue or PR in the browser",
         "item: open in browser",
     ),
-    _a("start_work", "w", "Work", "Start work on the highlighted issue: names the next patch"),
-    _a("apply", "a", "Apply", "Apply the series onto its pin (patched worktree)"),
-    _a("refresh_series", "f", "Refresh", "Write the worktree's commits back to patches/"),
-    _a("rebase", "b", "Rebase", "Rebase the series onto another ref"),
-    _a("run_tests", "t", "Tests", "Run nox -s NAME_tests in the background"),
-    _a("run_bench", "B", "Bench", "Run nox -s NAME_bench in the background"),
-    _a("cancel_job", "x", "Cancel run", "Stop the running nox session (its process group)"),
-    _a("draft_pr", "d", "Draft PR", "Draft the PR description and preview it"),
+    _a(
+        "start_work",
+        "w",
+        "Work",
+        "Start work on the highlighted issue: names the next patch",
+        "work: start on #{number}",
+        palette_per="issue",
+        palette_help="Record the issue as the series' work; the draft gets Fixes #N",
+    ),
+    _a(
+        "apply",
+        "a",
+        "Apply",
+        "Apply the series onto its pin (patched worktree)",
+        "patches: apply {upstream}",
+        palette_per="upstream",
+        palette_help="",
+    ),
+    _a(
+        "refresh_series",
+        "f",
+        "Refresh",
+        "Write the worktree's commits back to patches/",
+        "patches: refresh {upstream}",
+        palette_per="upstream",
+        palette_help="",
+    ),
+    _a(
+        "rebase",
+        "b",
+        "Rebase",
+        "Rebase the series onto another ref",
+        "patches: rebase {upstream}",
+        palette_per="upstream",
+        palette_help="",
+    ),
+    _a(
+        "run_tests",
+        "t",
+        "Tests",
+        "Run nox -s NAME_tests in the background",
+        "run: {upstream}_tests",
+        palette_per="upstream",
+        palette_help="nox, in background",
+    ),
+    _a(
+        "run_bench",
+        "B",
+        "Bench",
+        "Run nox -s NAME_bench in the background",
+        "run: {upstream}_bench",
+        palette_per="upstream",
+        palette_help="nox, in background",
+    ),
+    _a(
+        "cancel_job",
+        "x",
+        "Cancel run",
+        "Stop the running nox session (its process group)",
+        "run: cancel",
+        palette_per="run",
+        palette_help="Stop {session}",
+    ),
+    _a(
+        "draft_pr",
+        "d",
+        "Draft PR",
+        "Draft the PR description and preview it",
+        "pr: draft {upstream}",
+        palette_per="upstream",
+        palette_help="Preview, copy or save the draft",
+    ),
     _a(
         "fetch_logs",
         "l",
         "Logs",
         "Fetch the failing jobs' logs of the highlighted PR: first error shown, kept offline",
+        "pr: fetch failing logs of #{number}",
+        palette_per="pr",
+        palette_help="The failing jobs' logs: their first errors in the detail pane, kept offline",
     ),
     _a(
         "toggle_newcomer",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import webbrowser
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -20,6 +20,8 @@ from workbench.github.store import Store
 from workbench.paths import Workspace
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.dashboard import DashboardScreen
+
+T = TypeVar("T")
 
 
 class WorkbenchApp(App[None]):
@@ -54,6 +56,12 @@ class WorkbenchApp(App[None]):
 
     def get_default_screen(self) -> DashboardScreen:
         return self.dashboard
+
+    def read_store(self, read: Callable[[Store], T]) -> T:
+        """``read(store)`` on the app's one connection, which the readers share in turn (the
+        thread workers of the panes)."""
+        with self.store_lock:
+            return read(self.store)
 
 
 def make_app(

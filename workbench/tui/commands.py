@@ -1,6 +1,6 @@
-"""The command palette: the dashboard's actions as "area: verb" commands, from the current state:
-the action table's (:mod:`workbench.tui.actions`), then those named after an item or an
-upstream."""
+"""The command palette: the action table's commands (:mod:`workbench.tui.actions`) for the
+current state, in the table's order: the screen's, then the highlighted item's, each upstream's
+and the running session's."""
 
 from __future__ import annotations
 
@@ -9,62 +9,42 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from workbench.tui.actions import DASHBOARD_ACTIONS
+from workbench.tui.actions import DASHBOARD_ACTIONS, PALETTE_ORDER, Action
 from workbench.tui.dashboard import DashboardScreen
+
+PaletteCommand = tuple[str, Callable[[], object], str]
+"""A palette entry: its name, what it runs, its help line ("" for none)."""
 
 
 class WorkbenchCommands(Provider):
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+    def _commands(self) -> list[PaletteCommand]:
         if not isinstance(self.screen, DashboardScreen):
             return []
         screen: DashboardScreen = self.screen
-        # The table's actions that have a palette name and that the screen allows now.
-        out: list[tuple[str, Callable[[], object], str]] = [
-            (a.palette, partial(screen.run_action, a.action), a.tooltip)
-            for a in DASHBOARD_ACTIONS
-            if a.palette and screen.check_action(a.name, a.args)
-        ]
         item = screen.highlighted_item()
-        if item is not None and item.item.is_pull_request:
-            out.append(
-                (
-                    f"pr: fetch failing logs of #{item.item.number}",
-                    screen.action_fetch_logs,
-                    "The failing jobs' logs: their first errors in the detail pane, kept offline",
-                )
-            )
-        if item is not None and not item.item.is_pull_request:
-            out.append(
-                (
-                    f"work: start on #{item.item.number}",
-                    screen.action_start_work,
-                    "Record the issue as the series' work; the draft gets Fixes #N",
-                )
-            )
-        for name in screen.recipes:
-            out += [
-                (f"patches: apply {name}", partial(screen.series_action, "apply", name), ""),
-                (f"patches: refresh {name}", partial(screen.series_action, "refresh", name), ""),
-                (f"patches: rebase {name}", partial(screen.ask_rebase, name), ""),
-                (
-                    f"run: {name}_tests",
-                    partial(screen.start_job, name, "tests"),
-                    "nox, in background",
-                ),
-                (
-                    f"run: {name}_bench",
-                    partial(screen.start_job, name, "bench"),
-                    "nox, in background",
-                ),
-                (
-                    f"pr: draft {name}",
-                    partial(screen.draft, name),
-                    "Preview, copy or save the draft",
-                ),
-            ]
         job = screen.joblog.job
-        if job is not None:
-            out.append(("run: cancel", screen.action_cancel_job, f"Stop {job.session}"))
+        out: list[PaletteCommand] = []
+
+        def add(a: Action, name: str, help_: str, *args: str) -> None:
+            if screen.check_action(a.name, (*a.args, *args)):  # what the screen allows now
+                out.append((name, partial(screen.run_action, a.invocation(*args)), help_))
+
+        for per in PALETTE_ORDER:
+            actions = [a for a in DASHBOARD_ACTIONS if a.palette and a.palette_per == per]
+            if per == "screen":
+                for a in actions:
+                    add(a, a.palette, a.palette_line())
+            elif per in ("pr", "issue") and item is not None:
+                if item.item.is_pull_request == (per == "pr"):
+                    for a in actions:
+                        add(a, a.palette.format(number=item.item.number), a.palette_line())
+            elif per == "upstream":
+                for name in screen.recipes:
+                    for a in actions:
+                        add(a, a.palette.format(upstream=name), a.palette_line(), name)
+            elif per == "run" and job is not None:
+                for a in actions:
+                    add(a, a.palette, a.palette_line(session=job.session))
         return out
 
     async def discover(self) -> Hits:

@@ -4,6 +4,7 @@ yes/no question before a write to GitHub."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -13,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -23,7 +25,6 @@ from workbench.errors import WorkbenchError
 from workbench.fsutil import atomic_write_bytes
 from workbench.paths import Workspace
 from workbench.tui.detail import draft_preview, md_text
-from workbench.tui.messages import DraftReady
 
 if TYPE_CHECKING:
     from workbench.pr import PrDraft
@@ -128,6 +129,12 @@ class DraftScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="draft.close", tooltip="Close the preview"),
     ]
 
+    @dataclass(eq=False)
+    class _Drafted(Message):
+        """The worker made the draft: show it."""
+
+        draft: PrDraft
+
     def __init__(self, ws: Workspace, name: str, save_to: Path) -> None:
         super().__init__()
         self.ws, self.upstream, self.save_to = ws, name, save_to
@@ -172,10 +179,10 @@ class DraftScreen(ModalScreen[None]):
         previous = saved.read_text(errors="replace") if saved.is_file() else None
         with Store.open(self.ws) as store:
             draft = make_draft(self.ws, self.upstream, store=store, keep_from=previous)
-        self.post_message(DraftReady(draft))
+        self.post_message(self._Drafted(draft))
 
-    @on(DraftReady)
-    def _ready(self, msg: DraftReady) -> None:
+    @on(_Drafted)
+    def _ready(self, msg: _Drafted) -> None:
         self.show(msg.draft)
 
     def show(self, draft: PrDraft) -> None:

@@ -1,4 +1,5 @@
-"""The dashboard's own widgets: a lazily paged item list and the status bar."""
+"""The issue and PR list widget: the store's rows, paged in as the view nears them and drawn
+line by line."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
 
 from workbench.config import Recipe
 from workbench.display import CI_STYLE, REVIEW_TEXT, ago, is_stale
@@ -235,34 +235,3 @@ class ItemTable(ScrollView, can_focus=True):
         if self.more and not self.loading_more and bottom >= len(self.items) - PREFETCH:
             self.loading_more = True
             self.post_message(self.NeedMore(self))
-
-
-class StatusBar(Static):
-    """Last sync, offline state, remaining rate limit, the running session."""
-
-    def compose_text(
-        self,
-        *,
-        synced: str,
-        stale: bool,
-        offline: str | None,
-        rate: int | None,
-        viewer: str | None,
-        job: str | None,
-        busy: str | None,
-    ) -> Text:
-        text = Text()
-        if offline:
-            text.append(" offline ", style="bold white on red")
-            text.append(" ")
-        text.append(f"synced {synced}", style="yellow" if stale else "")
-        if stale:
-            text.append(" (stale)", style="yellow")
-        text.append(" · rate limit ")
-        text.append("?" if rate is None else str(rate), style="red" if rate == 0 else "")
-        text.append(f" · @{viewer}" if viewer else " · not signed in")
-        if busy:
-            text.append(f" · {busy}…", style="cyan")
-        if job:
-            text.append(f" · running {job}", style="bold cyan")
-        return text
