@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import UsageError
-from workbench.github import store as store_module
 from workbench.github.errors import NotSynced
 from workbench.github.model import Item, PrStatus
 from workbench.github.store import SCHEMA_VERSION, ItemQuery, Store
+from workbench.github.store import schema as store_module
 
 AO, XLA = "pytorch/ao", "pytorch/xla"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from workbench.github import store as store_module
 from workbench.github.model import CiCheck, Comment, Item, Notification, PrStatus, Review, Thread
 from workbench.github.store import Store, StoredJobLog
+from workbench.github.store import state as store_module
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 VIEWER = "ada"
