@@ -20,15 +20,10 @@ import pytest
 from tests import github_server
 from tests.github_joblogs import FakeJobLogs
 from tests.github_server import TOKEN, VIEWER, Fault, GitHubEnv
-from workbench.github.joblogs import (
-    MAX_LINES,
-    _Scrubber,
-    clean_lines,
-    extract_error,
-    parse_pr_ref,
-    read_log,
-)
+from workbench.github.joblogs import _Scrubber, read_log
+from workbench.github.log_errors import MAX_LINES, clean_lines, extract_error
 from workbench.github.model import CiCheck, PrStatus
+from workbench.github.pr_ref import parse_pr_ref
 
 fake_github = github_server.fake_github  # the fixtures, shared with the other GitHub tests
 gh_env = github_server.gh_env

@@ -1,20 +1,20 @@
-"""Failing CI jobs' logs on demand: fetched once, kept gzipped, read offline, boiled down.
+"""Failing CI jobs' logs on demand: fetched once, kept gzipped, read offline.
 
-A red check on a PR says little until its log is read, and a GitHub Actions log is thousands of
-lines of set-up, downloads and progress around the few that matter. :func:`fetch_job_log` fetches
-one job's log (``GET /repos/{repo}/actions/jobs/{id}/logs`` answers with a redirect to blob storage
-on another host, followed without the token, like an artifact download), scrubs the token out of
-it, keeps it at ``<home>/logs/OWNER/REPO/JOB.log.gz`` and records it in the store with the first
-error block :func:`extract_error` pulls out of it: the failing tests and their assertion, the
-compiler errors, the last Python traceback or the runner's ``##[error]`` lines. The next reading
-needs no request: :func:`read_log` reads the file back.
+:func:`fetch_job_log` fetches one job's log (``GET /repos/{repo}/actions/jobs/{id}/logs``
+answers with a redirect to blob storage on another host, followed without the token, like an
+artifact download), scrubs the token out of it, keeps it at ``<home>/logs/OWNER/REPO/JOB.log.gz``
+and records it in the store with the first error block
+:func:`~workbench.github.log_errors.extract_error` pulls out of it. The next reading needs no
+request: :func:`read_log` reads the file back. :func:`pick_checks` says which of a PR's checks'
+logs to show, :func:`check_logs` reads them, the stored ones offline
+(:func:`workbench.github.failing.failing_logs` runs the two).
 """
 
 from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +22,13 @@ from typing import TYPE_CHECKING
 from workbench.errors import UsageError, WorkbenchError
 from workbench.fsutil import atomic_writer
 from workbench.github.errors import GitHubError, RateLimited, UnexpectedResponse, Unreachable
+from workbench.github.log_errors import extract_error
 from workbench.github.model import CiCheck, PrStatus
 from workbench.github.store import Store, StoredJobLog, now_utc
 
 if TYPE_CHECKING:
     from workbench.github.client import GitHubClient
 
-MAX_LINES = 40
-"""The most lines an error block has: enough for an assertion and its context, short enough to
-read in a terminal and to keep in the store."""
-MAX_WIDTH = 400
-"""Longer lines (a compiler's command line) are cut here."""
 LOG_RETENTION = (
     "GitHub keeps Actions logs for a limited time (90 days unless the repository sets less)"
 )
@@ -58,270 +54,6 @@ class JobLogMissing(GitHubError):
     """The stored file of a recorded log is not there any more."""
 
     title = "log missing"
-
-
-# --- extraction ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ErrorBlock:
-    """What a contributor reads first of a failing job's log."""
-
-    kind: str
-    """``pytest``, ``compiler``, ``traceback``, ``actions`` (``##[error]`` lines) or ``none``."""
-    first_line: str | None
-    """The one line that names the failure: the first ``FAILED`` test, the first compiler error,
-    the exception, the first ``##[error]``."""
-    lines: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-_STAMP = re.compile(r"\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][AB012]")
-
-
-def clean_lines(text: str) -> list[str]:
-    """The log's lines without the Actions timestamps, ANSI colours and group markers."""
-    lines = []
-    for raw in text.splitlines():
-        line = raw
-        if line[:1] in ("2", "\ufeff"):
-            line = _STAMP.sub("", line, count=1)
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
-        if line.startswith("##[endgroup]"):
-            continue
-        if line.startswith("##[group]"):
-            line = line[len("##[group]") :]
-        line = line.rstrip()
-        if len(line) > MAX_WIDTH:
-            line = line[:MAX_WIDTH] + " …"
-        lines.append(line)
-    return lines
-
-
-def _more(n: int, what: str) -> str:
-    return f"… {n} more {what}"
-
-
-def _capped(lines: list[str], room: int, what: str = "lines") -> list[str]:
-    """The first lines that fit in ``room``, the last one saying how many were left out."""
-    if len(lines) <= room:
-        return lines
-    keep = max(room - 1, 0)
-    return [*lines[:keep], _more(len(lines) - keep, what)]
-
-
-# pytest ------------------------------------------------------------------------------------------
-
-_SUMMARY_HEADER = re.compile(r"=+ short test summary info =+")
-_SUMMARY_LINE = re.compile(r"(FAILED|ERROR) [^\s:]+\.py(::|\s|$)")
-_FAILURES_HEADER = re.compile(r"=+ (FAILURES|ERRORS) =+")
-_RESULT_LINE = re.compile(r"=+ .*\b(failed|errors?)\b.* in [\d.]+s.*=+")
-_TEST_HEADER = re.compile(r"_{3,} .+ _{3,}")
-_FRAME_SEP = re.compile(r"(_ ){3,}_?")
-_E_LINE = re.compile(r"E(\s|$)")
-_LOCATION = re.compile(r"[^\s:][^:]*:\d+: \S")
-_DEF = re.compile(r"\s*(async\s+)?def \w")
-
-
-def _pytest(lines: list[str]) -> ErrorBlock | None:
-    header = next((i for i, ln in enumerate(lines) if _SUMMARY_HEADER.fullmatch(ln)), None)
-    summary = [ln for ln in lines[header or 0 :] if _SUMMARY_LINE.match(ln)]
-    summary = list(dict.fromkeys(summary))
-    result = next((ln for ln in reversed(lines) if _RESULT_LINE.fullmatch(ln)), None)
-    failures = next((i for i, ln in enumerate(lines) if _FAILURES_HEADER.fullmatch(ln)), None)
-    assertion: list[str] = []
-    location = None
-    if failures is not None:
-        assertion, location = _first_assertion(lines, failures + 1)
-    if not summary and not assertion:
-        return None
-    out = _capped(summary, 10, "failed tests")
-    if result:
-        out.append(result)
-    if assertion:
-        if out:
-            out.append("")
-        out += _capped(assertion, MAX_LINES - len(out) - (1 if location else 0))
-        if location:
-            out.append(location)
-    said = next((ln[1:].strip() for ln in assertion if _E_LINE.match(ln)), None)
-    if summary:
-        first = summary[0]
-        # `pytest -v`/`-q` summaries of unittest-style tests name no error: add the first E line.
-        if " - " not in first and said:
-            first = f"{first} - {said}"
-    else:
-        first = location or said or assertion[0]
-    return ErrorBlock("pytest", first, tuple(out))
-
-
-def _first_assertion(lines: list[str], start: int) -> tuple[list[str], str | None]:
-    """The first failure's ``E`` lines, with the test's name, the ``def`` and ``>`` lines before
-    them, and the ``path:line: ExcType`` line after them."""
-    first_e = None
-    for i in range(start, len(lines)):
-        if _E_LINE.match(lines[i]) and lines[i].strip() != "E":
-            first_e = i
-            break
-        if _SUMMARY_HEADER.fullmatch(lines[i]):
-            break
-    if first_e is None:
-        return [], None
-    end = first_e
-    while end < len(lines) and _E_LINE.match(lines[end]):
-        end += 1
-    # The frame the E lines belong to: back to the frame separator or the test's header.
-    top = first_e
-    while top > start and not (
-        _TEST_HEADER.fullmatch(lines[top - 1]) or _FRAME_SEP.fullmatch(lines[top - 1])
-    ):
-        top -= 1
-    test_header = next(
-        (lines[i] for i in range(first_e - 1, start - 1, -1) if _TEST_HEADER.fullmatch(lines[i])),
-        None,
-    )
-    frame = lines[top:first_e]
-    arrow = next((k for k in range(len(frame) - 1, -1, -1) if frame[k].startswith(">")), None)
-    context: list[str] = []
-    if arrow is not None:
-        define = next((k for k in range(arrow - 1, -1, -1) if _DEF.match(frame[k])), None)
-        if define is not None:
-            context.append(frame[define])
-            if arrow - define > 1:
-                context.append("    ...")
-        context += frame[arrow:]
-    else:  # --tb=short: "path:line: in test_x" and the source line
-        context = [ln for ln in frame if ln.strip()][-2:]
-    block = ([test_header] if test_header else []) + context + lines[first_e:end]
-    location = next(
-        (ln for ln in lines[end : end + 3] if ln.strip()),
-        None,
-    )
-    if location is not None and not _LOCATION.match(location):
-        location = None
-    return block, location
-
-
-# compilers ---------------------------------------------------------------------------------------
-
-_COMPILER = re.compile(
-    r"[^\s:][^:]*:\d+(?::\d+)?:\s*(?:fatal )?error\b"  # gcc, clang: file:line:col: error:
-    r"|\S[^(]*\(\d+\): (?:catastrophic )?error\b"  # nvcc: file(line): error
-    r"|error(?:\[\w+\])?: "  # cargo, a linker or tool at line start
-)
-_NINJA_FAILED = re.compile(r"FAILED: \S")
-_CONTEXT_STOP = re.compile(r"\[\d+/\d+\] |ninja: |FAILED: |\S+\.\w+: In (function|member)")
-MAX_COMPILER_ERRORS = 8
-
-
-def _compiler(lines: list[str]) -> ErrorBlock | None:
-    hits = [i for i, ln in enumerate(lines) if _COMPILER.match(ln)]
-    if not hits:
-        return None
-    out: list[str] = []
-    ninja = next(
-        (
-            lines[i]
-            for i in range(hits[0] - 1, max(hits[0] - 200, -1), -1)
-            if _NINJA_FAILED.match(lines[i])
-        ),
-        None,
-    )
-    if ninja:
-        out.append(ninja)
-    seen: set[str] = set()
-    shown = 0
-    for i in hits:
-        if lines[i] in seen:
-            continue  # the same error again, from another compile unit or a retry
-        seen.add(lines[i])
-        if shown == MAX_COMPILER_ERRORS or len(out) >= MAX_LINES - 1:
-            break
-        shown += 1
-        out.append(lines[i])
-        for ln in lines[i + 1 : i + 4]:
-            if not ln.strip() or _COMPILER.match(ln) or _CONTEXT_STOP.match(ln):
-                break
-            out.append(ln)
-    left = len({lines[i] for i in hits}) - shown
-    out = out[: MAX_LINES - (1 if left else 0)]
-    if left:
-        out.append(_more(left, "errors"))
-    return ErrorBlock("compiler", lines[hits[0]], tuple(out))
-
-
-# tracebacks --------------------------------------------------------------------------------------
-
-_TRACEBACK = "Traceback (most recent call last):"
-
-
-def _traceback(lines: list[str]) -> ErrorBlock | None:
-    start = next(
-        (i for i in range(len(lines) - 1, -1, -1) if _TRACEBACK in lines[i]),
-        None,
-    )
-    if start is None:
-        return None
-    # torchrun and friends prefix every line of a process's output ("[rank0]: ").
-    prefix = lines[start][: lines[start].index(_TRACEBACK)]
-
-    def bare(line: str) -> str:
-        return line[len(prefix) :] if prefix and line.startswith(prefix) else line
-
-    def ours(line: str) -> bool:  # another process's line ends a prefixed traceback
-        return not prefix or line.startswith(prefix)
-
-    frames: list[str] = []
-    i = start + 1
-    while (
-        i < len(lines) and ours(lines[i]) and (not bare(lines[i]) or bare(lines[i])[:1].isspace())
-    ):
-        frames.append(bare(lines[i]))
-        i += 1
-    while frames and not frames[-1].strip():
-        frames.pop()
-    exception: list[str] = []
-    while i < len(lines) and ours(lines[i]) and bare(lines[i]).strip() and len(exception) < 6:
-        exception.append(bare(lines[i]))
-        i += 1
-    if not exception:
-        return None
-    room = MAX_LINES - 1 - len(exception)
-    if len(frames) > room:
-        tail = frames[-(room - 1) :]
-        while tail and not tail[0].lstrip().startswith("File ") and len(tail) > 1:
-            tail = tail[1:]
-        frames = [f"  … {len(frames) - len(tail)} more lines of frames", *tail]
-    return ErrorBlock("traceback", exception[0], (_TRACEBACK, *frames, *exception))
-
-
-# the runner --------------------------------------------------------------------------------------
-
-
-def _actions(lines: list[str]) -> ErrorBlock | None:
-    found = list(
-        dict.fromkeys(ln[len("##[error]") :] for ln in lines if ln.startswith("##[error]"))
-    )
-    if not found:
-        return None
-    return ErrorBlock("actions", found[0], tuple(_capped(found, MAX_LINES, "errors")))
-
-
-def extract_error(text: str) -> ErrorBlock:
-    """The first error block a contributor needs from a GitHub Actions job log, in this order:
-    pytest's failed tests and the first assertion, compiler errors, the last Python traceback,
-    the runner's ``##[error]`` lines; kind ``none`` when the log has none of them."""
-    lines = clean_lines(text)
-    for finder in (_pytest, _compiler, _traceback, _actions):
-        block = finder(lines)
-        if block is not None:
-            return block
-    return ErrorBlock("none", None, ())
 
 
 # --- fetching and reading ------------------------------------------------------------------------
@@ -462,32 +194,6 @@ def read_log(home: Path, log: StoredJobLog) -> str:
 
 
 # --- a PR's failing checks -----------------------------------------------------------------------
-
-_PR_REF = re.compile(
-    r"(?:https?://[^/]+/)?(?P<repo>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?)"
-    r"(?:#|/pull/)(?P<number>\d+)/?"
-)
-
-
-def parse_pr_ref(text: str, repos: Mapping[str, str]) -> tuple[str, int]:
-    """``OWNER/REPO#N``, ``NAME#N`` or a PR's URL as ``(repo, number)``; ``repos`` maps the
-    recipes' names to their repositories, whose spelling the store uses."""
-    m = _PR_REF.fullmatch(text.strip())
-    if not m:
-        raise UsageError(
-            f"{text!r} is not a pull request reference",
-            "give it as OWNER/REPO#N, e.g. pytorch/ao#1234",
-        )
-    repo, number = m["repo"], int(m["number"])
-    for name, slug in repos.items():
-        if repo.lower() in (slug.lower(), name.lower()):
-            return slug, number
-    if "/" not in repo:
-        raise UsageError(
-            f"{repo!r} is neither OWNER/REPO nor an upstream's name",
-            f"known upstreams: {', '.join(repos) or 'none'}",
-        )
-    return repo, number
 
 
 def pick_checks(pr: PrStatus, name: str | None) -> list[CiCheck]:
