@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.github.errors import RateLimited, UnexpectedResponse
 from workbench.github.model import (
-    _ROLLUP,
+    CI_ROLLUP,
     CommitChecks,
     MergeBase,
     PrStatus,
@@ -306,7 +306,7 @@ def _base(client: GitHubClient, key: tuple[str, str, str], obj: object) -> Commi
         sha,
         "base",
         now_utc(),
-        state=_ROLLUP.get(state, "none") if isinstance(state, str) else "none",
+        state=CI_ROLLUP.get(state, "none") if isinstance(state, str) else "none",
         checks=tuple(checks),
         checks_total=total if isinstance(total, int) else len(checks),
     )
