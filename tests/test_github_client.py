@@ -10,13 +10,8 @@ from github import Auth, Github
 from tests import github_server
 from tests.github_server import TOKEN, FakeGitHub
 from workbench.errors import UsageError
-from workbench.github.client import (
-    DEFAULT_API,
-    Credentials,
-    GitHubClient,
-    Settings,
-    find_credentials,
-)
+from workbench.github.client import GitHubClient
+from workbench.github.settings import DEFAULT_API, Credentials, Settings, find_credentials
 
 fake_github = github_server.fake_github  # the fixtures, shared with the other GitHub tests
 

@@ -18,7 +18,8 @@ from workbench.paths import Workspace
 
 def cmd_sync(args: argparse.Namespace) -> int:
     # PyGithub is imported here so that reading the store does not pay for it.
-    from workbench.github.client import ANONYMOUS_WARNING, GitHubClient
+    from workbench.github.client import GitHubClient
+    from workbench.github.settings import ANONYMOUS_WARNING
     from workbench.github.sync import sync_upstreams
 
     def warn_anonymous(client: GitHubClient) -> None:
