@@ -33,6 +33,7 @@ from workbench.github.model import (
     PrStatus,
     parse_check,
 )
+from workbench.github.queries import CHECK_FRAGMENT
 from workbench.github.store import Store, now_utc
 
 if TYPE_CHECKING:
@@ -101,8 +102,6 @@ query MoreBaseChecks($owner: String!, $name: String!, $oid: GitObjectID!, $after
 def commits_query(kinds: Sequence[str]) -> str:
     """One request reading several commits: ``c0``, ``c1`` ... each a base (its checks) or a
     head (jobs that passed in some attempt, Dr.CI's summary), as ``kinds`` says."""
-    from workbench.github.sync import CHECK_FRAGMENT
-
     params = ", ".join(
         f"$o{k}: String!, $n{k}: String!, $s{k}: GitObjectID!" for k in range(len(kinds))
     )
@@ -279,8 +278,6 @@ def _base(client: GitHubClient, key: tuple[str, str, str], obj: object) -> Commi
     page = _object(contexts.get("pageInfo"))
     after = page.get("endCursor") if page.get("hasNextPage") and nodes else None
     while after:
-        from workbench.github.sync import CHECK_FRAGMENT
-
         owner, name = repo.split("/", 1)
         data = client.graphql(
             MORE_BASE_CHECKS_QUERY + CHECK_FRAGMENT,

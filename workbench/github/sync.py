@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench.github.bases import BasesReport, refresh_bases
 from workbench.github.errors import UnexpectedResponse, Unreachable
 from workbench.github.model import (
-    THREADS_READ,
     Item,
     PrStatus,
     parse_check,
@@ -41,6 +40,7 @@ from workbench.github.model import (
     stamp,
 )
 from workbench.github.notifications import NotificationReport, refresh_notifications
+from workbench.github.queries import MORE_CHECKS_QUERY, STATUS_QUERY
 from workbench.github.store import Store
 
 if TYPE_CHECKING:
@@ -56,121 +56,6 @@ STATUS_MAX_AGE = timedelta(minutes=10)
 
 UPDATED_FIRST = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
 OLD_OPEN_FIRST = {"state": "open", "sort": "updated", "direction": "asc", "per_page": PER_PAGE}
-
-STATUS_PAGE = 100
-"""PRs per search page (GitHub's most): 100 of the contributor's PRs in one request."""
-
-CHECK_FRAGMENT = """
-fragment check on StatusCheckRollupContext {
-  __typename
-  ... on CheckRun {
-    name
-    conclusion
-    status
-    detailsUrl
-    databaseId
-    completedAt
-    checkSuite { workflowRun { databaseId workflow { name } } }
-  }
-  ... on StatusContext { context state targetUrl }
-}
-"""
-
-STATUS_QUERY = (
-    """
-query PrStatus(
-  $mine: String!, $review: String!, $mineAfter: String, $reviewAfter: String,
-  $withMine: Boolean!, $withReview: Boolean!
-) {
-  viewer { login }
-  rateLimit { cost remaining resetAt }
-  mine: search(query: $mine, type: ISSUE, first: 100, after: $mineAfter) @include(if: $withMine) {
-    issueCount
-    pageInfo { hasNextPage endCursor }
-    nodes { ...prStatus }
-  }
-  review: search(query: $review, type: ISSUE, first: 100, after: $reviewAfter)
-    @include(if: $withReview) {
-    issueCount
-    pageInfo { hasNextPage endCursor }
-    nodes { ...prStatus }
-  }
-}
-fragment prStatus on PullRequest {
-  number
-  isDraft
-  reviewDecision
-  mergeable
-  updatedAt
-  baseRefName
-  repository { nameWithOwner }
-  labels(first: 50) { nodes { name } }
-  commits(last: 1) {
-    nodes {
-      commit {
-        oid
-        committedDate
-        statusCheckRollup {
-          state
-          contexts(first: 100) {
-            totalCount
-            pageInfo { hasNextPage endCursor }
-            nodes { ...check }
-          }
-        }
-      }
-    }
-  }
-  pushes: timelineItems(last: 1, itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT]) {
-    nodes { ... on HeadRefForcePushedEvent { createdAt } }
-  }
-  latestOpinionatedReviews(first: 30) {
-    nodes { author { login } state submittedAt url }
-  }
-  reviewThreads(first: $THREADS) {
-    totalCount
-    nodes {
-      isResolved
-      isOutdated
-      path
-      line
-      originalLine
-      comments(last: 1) { totalCount nodes { author { login } bodyText createdAt url } }
-    }
-  }
-  comments(last: 30) { nodes { author { login } bodyText createdAt url } }
-}
-""".replace("$THREADS", str(THREADS_READ))
-    + CHECK_FRAGMENT
-)
-"""GitHub charges a request of this query 114 points of the 5,000 an hour (its documented
-formula; the review threads of 100 PRs, each with its last comment, are most of it), hence the
-refresh only when something changed, a check is pending, or every :data:`STATUS_MAX_AGE`."""
-
-MORE_CHECKS_QUERY = (
-    """
-query MoreChecks($owner: String!, $name: String!, $number: Int!, $after: String) {
-  repository(owner: $owner, name: $name) {
-    pullRequest(number: $number) {
-      commits(last: 1) {
-        nodes {
-          commit {
-            statusCheckRollup {
-              contexts(first: 100, after: $after) {
-                pageInfo { hasNextPage endCursor }
-                nodes { ...check }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
-    + CHECK_FRAGMENT
-)
-"""The checks of one PR beyond the first 100 (pytorch/pytorch-sized CI): a request per 100 more."""
 
 
 @dataclass
