@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
 
+from workbench.commands import JSON_HELP, command
 from workbench.config import Recipe, known_upstreams, load_recipe
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
@@ -147,10 +148,13 @@ def _deps_check(ws: Workspace, recipe: Recipe) -> DoctorCheck:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    help_ = "check git, the GitHub store, the recipes and the clones"
-    p = sub.add_parser("doctor", help=help_, description=help_)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_doctor)
+    command(
+        sub,
+        "doctor",
+        "check git, the GitHub store, the recipes and the clones",
+        cmd_doctor,
+        json=JSON_HELP,
+    )
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
+from workbench.commands import command, group
 from workbench.console import err, print_json
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
@@ -24,16 +25,15 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser(
-        "bench",
-        help="before/after microbenchmarks with a statistical verdict",
-        description="before/after microbenchmarks with a statistical verdict",
-    )
-    bsub = b.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    # --json is added by hand in both commands: their help lists it among the output options,
+    # where command(json=...) would put it first.
+    bsub = group(sub, "bench", "before/after microbenchmarks with a statistical verdict")
 
-    run = bsub.add_parser(
+    run = command(
+        bsub,
         "run",
-        help="time baseline and patched in interleaved rounds and compare them",
+        "time baseline and patched in interleaved rounds and compare them",
+        cmd_run,
         description="time baseline and patched in interleaved rounds and compare them: "
         "NAME uses the environments the nox sessions built; --file with two interpreters or "
         "two import paths works anywhere",
@@ -112,18 +112,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--json", action="store_true", help="print bench.json to stdout")
     run.add_argument("--fail-on-slower", action="store_true", help="exit 1 if any case is slower")
-    run.set_defaults(func=cmd_run)
 
-    show = bsub.add_parser(
-        "show",
-        help="render a bench.json again: table, markdown, PNG or JSON",
-        description="render a bench.json again: table, markdown, PNG or JSON",
+    show = command(
+        bsub, "show", "render a bench.json again: table, markdown, PNG or JSON", cmd_show
     )
     show.add_argument("file", type=Path, metavar="FILE.json")
     show.add_argument("--markdown", action="store_true", help="print the GitHub-markdown table")
     show.add_argument("--png", type=Path, metavar="OUT.png", help="write the plot")
     show.add_argument("--json", action="store_true", help="print the JSON document")
-    show.set_defaults(func=cmd_show)
 
 
 def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:

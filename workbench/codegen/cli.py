@@ -7,6 +7,7 @@ import time
 
 from rich.markup import escape
 
+from workbench.commands import command
 from workbench.console import err, print_json
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
@@ -16,21 +17,23 @@ TARGET_HELP = "a GPU target: sm_80, sm_90, sm_100 (NVIDIA) or gfx942 (AMD); repe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    c = sub.add_parser(
+    c = command(
+        sub,
         "codegen",
-        help="compile the kernels the series changes or the benches launch, before and after, "
+        "compile the kernels the series changes or the benches launch, before and after, "
         "for GPU targets, without a GPU",
+        cmd_codegen,
         description="Record the Triton launches of the bench cases under the interpreter on "
         "both sides, compile them for each target (TTIR, TTGIR, LLIR, PTX/SASS, AMDGCN), diff "
         "the stages, compare registers/spills/instructions, and check that the patched kernels "
         "give the baseline's outputs on the baseline's inputs. Exit 1 on a compile error on "
         "one side, changed outputs, or a changed kernel that no launch compiles.",
+        upstream=True,
     )
-    c.add_argument("name", metavar="NAME", help="upstream (a folder under upstreams/)")
     c.add_argument("--target", action="append", metavar="TARGET", help=TARGET_HELP)
     c.add_argument("--only", metavar="PATTERN", help="bench cases whose id contains PATTERN")
+    # --json last, where the help has always listed it (command(json=...) would put it first).
     c.add_argument("--json", action="store_true", help="print codegen.json to stdout")
-    c.set_defaults(func=cmd_codegen)
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:

@@ -6,19 +6,21 @@ import argparse
 
 from rich.markup import escape
 
+from workbench.commands import JSON_HELP, command
 from workbench.console import err, out, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser(
+    command(
+        sub,
         "build",
-        help="build the baseline and patched environments of NAME",
+        "build the baseline and patched environments of NAME",
+        cmd_build,
         description="build the baseline and patched environments of NAME "
         "(reused while the pin, the series and the build inputs are unchanged)",
+        upstream=True,
+        json=JSON_HELP,
     )
-    b.add_argument("name", metavar="NAME")
-    b.add_argument("--json", action="store_true", help="print JSON")
-    b.set_defaults(func=cmd_build)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

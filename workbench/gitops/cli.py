@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workbench import display
+from workbench.commands import JSON_HELP, command, group
 from workbench.config import known_upstreams, load_recipe
 from workbench.console import out, print_json
 from workbench.errors import WorkbenchError
@@ -255,54 +255,32 @@ def cmd_patches_range_diff(args: argparse.Namespace) -> int:
 # --- parsers -------------------------------------------------------------------------------------
 
 
-def _command(
-    parent: argparse._SubParsersAction,
-    name: str,
-    func: Callable[[argparse.Namespace], int],
-    help: str,
-) -> argparse.ArgumentParser:
-    p = parent.add_parser(name, help=help, description=help)
-    p.set_defaults(func=func)
-    return p
-
-
-def _name_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME", help="upstream name (a folder of upstreams/)")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    up = sub.add_parser(
-        "upstream",
-        help="the upstream clones and worktrees",
-        description="the upstream clones and worktrees",
-    )
-    up_sub = up.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    p = _command(up_sub, "list", cmd_upstream_list, "list the upstreams with a recipe")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = _command(
+    up_sub = group(sub, "upstream", "the upstream clones and worktrees")
+    command(up_sub, "list", "list the upstreams with a recipe", cmd_upstream_list, json=JSON_HELP)
+    command(
         up_sub,
         "fetch",
-        cmd_upstream_fetch,
         "clone or fetch NAME into upstreams/NAME/src and keep the base and patched worktrees",
+        cmd_upstream_fetch,
+        upstream=True,
+        json=JSON_HELP,
     )
-    _name_arg(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
 
-    pa = sub.add_parser(
+    pa_sub = group(
+        sub,
         "patches",
-        help="the patch series in patches/NAME",
+        "the patch series in patches/NAME",
         description="the patch series in patches/NAME (quilt's series format)",
     )
-    pa_sub = pa.add_subparsers(title="commands", metavar="COMMAND", required=True)
-
-    p = _command(
+    p = command(
         pa_sub,
         "status",
-        cmd_patches_status,
         "pin, upstream head, each patch, whether the series applies to upstream's head",
+        cmd_patches_status,
+        upstream=True,
+        json=JSON_HELP,
     )
-    _name_arg(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
         "--no-check",
         action="store_true",
@@ -321,18 +299,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             "re-apply the series onto REF and record REF as the series' new base",
         ),
     ):
-        p = _command(pa_sub, verb, func, help_)
-        _name_arg(p)
+        p = command(pa_sub, verb, help_, func, upstream=True)
         if verb == "rebase":
             p.add_argument("--onto", metavar="REF", help="tag, branch (e.g. origin/main) or commit")
-        group = p.add_mutually_exclusive_group()
-        group.add_argument(
+        exclusive = p.add_mutually_exclusive_group()
+        exclusive.add_argument(
             "--continue",
             dest="cont",
             action="store_true",
             help="finish after resolving a conflict and `git add`-ing the files",
         )
-        group.add_argument(
+        exclusive.add_argument(
             "--abort", action="store_true", help="back out: the worktree returns to where it was"
         )
         p.add_argument(
@@ -341,27 +318,28 @@ def register(sub: argparse._SubParsersAction) -> None:
             help="replace commits not saved to patches/ (kept under refs/workbench/backup/)",
         )
 
-    p = _command(
+    p = command(
         pa_sub,
         "refresh",
-        cmd_patches_refresh,
         "write the patched worktree's commits back to patches/NAME (atomically)",
+        cmd_patches_refresh,
+        upstream=True,
     )
-    _name_arg(p)
     p.add_argument(
         "--force",
         action="store_true",
         help="overwrite patch files changed since the worktree was built (kept in trash)",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    # --json stays after --force, where this command's help has always listed it.
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
-    p = _command(
+    p = command(
         pa_sub,
         "range-diff",
-        cmd_patches_range_diff,
         "git range-diff between the series at REV of the workbench repo and now",
+        cmd_patches_range_diff,
+        upstream=True,
     )
-    _name_arg(p)
     p.add_argument(
         "rev",
         nargs="?",

@@ -9,39 +9,45 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from workbench.commands import JSON_HELP, command, group
 from workbench.console import confirm, err, out, print_json
 from workbench.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    # --json is added by hand in each command: their help lists it after their own options,
+    # where command(json=...) would put it first.
+    psub = group(
+        sub,
         "pr",
-        help="draft the PR description; open it as a draft PR from your fork",
+        "draft the PR description; open it as a draft PR from your fork",
         description="draft the PR description in the upstream's format from real results, "
         "and open it as a draft PR from your fork",
     )
-    psub = p.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    s = psub.add_parser(
+    s = command(
+        psub,
         "start",
-        help="start work on an issue: the next patch is named after it, the draft fixes it",
+        "start work on an issue: the next patch is named after it, the draft fixes it",
+        cmd_start,
         description="record ISSUE as the issue the series of NAME works on: the next patch's "
         "subject is named after it and the draft says 'Fixes #ISSUE'",
+        upstream=True,
     )
-    s.add_argument("name", metavar="NAME")
     s.add_argument("issue", metavar="ISSUE", type=int, nargs="?")
     s.add_argument("--stop", action="store_true", help="forget the issue work was started on")
-    s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=cmd_start)
+    s.add_argument("--json", action="store_true", help=JSON_HELP)
 
-    d = psub.add_parser(
+    d = command(
+        psub,
         "draft",
-        help="the PR title, body and labels, with warnings above",
+        "the PR title, body and labels, with warnings above",
+        cmd_draft,
         description="render the PR for the series of NAME in the upstream's own format, from "
         "the series, the latest test and bench runs for it, and the linked issue; warnings "
         "(no tests run, stale results, regressions, missing labels, empty human parts) first",
+        upstream=True,
     )
-    d.add_argument("name", metavar="NAME")
     d.add_argument("--issue", type=int, metavar="N", help="the issue the PR fixes")
     d.add_argument(
         "-o",
@@ -51,19 +57,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the title and body to FILE; what you wrote in its human parts is kept",
     )
     d.add_argument("--json", action="store_true", help="print the draft as JSON")
-    d.set_defaults(func=cmd_draft)
 
-    o = psub.add_parser(
+    o = command(
+        psub,
         "open",
-        help="push the series to your fork and open it as a DRAFT PR (asks first)",
+        "push the series to your fork and open it as a DRAFT PR (asks first)",
+        cmd_open,
         description="push the patched worktree's commits to a branch of your fork and open a "
         "draft PR against the upstream with the drafted body and suggested labels (set only "
         "where your token may; listed otherwise). A branch with an open PR gets the next "
         "version of the series (v2, v3, ...): pushed with a lease, the body drafted again with "
         "what you wrote kept, and a 'v2: changes since v1' comment with the range-diff. Shows "
         "what it will do and asks unless --yes.",
+        upstream=True,
     )
-    o.add_argument("name", metavar="NAME")
     o.add_argument("--fork", required=True, metavar="OWNER/REPO", help="your fork of the upstream")
     o.add_argument("--yes", action="store_true", help="do not ask (push, and post the comment)")
     o.add_argument("--stack", action="store_true", help="one draft PR per patch, linked")
@@ -94,7 +101,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="for an open PR: do not post the 'v2: changes since v1' comment",
     )
     o.add_argument("--json", action="store_true", help="print what was done as JSON")
-    o.set_defaults(func=cmd_open)
 
 
 @contextmanager

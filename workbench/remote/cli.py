@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from workbench.commands import JSON_HELP, command, group
 from workbench.config import load_recipe
 from workbench.console import err, out, print_json
 from workbench.errors import UsageError
@@ -35,14 +36,16 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser(
+    rsub = group(
+        sub,
         "remote",
-        help="run the nox sessions on GitHub Actions runners (GPU, TPU) and bring results home",
+        "run the nox sessions on GitHub Actions runners (GPU, TPU) and bring results home",
         description="run the nox sessions on GitHub Actions runners of your fork (GPU, TPU) "
         "and bring the results home into .workbench/runs/",
     )
-    rsub = r.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
+    # --json is added by hand in each command: their help lists it after their own options,
+    # where command(json=...) would put it first.
     def timing_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--poll",
@@ -59,14 +62,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("--json", action="store_true", help="print the run's record as JSON")
 
-    p = rsub.add_parser(
+    p = command(
+        rsub,
         "run",
-        help="dispatch nox -s NAME_SESSION on your fork's runners",
+        "dispatch nox -s NAME_SESSION on your fork's runners",
+        cmd_run,
         description="check that the pushed branch holds the series of your worktree, dispatch "
         "nox -s NAME_SESSION on your fork's runners, and with --wait follow it and bring the "
         "results home. Commits and pushes nothing.",
+        upstream=True,
     )
-    p.add_argument("name", metavar="NAME", help="upstream name (a folder of upstreams/)")
     p.add_argument("--session", choices=SESSIONS, required=True, help="which nox session")
     p.add_argument(
         "--repo", metavar="OWNER/NAME", help="your fork ([remote] repo in workbench.toml)"
@@ -80,27 +85,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--wait", action="store_true", help="follow the run and bring the results home")
     timing_flags(p)
-    p.set_defaults(func=cmd_run)
 
-    p = rsub.add_parser(
+    p = command(
+        rsub,
         "fetch",
-        help="follow a dispatched run to its end and bring its results home",
+        "follow a dispatched run to its end and bring its results home",
+        cmd_fetch,
         description="follow a dispatched run to its end and unpack its artifact into "
         ".workbench/runs/NAME/RUN_ID/ (an existing folder is never replaced)",
     )
     p.add_argument("run_id", metavar="RUN_ID", help="the GitHub run id (see `remote status`)")
     timing_flags(p)
-    p.set_defaults(func=cmd_fetch)
 
-    p = rsub.add_parser(
+    p = command(
+        rsub,
         "status",
-        help="the dispatched runs and their states",
+        "the dispatched runs and their states",
+        cmd_status,
         description="the dispatched runs and their states (unfinished ones are looked up)",
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="only this upstream's runs")
     p.add_argument("--offline", action="store_true", help="show what was recorded, ask nothing")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_status)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _seconds(text: str) -> float:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
+from workbench.commands import JSON_HELP, command, group
 from workbench.console import err, out, print_json
 from workbench.errors import ProblemFound
 
@@ -29,47 +30,46 @@ def _log(args: argparse.Namespace) -> Log | None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser(
-        "tests",
-        help="select and run the upstream tests that matter for the series",
-        description="select and run the upstream tests that matter for the series",
-    )
-    tsub = t.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    s = tsub.add_parser(
+    tsub = group(sub, "tests", "select and run the upstream tests that matter for the series")
+    command(
+        tsub,
         "select",
-        help="the test files for the series' changed files, and why",
-        description="the test files for the series' changed files, and why",
+        "the test files for the series' changed files, and why",
+        cmd_select,
+        upstream=True,
+        json=JSON_HELP,
     )
-    s.add_argument("name", metavar="NAME")
-    s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=cmd_select)
-    r = tsub.add_parser(
+    command(
+        tsub,
         "run",
-        help="run the selection on patched; failures again on baseline",
+        "run the selection on patched; failures again on baseline",
+        cmd_run,
         description="run the selection on the patched side, re-run failures on "
         "the baseline, and exit 1 on regressions only; arguments after -- "
         "replace the selection",
+        upstream=True,
+        json="print tests.json",
+        passthrough=True,
     )
-    r.add_argument("name", metavar="NAME")
-    r.add_argument("--json", action="store_true", help="print tests.json")
-    r.set_defaults(func=cmd_run, accepts_passthrough=True)
-    m = tsub.add_parser(
+    m = command(
+        tsub,
         "map",
-        help="run the tests once on the baseline and keep which code each test runs",
+        "run the tests once on the baseline and keep which code each test runs",
+        cmd_map,
         description="run the upstream's tests on the baseline side (the pin) with a tracer and "
         "keep, per test, the functions it runs; later selections pick the tests that run a "
         "function the series changes. Resumable: a map cut off keeps every finished test file. "
         "Paths after -- limit it to some test files or folders",
+        upstream=True,
+        json="print the map's summary",
+        passthrough=True,
     )
-    m.add_argument("name", metavar="NAME")
-    m.add_argument("--json", action="store_true", help="print the map's summary")
     m.add_argument(
         "--refresh",
         action="store_true",
         help="start from the map of an earlier pin: run again only the test files that changed "
         "or ran code that changed since",
     )
-    m.set_defaults(func=cmd_map, accepts_passthrough=True)
 
 
 def cmd_select(args: argparse.Namespace) -> int:
