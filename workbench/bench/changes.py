@@ -19,6 +19,7 @@ from pathlib import Path
 from workbench.gitops.checkout import is_cache_path
 from workbench.selection import blocks as blk
 from workbench.selection.select import is_test_file, read_source
+from workbench.vocabulary import BASELINE, PATCHED
 
 NOT_CODE_SUFFIXES = (".md", ".rst", ".txt", ".png", ".svg", ".jpg", ".gif", ".ipynb")
 NOT_CODE_DIRS = ("docs/", ".github/", ".ci/")
@@ -59,7 +60,7 @@ class ChangedCode:
                     found.modules.append(f)
                 else:
                     found.blocks[(f, qual)] = how
-        for side, tree in (("baseline", base), ("patched", patched)):
+        for side, tree in ((BASELINE, base), (PATCHED, patched)):
             found.roots[side] = [(tree, "")]
         return found
 
@@ -96,7 +97,7 @@ class ChangedCode:
     def _block_at(self, side: str, file: str, line: int) -> str:
         key = (side, file)
         if key not in self._index:
-            tree = self.base if side == "baseline" else self.patched
+            tree = self.base if side == BASELINE else self.patched
             self._index[key] = blk.LineIndex(blk.blocks(read_source(tree / file) or ""))
         return self._index[key].block_at(line)
 

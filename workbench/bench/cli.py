@@ -17,6 +17,7 @@ from workbench.console import err, print_json
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace, state_home
+from workbench.vocabulary import BASELINE, PATCHED
 
 if TYPE_CHECKING:
     from workbench.bench.changes import ChangedCode
@@ -129,7 +130,7 @@ def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:
 
     trees = {e.side: e.worktree for e in envs}
     changes = ChangedCode.between(
-        trees["baseline"], trees["patched"], builder.changed_files(), builder.recipe.tests.root
+        trees[BASELINE], trees[PATCHED], builder.changed_files(), builder.recipe.tests.root
     )
     mode = builder.mode()
     if mode.kind == "wheel-overlay" and mode.overlay_into:
@@ -178,14 +179,14 @@ def _sides(
             )
         env = EnvBuilder(ws, recipe).bench_env()
         base = SideSpec(
-            "baseline",
-            args.baseline_python or pythons.get("baseline", sys.executable),
+            BASELINE,
+            args.baseline_python or pythons.get(BASELINE, sys.executable),
             args.baseline_path,
             env,
         )
         patched = SideSpec(
-            "patched",
-            args.patched_python or pythons.get("patched", sys.executable),
+            PATCHED,
+            args.patched_python or pythons.get(PATCHED, sys.executable),
             args.patched_path,
             env,
         )
@@ -214,8 +215,8 @@ def _sides(
     from workbench.envs.builder import bench_env_of_files
 
     env = bench_env_of_files(ws, args.file) if ws else {}
-    base = SideSpec("baseline", args.baseline_python or sys.executable, args.baseline_path, env)
-    patched = SideSpec("patched", args.patched_python or sys.executable, args.patched_path, env)
+    base = SideSpec(BASELINE, args.baseline_python or sys.executable, args.baseline_path, env)
+    patched = SideSpec(PATCHED, args.patched_python or sys.executable, args.patched_path, env)
     return args.file, base, patched, None
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.bench import outputs, stats
 from workbench.bench.roofline import Peak, Roofline, cpu_peak, gpu_peak, roofline
 from workbench.bench.runner import UNTIMED_OFF_CHANGE, BenchRun, CaseRun, Settings
+from workbench.vocabulary import BASELINE, PATCHED, SIDES
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -109,7 +110,7 @@ def fmt_time(ns: float | None) -> str:
 
 
 def device_of(run: BenchRun) -> str:
-    env = run.env.get("patched", {})
+    env = run.env.get(PATCHED, {})
     if any(c.device.startswith("cuda") and not c.skipped for c in run.cases):
         return env.get("cuda_device") or "CUDA"
     return env.get("cpu") or "CPU"
@@ -119,7 +120,7 @@ def _peak_for(run: BenchRun, case: CaseRun) -> Peak | None:
     if not (case.bytes_moved or case.flops):
         return None
     if case.device.startswith("cuda"):
-        return gpu_peak(run.env.get("patched", {}).get("cuda_device", ""))
+        return gpu_peak(run.env.get(PATCHED, {}).get("cuda_device", ""))
     return cpu_peak()
 
 
@@ -156,14 +157,12 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
         # The two readings of the samples; ratio, ci and p_value above are the basis one's.
         basis=c.basis,
         readings={n: asdict(r) for n, r in (("pairs", c.pairs), ("processes", c.processes)) if r},
-        processes={"baseline": case.processes, "patched": case.processes},
-        children={"baseline": case.children, "patched": case.children},
+        processes={BASELINE: case.processes, PATCHED: case.processes},
+        children={BASELINE: case.children, PATCHED: case.children},
         visit_of_round=case.visits,
         measured_seconds=round(case.measured_seconds, 3),
         process_spread=c.process_spread,
-        faults_per_call={
-            side: _fault_range(case.faults[side], case.blocks) for side in ("baseline", "patched")
-        },
+        faults_per_call={side: _fault_range(case.faults[side], case.blocks) for side in SIDES},
         baseline={**asdict(c.baseline), "samples_ns": case.baseline_rounds},
         patched={**asdict(c.patched), "samples_ns": case.patched_rounds},
     )
@@ -174,7 +173,7 @@ def _case_doc(run: BenchRun, case: CaseRun) -> dict[str, Any]:
             side: _roofline_doc(
                 roofline(summary.median_ns / 1e9, case.bytes_moved, case.flops, peak, dtype)
             )
-            for side, summary in (("baseline", c.baseline), ("patched", c.patched))
+            for side, summary in ((BASELINE, c.baseline), (PATCHED, c.patched))
         }
         doc["peak"] = asdict(peak)
     return doc
@@ -266,8 +265,8 @@ def to_document(
         # The limit an undecided case ran to, resolved (the default is a multiple of the budget).
         "settings": {**asdict(first.settings), "max_budget": first.settings.limit},
         "sides": {
-            "baseline": {**asdict(first.baseline), "env": first.env.get("baseline", {})},
-            "patched": {**asdict(first.patched), "env": first.env.get("patched", {})},
+            BASELINE: {**asdict(first.baseline), "env": first.env.get(BASELINE, {})},
+            PATCHED: {**asdict(first.patched), "env": first.env.get(PATCHED, {})},
         },
         "summary": summary_of(cases),
         "startup_seconds": round(sum(r.startup_seconds for r in runs), 2),
@@ -292,7 +291,7 @@ def _ratio_text(case: dict) -> str:
 
 
 def _pct_peak(case: dict) -> str:
-    roof = (case.get("roofline") or {}).get("patched")
+    roof = (case.get("roofline") or {}).get(PATCHED)
     if not roof:
         return ""
     parts = []
@@ -308,7 +307,7 @@ def _pct_peak(case: dict) -> str:
 
 
 def _environment_line(doc: dict) -> str:
-    env = ((doc.get("sides") or {}).get("patched") or {}).get("env") or {}
+    env = ((doc.get("sides") or {}).get(PATCHED) or {}).get("env") or {}
     mods = env.get("modules", {})
     parts = [f"device: {doc.get('device') or '?'}", f"Python {env.get('python', '?')}"]
     for name in ("torch", "triton", "torchao", "torch_xla"):
@@ -480,7 +479,7 @@ def warning_lines(doc: dict) -> list[str]:
 
 def _markdown_table(cases: list[dict], emphasis: bool) -> list[str]:
     has_roof = any(c.get("roofline") for c in cases)
-    head = ["benchmark", "baseline", "patched", "patched/baseline (95% CI)", "p"]
+    head = ["benchmark", BASELINE, PATCHED, "patched/baseline (95% CI)", "p"]
     if has_roof:
         head.append("patched throughput (% of peak)")
     head += ["outputs", "processes per side", "verdict"]
@@ -492,8 +491,8 @@ def _markdown_table(cases: list[dict], emphasis: bool) -> list[str]:
             cell = f"**{verdict}**" + cell[len(verdict) :]
         row = [
             f"`{c['id']}`",
-            fmt_time((c.get("baseline") or {}).get("median_ns")),
-            fmt_time((c.get("patched") or {}).get("median_ns")),
+            fmt_time((c.get(BASELINE) or {}).get("median_ns")),
+            fmt_time((c.get(PATCHED) or {}).get("median_ns")),
             _ratio_text(c),
             f"{c['p_value']:.2g}",
         ]
@@ -575,7 +574,7 @@ def to_rich(doc: dict) -> Table:
     caption = "\n".join([*map(escape, notes(doc)), _environment_line(doc)])
     table = Table(title=f"{_title(doc)}: patched vs baseline", caption=caption)
     table.add_column("case", no_wrap=True)
-    for col in ("baseline", "patched", "ratio [95% CI]", "p", "procs"):
+    for col in (BASELINE, PATCHED, "ratio [95% CI]", "p", "procs"):
         table.add_column(col, justify="right", no_wrap=True)
     measured = measured_cases(doc)
     off = off_change_cases(doc)
@@ -594,8 +593,8 @@ def to_rich(doc: dict) -> Table:
         lo, hi = c["ci"]
         row = [
             escape(c["id"]),
-            fmt_time((c.get("baseline") or {}).get("median_ns")),
-            fmt_time((c.get("patched") or {}).get("median_ns")),
+            fmt_time((c.get(BASELINE) or {}).get("median_ns")),
+            fmt_time((c.get(PATCHED) or {}).get("median_ns")),
             f"{c['ratio']:.3f} [{lo:.3f}, {hi:.3f}]",
             f"{c['p_value']:.2g}",
             _procs_text(c),

@@ -36,6 +36,7 @@ from pathlib import Path
 from workbench.bench import stats
 from workbench.bench.changes import ChangedCode
 from workbench.errors import ProblemFound, UsageError
+from workbench.vocabulary import BASELINE, PATCHED
 
 UNTIMED_OFF_CHANGE = "runs none of the changed code"
 """Why a case that ran fine was not timed: it runs none of the series' changed code."""
@@ -110,7 +111,7 @@ class CaseRun:
     """The visit (a forked child per side) each round ran in."""
     baseline_rounds: list[list[float]] = field(default_factory=list)
     patched_rounds: list[list[float]] = field(default_factory=list)
-    faults: dict[str, list[float]] = field(default_factory=lambda: {"baseline": [], "patched": []})
+    faults: dict[str, list[float]] = field(default_factory=lambda: {BASELINE: [], PATCHED: []})
     """Page faults per call of each round, per side (CPU cases)."""
     skipped: str | None = None
     stopped: str | None = None
@@ -482,7 +483,7 @@ def run(
         # The environment as a child sees it: the bench file's imports done, CUDA queried.
         first = pool.pairs[0]
         result.env = {}
-        for label, w in (("baseline", first.a), ("patched", first.b)):
+        for label, w in ((BASELINE, first.a), (PATCHED, first.b)):
             w.ask(op="fork")
             result.env[label] = w.ask(op="env")["env"]
             w.ask(op="end")
@@ -499,24 +500,24 @@ def _probe(case: CaseRun, pair: Pair, changes: ChangedCode | None, keep: Path) -
     side compares its own with it; each side reports the changed code it ran."""
     found: dict[str, dict] = {}
     try:
-        for label, w in (("baseline", pair.a), ("patched", pair.b)):
+        for label, w in ((BASELINE, pair.a), (PATCHED, pair.b)):
             w.ask(op="fork")
             reply = w.ask(
                 op="probe",
                 case=case.id,
                 watch=changes.watch(label) if changes else {},
-                **({"save_to": str(keep)} if label == "baseline" else {"compare_with": str(keep)}),
+                **({"save_to": str(keep)} if label == BASELINE else {"compare_with": str(keep)}),
             )
             if not reply["ok"]:
                 case.skipped = reply.get("skip", "skipped")
-                if label == "patched":
+                if label == PATCHED:
                     case.skipped += " (on the patched side only)"
                 return
             found[label] = reply
     finally:
         pair.end()
     # The baseline's reason first: why its output could not be kept says more.
-    case.outputs = found["baseline"].get("outputs") or found["patched"].get("outputs")
+    case.outputs = found[BASELINE].get("outputs") or found[PATCHED].get("outputs")
     if changes is not None:
         case.changed_code, case.may_run = changes.attribute(found)
 
@@ -568,7 +569,7 @@ def _run_case(case: CaseRun, pool: Pool, s: Settings, note: Progress) -> None:
             got = {w: w.ask(**request) for w in pair.sides(first_a)}
             case.baseline_rounds.append(got[pair.a]["samples"])
             case.patched_rounds.append(got[pair.b]["samples"])
-            for label, w in (("baseline", pair.a), ("patched", pair.b)):
+            for label, w in ((BASELINE, pair.a), (PATCHED, pair.b)):
                 if got[w].get("faults_per_call") is not None:
                     case.faults[label].append(got[w]["faults_per_call"])
             case.blocks.append(pair.index)

@@ -12,6 +12,7 @@ from workbench.console import err, print_json
 from workbench.console import tables as out
 from workbench.errors import ProblemFound, UsageError
 from workbench.paths import Workspace
+from workbench.vocabulary import BASELINE, PATCHED
 
 TARGET_HELP = "a GPU target: sm_80, sm_90, sm_100 (NVIDIA) or gfx942 (AMD); repeatable"
 
@@ -85,8 +86,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
         run_id=run_id,
         started=started,
         series_digest=builder.engine.series().digest(),
-        baseline_head=builder.engine.co.head(envs["baseline"].worktree),
-        patched_head=builder.engine.co.head(envs["patched"].worktree),
+        baseline_head=builder.engine.co.head(envs[BASELINE].worktree),
+        patched_head=builder.engine.co.head(envs[PATCHED].worktree),
         changed_files=plan.changed_files,
         bench_files=[ws.relative(f) for f in files],
     )

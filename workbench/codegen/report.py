@@ -8,6 +8,7 @@ from rich.table import Table
 
 from workbench.codegen.run import compiler_message
 from workbench.codegen.stages import STAGES
+from workbench.vocabulary import BASELINE, PATCHED, SIDES
 
 SHOWN_FIGURES = (
     ("registers", "regs"),
@@ -86,7 +87,7 @@ def _stages_cell(target: dict) -> str:
         return f"fails on the {side} side: {compiler_message(target['error'].get(side))}"
     if target["status"] == "error-both":
         # Not the series' doing, and still worth knowing: the spec or the pin does not compile.
-        return f"fails on both sides: {compiler_message(target['error'].get('baseline'))}"
+        return f"fails on both sides: {compiler_message(target['error'].get(BASELINE))}"
     if target["status"] not in ("changed", "unchanged"):
         return target["status"]
     got = target.get("stages") or {}
@@ -122,7 +123,7 @@ def _targets(doc: dict, variant: dict) -> list[tuple[str, dict]]:
 
 
 def to_rich(doc: dict) -> Table:
-    table = Table(title=f"codegen: {doc.get('upstream')} (triton {doc['triton'].get('patched')})")
+    table = Table(title=f"codegen: {doc.get('upstream')} (triton {doc['triton'].get(PATCHED)})")
     for col in ("kernel", "target", "stages changed", "figures (baseline → patched)", "outputs"):
         table.add_column(col)
     for k in doc["kernels"]:
@@ -175,8 +176,8 @@ def summary_line(doc: dict) -> str:
     if s.get("uncovered"):
         parts.append(f"{s['uncovered']} changed kernel(s) never launched")
     c = doc.get("compile") or {}
-    compiled = sum((c.get(side) or {}).get("compiled") or 0 for side in ("baseline", "patched"))
-    cached = sum((c.get(side) or {}).get("cached") or 0 for side in ("baseline", "patched"))
+    compiled = sum((c.get(side) or {}).get("compiled") or 0 for side in SIDES)
+    cached = sum((c.get(side) or {}).get("cached") or 0 for side in SIDES)
     parts.append(f"{compiled} compile(s), {cached} from the cache")
     return "; ".join(parts)
 

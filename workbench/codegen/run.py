@@ -23,7 +23,7 @@ from typing import Any
 from workbench.codegen import kernels as jit
 from workbench.codegen import stages
 from workbench.errors import ProblemFound, UsageError
-from workbench.vocabulary import Log
+from workbench.vocabulary import BASELINE, PATCHED, Log
 
 HERE = Path(__file__).resolve().parent
 RECORDER = HERE / "recorder.py"
@@ -153,15 +153,15 @@ def _slug(text: str) -> str:
 def pairs(base: dict, patched: dict) -> list[dict]:
     """Distinct (baseline variant, patched variant) pairs of each kernel, with launch counts."""
     by_side: dict[tuple, dict[str, str]] = {}
-    for label, doc in (("baseline", base), ("patched", patched)):
+    for label, doc in ((BASELINE, base), (PATCHED, patched)):
         for launch in doc["launches"]:
             slot = (launch["case"], launch["kernel"], launch["ordinal"])
             by_side.setdefault(slot, {})[label] = launch["key"]
     found: dict[tuple, dict] = {}
     for (case, kernel, _), keys in by_side.items():
-        k = (kernel, keys.get("baseline"), keys.get("patched"))
+        k = (kernel, keys.get(BASELINE), keys.get(PATCHED))
         row = found.setdefault(
-            k, {"kernel": kernel, "baseline": k[1], "patched": k[2], "launches": 0, "cases": []}
+            k, {"kernel": kernel, BASELINE: k[1], PATCHED: k[2], "launches": 0, "cases": []}
         )
         row["launches"] += 1
         if case not in row["cases"]:
@@ -174,8 +174,8 @@ def pairs(base: dict, patched: dict) -> list[dict]:
                 k,
                 {
                     "kernel": d["kernel"],
-                    "baseline": ref,
-                    "patched": ref,
+                    BASELINE: ref,
+                    PATCHED: ref,
                     "launches": 0,
                     "cases": [],
                     "declared": True,
@@ -228,7 +228,7 @@ def compare_target(target: str, b: dict | None, p: dict | None, diff_dir: Path, 
             status = "error-patched" if p["status"] != "ok" else "error-baseline"
         return {
             "status": status,
-            "error": {"baseline": b.get("error"), "patched": p.get("error")},
+            "error": {BASELINE: b.get("error"), PATCHED: p.get("error")},
         }
     out_stages: dict[str, dict] = {}
     for stage in stages.STAGES:
@@ -273,7 +273,7 @@ def compare_target(target: str, b: dict | None, p: dict | None, diff_dir: Path, 
         "status": "changed" if changed else "unchanged",
         "stages": out_stages,
         "figures": figures,
-        "specialization": {side: _spec(r) for side, r in (("baseline", b), ("patched", p))},
+        "specialization": {side: _spec(r) for side, r in ((BASELINE, b), (PATCHED, p))},
     }
 
 
@@ -326,20 +326,20 @@ class CodegenPlan:
 
 def run(plan: CodegenPlan, log: Log) -> dict:
     started = time.perf_counter()
-    base, patched = plan.sides["baseline"], plan.sides["patched"]
+    base, patched = plan.sides[BASELINE], plan.sides[PATCHED]
     rec_dir = plan.folder / "record"
     hide = [str(s.worktree) for s in plan.sides.values()] + list(plan.hide)
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
     log("recording the baseline's launches under the interpreter")
-    base_rec = record(base, plan.files, rec_dir / "baseline", plan.cache, None, plan.only)
+    base_rec = record(base, plan.files, rec_dir / BASELINE, plan.cache, None, plan.only)
     timings["record_baseline"] = time.perf_counter() - t
     base_proc = start_compile(
         base,
         compile_jobs(base_rec, plan.targets),
         plan.targets,
-        rec_dir / "baseline",
+        rec_dir / BASELINE,
         plan.cache,
         hide,
     )
@@ -347,7 +347,7 @@ def run(plan: CodegenPlan, log: Log) -> dict:
     log("recording the patched side's launches and replaying the baseline's inputs")
     try:
         patched_rec = record(
-            patched, plan.files, rec_dir / "patched", plan.cache, rec_dir / "baseline", plan.only
+            patched, plan.files, rec_dir / PATCHED, plan.cache, rec_dir / BASELINE, plan.only
         )
     except BaseException:
         base_proc[0].kill()
@@ -359,14 +359,14 @@ def run(plan: CodegenPlan, log: Log) -> dict:
         patched,
         compile_jobs(patched_rec, plan.targets),
         plan.targets,
-        rec_dir / "patched",
+        rec_dir / PATCHED,
         plan.cache,
         hide,
     )
     base_out = finish_compile(base, *base_proc)
     patched_out = finish_compile(patched, *patched_proc)
     timings["compile"] = time.perf_counter() - t
-    replayed = json.loads((rec_dir / "patched" / "replay.json").read_text())
+    replayed = json.loads((rec_dir / PATCHED / "replay.json").read_text())
     doc = compare(plan, base_rec, patched_rec, base_out, patched_out, replayed)
     timings["total"] = time.perf_counter() - started
     doc["timings"] = {k: round(v, 2) for k, v in timings.items()}
@@ -395,7 +395,7 @@ def compare(
     patched_out: dict,
     replayed: list[dict],
 ) -> dict:
-    results = {"baseline": _results(base_out), "patched": _results(patched_out)}
+    results = {BASELINE: _results(base_out), PATCHED: _results(patched_out)}
     idents = {**base_rec["kernels"], **patched_rec["kernels"]}
     replay_by_key = {r["key"]: r for r in replayed}
     kernels: dict[str, dict] = {}
@@ -416,17 +416,17 @@ def compare(
                 "variants": [],
             },
         )
-        b_row = results["baseline"].get(pair["baseline"] or "")
-        p_row = results["patched"].get(pair["patched"] or "")
+        b_row = results[BASELINE].get(pair[BASELINE] or "")
+        p_row = results[PATCHED].get(pair[PATCHED] or "")
         variant: dict[str, Any] = {
-            "baseline": pair["baseline"],
-            "patched": pair["patched"],
+            BASELINE: pair[BASELINE],
+            PATCHED: pair[PATCHED],
             "launches": pair["launches"],
             "cases": pair["cases"][:6],
             "declared": bool(pair.get("declared")),
             "targets": {},
         }
-        for label, row in (("baseline", b_row), ("patched", p_row)):
+        for label, row in ((BASELINE, b_row), (PATCHED, p_row)):
             if row is not None and row.get("error"):
                 variant.setdefault("errors", {})[label] = row["error"]
         rel = f"diffs/{_slug(k['name'])}-{index}"
@@ -438,12 +438,12 @@ def compare(
             res = compare_target(target, b, p, plan.folder / rel / target, f"{rel}/{target}")
             variant["targets"][target] = res
             if res["status"] in ("error-patched", "error-baseline"):
-                side = "patched" if res["status"] == "error-patched" else "baseline"
+                side = PATCHED if res["status"] == "error-patched" else BASELINE
                 message = compiler_message(res["error"].get(side))
                 broken.setdefault((k["name"], side, message), {}).setdefault(target, set()).add(
                     index
                 )
-        r = replay_by_key.get(pair["baseline"] or "")
+        r = replay_by_key.get(pair[BASELINE] or "")
         if r is not None:
             variant["replay"] = {x: r.get(x) for x in ("status", "detail", "tolerance")}
             if r["status"] in ("differs", "error"):
@@ -492,10 +492,10 @@ def compare(
         "upstream": plan.name,
         "device": "cpu",
         "targets": plan.targets,
-        "triton": {"baseline": base_out.get("triton"), "patched": patched_out.get("triton")},
+        "triton": {BASELINE: base_out.get("triton"), PATCHED: patched_out.get("triton")},
         "compile": {
             side: {k: out.get(k) for k in ("compiled", "cached", "seconds")}
-            for side, out in (("baseline", base_out), ("patched", patched_out))
+            for side, out in ((BASELINE, base_out), (PATCHED, patched_out))
         },
         "cases": cases,
         "kernels": sorted(kernels.values(), key=lambda k: (k["status"] == "unchanged", k["name"])),
@@ -520,7 +520,7 @@ def _kernel_status(statuses: set[str], replays: set[str]) -> str:
 
 def _cases(base_rec: dict, patched_rec: dict) -> list[dict]:
     rows: dict[str, dict] = {}
-    for label, doc in (("baseline", base_rec), ("patched", patched_rec)):
+    for label, doc in ((BASELINE, base_rec), (PATCHED, patched_rec)):
         for c in doc["cases"]:
             row = rows.setdefault(
                 c["id"] or c["file"], {"id": c["id"], "file": Path(c["file"]).name}
@@ -537,7 +537,7 @@ def _cases(base_rec: dict, patched_rec: dict) -> list[dict]:
 def _uncovered(plan: CodegenPlan, kernels: dict, base_rec: dict, patched_rec: dict) -> list[dict]:
     """Changed JIT functions that no recorded launch compiles, with what to add."""
     changes = jit.changed_jit_functions(
-        plan.sides["baseline"].worktree, plan.sides["patched"].worktree, plan.changed_files
+        plan.sides[BASELINE].worktree, plan.sides[PATCHED].worktree, plan.changed_files
     )
     launched = {(k["id"].partition(":")[0], k["qualname"]) for k in kernels.values()}
     by_name = {k["qualname"].rpartition(".")[2]: k for k in kernels.values() if k["qualname"]}

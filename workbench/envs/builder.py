@@ -44,7 +44,7 @@ from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import last_line
 from workbench.gitops.git import run as git
 from workbench.paths import Workspace, cache_home
-from workbench.vocabulary import SIDES, Log
+from workbench.vocabulary import BASELINE, PATCHED, SIDES, Log
 
 STAMP = ".workbench-env.json"
 BUILD_INPUTS = ("setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "version.txt")
@@ -249,7 +249,7 @@ class EnvBuilder:
         if head is None or stale:
             self.log("applying the series to the patched worktree")
             self.engine.apply()
-        return {"baseline": co.base, "patched": co.patched}
+        return {BASELINE: co.base, PATCHED: co.patched}
 
     # --- building --------------------------------------------------------------------------------
 
@@ -259,12 +259,12 @@ class EnvBuilder:
         self.check_overlay(mode)
         deps = self._deps(mode)
         series_digest = self.engine.series().digest()
-        pin = self.engine.co.head(trees["baseline"])
+        pin = self.engine.co.head(trees[BASELINE])
         out = []
         for side in sides:
             out.append(
                 self._side(
-                    side, mode, trees[side], deps, pin, series_digest if side == "patched" else None
+                    side, mode, trees[side], deps, pin, series_digest if side == PATCHED else None
                 )
             )
         return out

@@ -20,6 +20,7 @@ from workbench.config import known_upstreams, load_recipe
 from workbench.console import out, print_json
 from workbench.errors import WorkbenchError
 from workbench.paths import Workspace
+from workbench.vocabulary import PATCHED
 
 if TYPE_CHECKING:
     from workbench.gitops.engine import SeriesEngine
@@ -99,7 +100,7 @@ def cmd_upstream_fetch(args: argparse.Namespace) -> int:
     sentence = ""
     if co.head(co.patched) is None:
         applied = engine.apply()
-        result["patched"] = {
+        result[PATCHED] = {
             "path": engine.ws.relative(co.patched),
             "created": True,
             "patches": applied.applied,
@@ -108,7 +109,7 @@ def cmd_upstream_fetch(args: argparse.Namespace) -> int:
     else:
         wt = engine.report.worktree()
         sentence = display.worktree_sentence(wt.state, wt.stopped)
-        result["patched"] = {
+        result[PATCHED] = {
             "path": wt.path,
             "created": False,
             "state": wt.state.value,
@@ -122,7 +123,7 @@ def cmd_upstream_fetch(args: argparse.Namespace) -> int:
     out.print(f"{verb} {engine.name} from {report.url}", markup=False)
     out.print(f"pin {pin.ref} = {pin_sha[:12]} (from {pin.source})", markup=False)
     out.print(f"base    {result['base']['path']} at the pin", markup=False)
-    p = result["patched"]
+    p = result[PATCHED]
     if p["created"]:
         out.print(f"patched {p['path']}: pin + {p['patches']} patch(es)", markup=False)
     else:

@@ -16,6 +16,7 @@ from workbench.pr import testplan
 from workbench.pr.facts import Facts
 from workbench.pr.model import GENERATED, quote
 from workbench.runs import Latest, RunResult
+from workbench.vocabulary import PATCHED
 
 VERSION_KEYS = (("torch", "torch"), ("triton", "triton"), ("torchao", "torchao"))
 
@@ -29,7 +30,7 @@ def _where(r: RunResult) -> str:
     parts = [r.device]
     versions = r.doc.get("versions") or {}
     if r.kind == "bench":
-        mods = ((r.doc.get("sides") or {}).get("patched") or {}).get("env", {}).get("modules", {})
+        mods = ((r.doc.get("sides") or {}).get(PATCHED) or {}).get("env", {}).get("modules", {})
         versions = {k: v.get("version") for k, v in mods.items() if isinstance(v, dict)}
     for key, shown in (*VERSION_KEYS, ("torch-xla", "torch_xla"), ("torch_xla", "torch_xla")):
         if versions.get(key):
@@ -272,7 +273,7 @@ def codegen(facts: Facts) -> str:
     targets = ", ".join(r.doc.get("targets") or [])
     head = (
         f"{GENERATED} from codegen run `{r.run_id}` ({_when(r)}; triton "
-        f"{(r.doc.get('triton') or {}).get('patched')}), made from this series: the kernels the "
+        f"{(r.doc.get('triton') or {}).get(PATCHED)}), made from this series: the kernels the "
         f"series changes and the benches launch, compiled without a GPU for {targets}; the "
         "patched kernels ran on the baseline's recorded inputs in the interpreter."
     )

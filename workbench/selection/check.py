@@ -17,7 +17,7 @@ from workbench.runs import new_run_dir, now_iso
 from workbench.selection import mapping
 from workbench.selection.perfile import file_commands, run_files, selection_files
 from workbench.selection.run import SCHEMA, JunitReport, PytestRun, run_pytest
-from workbench.vocabulary import Log
+from workbench.vocabulary import BASELINE, PATCHED, Log
 
 CHUNK = 500
 """Node ids per pytest process when a test map selects tests one by one."""
@@ -51,7 +51,7 @@ def run_tests(
 ) -> tuple[dict, Path]:
     builder = EnvBuilder(ws, recipe, device=device, log=log)
     envs = {e.side: e for e in builder.build()}
-    patched, baseline = envs["patched"], envs["baseline"]
+    patched, baseline = envs[PATCHED], envs[BASELINE]
     changed = builder.changed_files()
     selection = mapping.selection(ws, builder, changed, baseline)
     fallback = recipe.tests.devices.get(builder.device)
@@ -119,7 +119,7 @@ def run_tests(
                 side=side.side,
                 progress=log,
             )
-        name = "junit" if side.side == "patched" else f"junit-{side.side}"
+        name = "junit" if side.side == PATCHED else f"junit-{side.side}"
         chunks = [which[i : i + CHUNK] for i in range(0, len(which), CHUNK)] or [which]
         runs = [
             run_pytest(

@@ -19,7 +19,7 @@ from workbench.paths import Workspace
 from workbench.runs import new_run_dir, now_iso
 from workbench.selection import testmap
 from workbench.selection.select import Selection, by_map, files_under, select
-from workbench.vocabulary import Log
+from workbench.vocabulary import BASELINE, Log
 
 
 def device_settings(builder: EnvBuilder) -> tuple[dict[str, str], list[str]]:
@@ -51,7 +51,7 @@ def make_map(
         )
     started = now_iso()
     builder = EnvBuilder(ws, recipe, device=device, log=log)
-    [base] = builder.build(sides=("baseline",))
+    [base] = builder.build(sides=(BASELINE,))
     files: list[str] = []
     for p in paths or [recipe.tests.root]:
         found = files_under(base.worktree, p.rstrip("/"))
@@ -151,7 +151,7 @@ def make_map(
 
 
 def baseline_environment(builder: EnvBuilder, base: SideEnv | None) -> dict[str, str] | None:
-    python = base.python if base else builder.root / "baseline" / "bin" / "python"
+    python = base.python if base else builder.root / BASELINE / "bin" / "python"
     if not Path(python).exists():
         return None
     return testmap.environment(Path(python), PACKAGES)

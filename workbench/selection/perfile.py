@@ -22,6 +22,7 @@ from pathlib import Path
 
 from workbench.config.recipe import FILE_TIMEOUT
 from workbench.selection.run import JunitReport, Outcome, PytestRun
+from workbench.vocabulary import PATCHED
 
 PROBE = Path(__file__).with_name("unittest_probe.py")
 TAIL_LINES = 12
@@ -117,7 +118,7 @@ def run_files(
     *,
     env: dict[str, str],
     timeout: float = FILE_TIMEOUT,
-    side: str = "patched",
+    side: str = PATCHED,
     progress: Callable[[str], None] | None = None,
 ) -> PytestRun:
     """Every file in turn, each in its own process; the report of all their outcomes.
