@@ -15,7 +15,7 @@ of 100 calls after 5 warm-up calls, and the minor page faults per call. Rows:
     fresh, mmap alone     MALLOC_MMAP_THRESHOLD_=32 MiB only (glibc: the trim threshold stays
                           at 128 KiB, no longer adjusted)
     fresh, trim alone     MALLOC_TRIM_THRESHOLD_=1 GiB only (the mmap threshold stays 128 KiB)
-    fresh, pinned         both, as the harness sets them by default (`runner.PINNED_MALLOC`)
+    fresh, pinned         both, as the harness sets them by default (`processes.PINNED_MALLOC`)
     fresh, 64 MiB / 1 GiB both, the mmap threshold above glibc's 32 MiB bound
     forked                children forked from a few parents that imported torch and torchao,
                           each child setting the case up itself, as the bench workers do
@@ -39,7 +39,7 @@ import statistics
 import subprocess
 import sys
 
-from workbench.bench.runner import PINNED_MALLOC
+from workbench.bench.processes import PINNED_MALLOC
 
 CHILD = r"""
 import json, os, resource, statistics, sys, time

@@ -512,7 +512,7 @@ def cmd_ao_cost(args: argparse.Namespace) -> None:
     released and the patched function (100 calls each), in several fresh processes."""
     import subprocess
 
-    from workbench.bench.runner import allocator_env
+    from workbench.bench.processes import allocator_env
 
     env = {
         **allocator_env(os.environ, args.allocator),

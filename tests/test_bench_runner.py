@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import write
 from workbench.bench import report, stats
 from workbench.bench.api import bench, specs_in
+from workbench.bench.processes import PINNED_MALLOC
 from workbench.bench.roofline import Peak, gpu_peak, roofline
-from workbench.bench.runner import PINNED_MALLOC, Settings, SideSpec, rounds_per_block, run
+from workbench.bench.runner import Settings, SideSpec, rounds_per_block, run
 
 WORK = "def work(n={n}):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n"
 

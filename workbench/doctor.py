@@ -128,7 +128,8 @@ def _store_check(ws: Workspace) -> DoctorCheck:
 
 def _deps_check(ws: Workspace, recipe: Recipe) -> DoctorCheck:
     """The shared deps environment of the recipe's build mode on this device, and its size."""
-    from workbench.envs.builder import EnvBuilder, built, tree_bytes
+    from workbench.envs.builder import EnvBuilder
+    from workbench.envs.venv import built, tree_bytes
 
     label = f"environment {recipe.name}"
     try:

@@ -21,7 +21,7 @@ from workbench.vocabulary import BASELINE, PATCHED
 
 if TYPE_CHECKING:
     from workbench.bench.changes import ChangedCode
-    from workbench.bench.runner import SideSpec
+    from workbench.bench.processes import SideSpec
     from workbench.envs.builder import EnvBuilder, SideEnv
 
 
@@ -126,7 +126,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:
     """The series' changed code, and where each side's environment imports it from."""
     from workbench.bench.changes import ChangedCode
-    from workbench.envs.builder import _site_packages
+    from workbench.envs.venv import site_packages
 
     trees = {e.side: e.worktree for e in envs}
     changes = ChangedCode.between(
@@ -136,7 +136,7 @@ def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:
     if mode.kind == "wheel-overlay" and mode.overlay_into:
         package = Path(mode.overlay_into).name
         for e in envs:
-            changes.add_root(e.side, _site_packages(e.path) / package, mode.overlay_into)
+            changes.add_root(e.side, site_packages(e.path) / package, mode.overlay_into)
     return changes
 
 
@@ -145,7 +145,7 @@ def _sides(
 ) -> tuple[list[Path], SideSpec, SideSpec, ChangedCode | None]:
     """The bench files, the two sides and the series' changed code; ``series`` gets the series
     digest and heads when the sides are the recipe's own environments."""
-    from workbench.bench.runner import SideSpec
+    from workbench.bench.processes import SideSpec
 
     if args.name:
         if ws is None:
@@ -229,7 +229,7 @@ def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from workbench.bench import report
+    from workbench.bench import document, report
     from workbench.bench.runner import BenchRun, Settings, run
     from workbench.fsutil import atomic_write_bytes, atomic_write_json
 
@@ -302,7 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else None
     )
     folder = run_folder(ws, args.name, args.out)
-    doc = report.to_document(
+    doc = document.to_document(
         runs,
         upstream=args.name,
         command=command,
@@ -344,7 +344,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from workbench.bench import report
+    from workbench.bench import document, report
 
     try:
         doc = json.loads(args.file.read_text())
@@ -352,9 +352,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{args.file} is not JSON: {exc}") from None
-    if doc.get("kind") != "bench" or doc.get("schema") not in (1, report.SCHEMA):
+    if doc.get("kind") != "bench" or doc.get("schema") not in (1, document.SCHEMA):
         raise UsageError(
-            f"{args.file} is not a bench.json of schema {report.SCHEMA}",
+            f"{args.file} is not a bench.json of schema {document.SCHEMA}",
             "give the bench.json of a `workbench bench run`",
         )
     if args.json:

@@ -15,7 +15,8 @@ processes per side and treats each as one independent unit of evidence.
 
 Timing: CPU cases time batches of ``number`` calls with ``perf_counter_ns`` and the garbage
 collector off; CUDA cases time each call with its own pair of CUDA events after flushing the L2
-cache (zeroing a 256 MiB buffer), as ``triton.testing.do_bench`` does.
+cache (zeroing a 256 MiB buffer), as ``triton.testing.do_bench`` does. The untimed probe call
+traces which changed code the case runs (``calltrace.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import platform
 import random
 import resource
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -47,6 +47,7 @@ if str(PACKAGE_PARENT) not in sys.path:
 
 from workbench.bench import outputs  # noqa: E402
 from workbench.bench.api import Case, Skip, specs_in  # noqa: E402
+from workbench.bench.calltrace import CallTracer  # noqa: E402
 
 if TYPE_CHECKING:
     import torch
@@ -169,87 +170,6 @@ def seed_everything(seed: int = 0) -> None:
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed(seed)
-
-
-class CallTracer:
-    """Which functions of the watched files run: a trace of calls only (no line events), plus
-    every Triton kernel launched (on a GPU a kernel's Python body never runs; in the
-    interpreter it may run from rewritten code)."""
-
-    def __init__(self, watch: dict[str, str]):
-        self.watch = watch
-        self.codes: set = set()
-        self.launched: set[tuple[str, int]] = set()
-        self._where: dict[str, str | None] = {}
-
-    def _trace(self, frame, event, arg):
-        if event == "call":
-            self.codes.add(frame.f_code)
-        return None
-
-    def start(self) -> None:
-        if not self.watch:
-            return
-        self.hook_triton()
-        sys.settrace(self._trace)
-        threading.settrace(self._trace)
-
-    def stop(self) -> None:
-        sys.settrace(None)
-        threading.settrace(None)
-
-    def hook_triton(self) -> None:
-        """Record launches of ``@triton.jit`` functions (compiled or interpreted)."""
-        if "triton" not in sys.modules:
-            return
-        tracer = self
-        classes = []
-        with contextlib.suppress(ImportError):
-            from triton.runtime.jit import JITFunction
-
-            classes.append(JITFunction)
-        with contextlib.suppress(ImportError):
-            from triton.runtime.interpreter import InterpretedFunction
-
-            classes.append(InterpretedFunction)
-        for cls in classes:
-            original = cls.run
-            if getattr(original, "_workbench_hooked", False):
-                continue
-
-            def run(self, *args, _original=original, **kwargs):
-                fn = getattr(self, "fn", None)
-                code = getattr(fn, "__code__", None)
-                if code is not None:
-                    tracer.launched.add((code.co_filename, code.co_firstlineno))
-                return _original(self, *args, **kwargs)
-
-            run._workbench_hooked = True  # type: ignore[attr-defined]
-            cls.run = run
-
-    def relative(self, filename: str) -> str | None:
-        if filename not in self._where:
-            rel = self.watch.get(filename)
-            if rel is None and not filename.startswith("<"):
-                rel = self.watch.get(os.path.realpath(filename))
-            self._where[filename] = rel
-        return self._where[filename]
-
-    def found(self) -> dict:
-        """``code``: [file, first line] of each watched function that ran; ``launched``: the
-        same for each kernel launched; ``imported``: watched files imported as modules."""
-        code = {(r, c.co_firstlineno) for c in self.codes if (r := self.relative(c.co_filename))}
-        launched = {(r, line) for f, line in self.launched if (r := self.relative(f))}
-        imported = set()
-        for module in list(sys.modules.values()):
-            file = getattr(module, "__file__", None)
-            if isinstance(file, str) and (r := self.relative(file)):
-                imported.add(r)
-        return {
-            "code": sorted(code),
-            "launched": sorted(launched),
-            "imported": sorted(imported),
-        }
 
 
 class BenchServer:

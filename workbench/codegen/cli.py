@@ -41,7 +41,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     import re
 
     from workbench.codegen import report
-    from workbench.codegen.run import CodegenPlan, Side, run
+    from workbench.codegen.run import CodegenPlan, run
+    from workbench.codegen.sides import Side
     from workbench.config import load_recipe
     from workbench.envs.builder import EnvBuilder
     from workbench.fsutil import atomic_write_bytes, atomic_write_json

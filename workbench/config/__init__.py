@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from workbench.config.overrides import override_for, read_local_config
+from workbench.config.parse import parse_recipe
 from workbench.config.recipe import (
     BuildMode,
     DeviceFallback,
@@ -15,7 +16,6 @@ from workbench.config.recipe import (
     TestMapping,
     Tests,
     Upstream,
-    parse_recipe,
 )
 from workbench.errors import UnknownUpstream, UsageError
 from workbench.paths import RECIPE_FILE, Workspace

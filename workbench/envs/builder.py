@@ -25,19 +25,26 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.config import BuildMode, Recipe
 from workbench.envs.device import detect
+from workbench.envs.venv import (
+    STAMP,
+    built,
+    digest,
+    host_site_dirs,
+    met_by_host,
+    read_stamp,
+    site_packages,
+)
 from workbench.errors import ProblemFound, UsageError
 from workbench.fsutil import atomic_write_json
 from workbench.gitops.engine import SeriesEngine
@@ -46,7 +53,6 @@ from workbench.gitops.git import run as git
 from workbench.paths import Workspace, cache_home
 from workbench.vocabulary import BASELINE, PATCHED, SIDES, Log
 
-STAMP = ".workbench-env.json"
 BUILD_INPUTS = ("setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "version.txt")
 PIP_PROGRESS = ("Collecting", "Downloading", "Using cached", "Installing", "Successfully")
 
@@ -93,78 +99,11 @@ def glob_match(path: str, pattern: str) -> bool:
     return re.fullmatch(regex, path) is not None
 
 
-def _hash(*parts: object) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(json.dumps(p, sort_keys=True, default=str).encode())
-        h.update(b"\0")
-    return h.hexdigest()[:20]
-
-
-def _stamp(path: Path) -> dict:
-    try:
-        return json.loads((path / STAMP).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def built(path: Path, key: str) -> bool:
-    """Whether the environment at ``path`` was built, to the end, from what ``key`` hashes."""
-    return _stamp(path).get("key") == key
-
-
 def _failed(command: str, output: str, details: str) -> BuildFailed:
     """A build step that exited non-zero: the command and the last line it printed."""
     return BuildFailed(
         f"`{command}` failed: {last_line(output)}", "see the log above", details=details
     )
-
-
-def tree_bytes(path: Path) -> int:
-    """Bytes of the files under ``path`` (links not followed: an overlay's symlinks are free)."""
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(folder, name))
-            except OSError:
-                continue
-            total += st.st_size
-    return total
-
-
-def _site_packages(venv: Path) -> Path:
-    v = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return venv / "lib" / v / "site-packages"
-
-
-def host_site_dirs() -> list[str]:
-    paths = sysconfig.get_paths()
-    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
-
-
-PINNED_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;,]+)$")
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def met_by_host(packages: list[str] | tuple[str, ...]) -> list[str]:
-    """The pinned requirements (``name==version``) that the interpreter running the workbench
-    already has: only then is its site-packages worth sharing (the same torch, not twice)."""
-    from importlib.metadata import distributions
-
-    have = {
-        _canonical(d.metadata["Name"] or ""): d.version
-        for d in distributions(path=host_site_dirs())
-    }
-    met = []
-    for req in packages:
-        m = PINNED_RE.match(req.strip())
-        if m and have.get(_canonical(m.group(1))) == m.group(2):
-            met.append(req)
-    return met
 
 
 class EnvBuilder:
@@ -337,7 +276,7 @@ class EnvBuilder:
         if path.exists():
             shutil.rmtree(path)
         self._run([sys.executable, "-m", "venv", "--without-pip", str(path)])
-        site = _site_packages(path)
+        site = site_packages(path)
         # Named to sort last: the side's own path entries (an editable worktree) come first.
         (site / "zz-workbench-deps.pth").write_text("\n".join(pth_dirs) + "\n")
 
@@ -349,7 +288,7 @@ class EnvBuilder:
         return host_site_dirs() if met_by_host(mode.packages) else []
 
     def deps_key(self, mode: BuildMode) -> str:
-        return _hash(
+        return digest(
             "deps",
             sys.version,
             mode.packages,
@@ -405,14 +344,14 @@ class EnvBuilder:
                 f: (worktree / f).read_bytes().hex() if (worktree / f).is_file() else None
                 for f in BUILD_INPUTS
             }
-            content = _hash(inputs)
+            content = digest(inputs)
         else:
             files = self._overlay_files(worktree, mode)
-            content = _hash(
+            content = digest(
                 {rel: hashlib.sha1(f.read_bytes()).hexdigest() for rel, f in files.items()}
             )
-        return _hash(
-            side, mode, _stamp(deps).get("key"), pin, series_digest, content, str(worktree)
+        return digest(
+            side, mode, read_stamp(deps).get("key"), pin, series_digest, content, str(worktree)
         )
 
     def _side(
@@ -430,7 +369,7 @@ class EnvBuilder:
             return SideEnv(side, path, worktree, mode.name, key, False, 0.0)
         t0 = time.perf_counter()
         self.log(f"building the {side} environment ({mode.name}) from {self.ws.relative(worktree)}")
-        self._venv(path, [str(_site_packages(deps)), *host_site_dirs()])
+        self._venv(path, [str(site_packages(deps)), *host_site_dirs()])
         python = path / "bin" / "python"
         if mode.kind == "source":
             env = {
@@ -475,7 +414,7 @@ class EnvBuilder:
     ) -> None:
         package = Path(mode.overlay_into or "").name
         installed = None
-        for site in (_site_packages(deps), *map(Path, host_site_dirs())):
+        for site in (site_packages(deps), *map(Path, host_site_dirs())):
             if (site / package / "__init__.py").is_file():
                 installed = site / package
                 break
@@ -484,7 +423,7 @@ class EnvBuilder:
                 f"the {package} wheel is not installed in {self.ws.relative(deps)}",
                 f"add it to packages of [build.modes.{mode.name}]",
             )
-        target = _site_packages(venv) / package
+        target = site_packages(venv) / package
         # The wheel's files as symlinks (compiled libraries included), the worktree's .py on top.
         for src in installed.rglob("*"):
             if src.is_dir() or "__pycache__" in src.parts:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from workbench.github.store import Store
-    from workbench.pr.publish import PublishPlan
+    from workbench.pr.publish_plan import PublishPlan
 
 
 @dataclass
