@@ -1,4 +1,4 @@
-"""``workbench tests select`` and ``workbench tests run``."""
+"""``workbench tests select|run|map``: which tests matter for the series, and running them."""
 
 from __future__ import annotations
 
