@@ -8,6 +8,9 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+# GitPython looks for git once, when first imported, on the PATH of that moment; the GitHub
+# fixtures narrow PATH (no `gh`), so it is imported here, whichever test runs first.
+import git  # noqa: F401
 import pytest
 
 from tests import github_server

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from workbench.config import Recipe
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError
 from workbench.github.store import Store, TrackedItem
 from workbench.paths import Workspace
 from workbench.tui import data
@@ -267,38 +267,20 @@ class ItemsPane(Pane):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs", description="logs")
     def _fetch_logs(self, repo: str, number: int) -> None:
-        from workbench.github.client import GitHubClient
-        from workbench.github.joblogs import check_logs, pick_checks
+        from workbench.github.failing import failing_logs
 
         # A connection of its own: the downloads must not hold the lists' store.
         try:
             with Store.open(self.ws) as store:
-                status = store.pr_details(repo, number)
-                if status is None:
-                    self.post_message(
-                        self.LogsFetched(f"#{number}: no checks stored; sync first", [])
-                    )
-                    return
                 try:
-                    checks = pick_checks(status, None)
-                except WorkbenchError as exc:
+                    found = failing_logs(store, self.ws.home, repo, number)
+                except UsageError as exc:
                     self.post_message(self.LogsFetched(f"#{number}: {exc.message}", []))
                     return
-                if not checks:
-                    self.post_message(self.LogsFetched(f"#{number}: no failing checks", []))
-                    return
-                got = list(check_logs(store, self.ws.home, repo, checks, GitHubClient.from_env))
         except BaseException:
             self.post_message(self.LogsFetched("", []))
             raise
-        fetched = sum(g.source == "fetched" for g in got)
-        stored = sum(g.source in ("store", "offline") for g in got)
-        problems = [g.problem.one_line() for g in got if g.problem is not None]
-        self.post_message(
-            self.LogsFetched(
-                f"#{number}: {fetched} log(s) fetched, {stored} already stored", problems
-            )
-        )
+        self.post_message(self.LogsFetched(found.summary, found.problem_lines))
 
     @on(LogsFetched)
     def _logs_fetched(self, msg: LogsFetched) -> None:
