@@ -19,6 +19,7 @@ from typing import NoReturn
 from workbench import __version__
 from workbench.bench.cli import register as register_bench
 from workbench.codegen.cli import register as register_codegen
+from workbench.commands import finish
 from workbench.console import err, out
 from workbench.doctor import register as register_doctor
 from workbench.envs.cli import register as register_build
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_tui(sub)
     register_doctor(sub)
-    return parser
+    return finish(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,12 +8,16 @@ the same everywhere. The flags only one command takes stay beside it, as plain a
 from __future__ import annotations
 
 import argparse
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
 
 JSON_HELP = "print JSON"
+
+_JSON: weakref.WeakKeyDictionary[argparse.ArgumentParser, str] = weakref.WeakKeyDictionary()
+"""The commands that print JSON, and their ``--json`` help: added last, by :func:`finish`."""
 
 
 def group(sub: argparse._SubParsersAction, name: str, about: str, **kw: Any) -> Any:
@@ -38,7 +42,8 @@ def command(
 
     ``about`` is its line in the parent's help and, unless ``description`` says more, the top
     of its own. ``upstream`` adds the required ``NAME`` argument (a folder of ``upstreams/``);
-    ``json`` adds ``--json`` with that help text (:data:`JSON_HELP` for plain JSON);
+    ``json`` gives it ``--json`` with that help text (:data:`JSON_HELP` for plain JSON), listed
+    after the options the caller adds (:func:`finish` adds it, once the parser is complete);
     ``passthrough`` lets it take the arguments after ``--``. Other keywords go to argparse
     (``epilog``, ``usage``).
     """
@@ -46,8 +51,20 @@ def command(
     if upstream:
         parser.add_argument("name", metavar="NAME", help="upstream name (a folder of upstreams/)")
     if json:
-        parser.add_argument("--json", action="store_true", help=json)
+        _JSON[parser] = json
     parser.set_defaults(func=func)
     if passthrough:
         parser.set_defaults(accepts_passthrough=True)
+    return parser
+
+
+def finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give every command under ``parser`` that prints JSON its ``--json`` flag, as its last
+    option: call it once all the commands are registered."""
+    if parser in _JSON:
+        parser.add_argument("--json", action="store_true", help=_JSON.pop(parser))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                finish(sub)
     return parser

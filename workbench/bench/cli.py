@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    # --json is added by hand in both commands: their help lists it among the output options,
-    # where command(json=...) would put it first.
     bsub = group(sub, "bench", "before/after microbenchmarks with a statistical verdict")
 
     run = command(
@@ -38,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="time baseline and patched in interleaved rounds and compare them: "
         "NAME uses the environments the nox sessions built; --file with two interpreters or "
         "two import paths works anywhere",
+        json="print bench.json to stdout",
     )
     run.add_argument(
         "name", nargs="?", metavar="NAME", help="upstream: runs upstreams/NAME/benches/*.py"
@@ -111,16 +110,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--out", type=Path, metavar="DIR", help="run folder (default .workbench/runs/NAME/<run-id>)"
     )
-    run.add_argument("--json", action="store_true", help="print bench.json to stdout")
     run.add_argument("--fail-on-slower", action="store_true", help="exit 1 if any case is slower")
 
     show = command(
-        bsub, "show", "render a bench.json again: table, markdown, PNG or JSON", cmd_show
+        bsub,
+        "show",
+        "render a bench.json again: table, markdown, PNG or JSON",
+        cmd_show,
+        json="print the JSON document",
     )
     show.add_argument("file", type=Path, metavar="FILE.json")
     show.add_argument("--markdown", action="store_true", help="print the GitHub-markdown table")
     show.add_argument("--png", type=Path, metavar="OUT.png", help="write the plot")
-    show.add_argument("--json", action="store_true", help="print the JSON document")
 
 
 def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:

@@ -30,11 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "give the baseline's outputs on the baseline's inputs. Exit 1 on a compile error on "
         "one side, changed outputs, or a changed kernel that no launch compiles.",
         upstream=True,
+        json="print codegen.json to stdout",
     )
     c.add_argument("--target", action="append", metavar="TARGET", help=TARGET_HELP)
     c.add_argument("--only", metavar="PATTERN", help="bench cases whose id contains PATTERN")
-    # --json last, where the help has always listed it (command(json=...) would put it first).
-    c.add_argument("--json", action="store_true", help="print codegen.json to stdout")
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:

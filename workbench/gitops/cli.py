@@ -325,6 +325,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "write the patched worktree's commits back to patches/NAME (atomically)",
         cmd_patches_refresh,
         upstream=True,
+        json=JSON_HELP,
     )
     p.add_argument(
         "--force",
@@ -332,7 +333,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="overwrite patch files changed since the worktree was built (kept in trash)",
     )
     # --json stays after --force, where this command's help has always listed it.
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
     p = command(
         pa_sub,

@@ -15,8 +15,6 @@ from workbench.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    # --json is added by hand in each command: their help lists it after their own options,
-    # where command(json=...) would put it first.
     psub = group(
         sub,
         "pr",
@@ -33,10 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="record ISSUE as the issue the series of NAME works on: the next patch's "
         "subject is named after it and the draft says 'Fixes #ISSUE'",
         upstream=True,
+        json=JSON_HELP,
     )
     s.add_argument("issue", metavar="ISSUE", type=int, nargs="?")
     s.add_argument("--stop", action="store_true", help="forget the issue work was started on")
-    s.add_argument("--json", action="store_true", help=JSON_HELP)
 
     d = command(
         psub,
@@ -47,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the series, the latest test and bench runs for it, and the linked issue; warnings "
         "(no tests run, stale results, regressions, missing labels, empty human parts) first",
         upstream=True,
+        json="print the draft as JSON",
     )
     d.add_argument("--issue", type=int, metavar="N", help="the issue the PR fixes")
     d.add_argument(
@@ -56,7 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write the title and body to FILE; what you wrote in its human parts is kept",
     )
-    d.add_argument("--json", action="store_true", help="print the draft as JSON")
 
     o = command(
         psub,
@@ -70,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "what you wrote kept, and a 'v2: changes since v1' comment with the range-diff. Shows "
         "what it will do and asks unless --yes.",
         upstream=True,
+        json="print what was done as JSON",
     )
     o.add_argument("--fork", required=True, metavar="OWNER/REPO", help="your fork of the upstream")
     o.add_argument("--yes", action="store_true", help="do not ask (push, and post the comment)")
@@ -100,7 +99,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="for an open PR: do not post the 'v2: changes since v1' comment",
     )
-    o.add_argument("--json", action="store_true", help="print what was done as JSON")
 
 
 @contextmanager

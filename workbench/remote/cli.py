@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 # every `workbench` command registers these parsers, and that import alone costs ~0.35 s.
 
 
+RECORD_JSON = "print the run's record as JSON"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     rsub = group(
         sub,
@@ -44,8 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and bring the results home into .workbench/runs/",
     )
 
-    # --json is added by hand in each command: their help lists it after their own options,
-    # where command(json=...) would put it first.
     def timing_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--poll",
@@ -60,7 +61,6 @@ def register(sub: argparse._SubParsersAction) -> None:
             help="cancel the run if no runner takes it within this (default 900; "
             "env WORKBENCH_REMOTE_QUEUE_TIMEOUT)",
         )
-        p.add_argument("--json", action="store_true", help="print the run's record as JSON")
 
     p = command(
         rsub,
@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "nox -s NAME_SESSION on your fork's runners, and with --wait follow it and bring the "
         "results home. Commits and pushes nothing.",
         upstream=True,
+        json=RECORD_JSON,
     )
     p.add_argument("--session", choices=SESSIONS, required=True, help="which nox session")
     p.add_argument(
@@ -93,6 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_fetch,
         description="follow a dispatched run to its end and unpack its artifact into "
         ".workbench/runs/NAME/RUN_ID/ (an existing folder is never replaced)",
+        json=RECORD_JSON,
     )
     p.add_argument("run_id", metavar="RUN_ID", help="the GitHub run id (see `remote status`)")
     timing_flags(p)
@@ -103,10 +105,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the dispatched runs and their states",
         cmd_status,
         description="the dispatched runs and their states (unfinished ones are looked up)",
+        json=JSON_HELP,
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="only this upstream's runs")
     p.add_argument("--offline", action="store_true", help="show what was recorded, ask nothing")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _seconds(text: str) -> float:

@@ -39,13 +39,12 @@ def _non_negative(text: str) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sync``, ``issues``, ``prs``, ``prs log`` and ``notifications`` to the ``workbench``
     parser."""
-    # --json is added by hand in each command: their help lists it after their own options,
-    # where command(json=...) would put it first.
     p = command(
         sub,
         "sync",
         "fetch issues, PRs and your PRs' CI/review state into the local store",
         cmd_sync,
+        json="print the report as JSON",
     )
     p.add_argument(
         "names", nargs="*", metavar="NAME", help="upstreams to sync (default: every recipe)"
@@ -57,13 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"on a first sync, also fetch items closed in the last N days (default {CLOSED_DAYS})",
     )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = command(
         sub,
         "issues",
         "list issues from the store, newest update first (works offline)",
         cmd_issues,
+        json=JSON_HELP,
     )
     _list_arguments(p, ("open", "closed"))
     p.add_argument(
@@ -78,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_prs,
         epilog="`workbench prs ao#123` shows one PR with all that blocks it; "
         "`workbench prs log OWNER/REPO#N` the logs of its failing CI jobs.",
+        json=JSON_HELP,
     )
     _list_arguments(
         p, ("open", "closed", "merged"), "one upstream, or one PR (ao#123, OWNER/REPO#N)"
@@ -102,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_prs_log,
         description=about
         + ". The logs are kept gzipped under the workbench home (.workbench/logs).",
+        json=JSON_HELP,
     )
     p.add_argument(
         "pr", metavar="OWNER/REPO#N", help="the pull request (also NAME#N or the PR's URL)"
@@ -122,7 +123,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also the logs of the same jobs on the PR's merge base (to compare the first "
         "errors: is trunk broken the same way?)",
     )
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
     about = (
         "list your GitHub notifications about the upstreams from the store (works offline); "
@@ -135,6 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_notifications,
         description=about + ". `workbench sync` fetches them, at the pace GitHub asks for.",
         usage="workbench notifications [NAME] [--all] [--json] | read ID [--yes] [--json]",
+        json=JSON_HELP,
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="one upstream (default: all); or `read`")
     p.add_argument("thread", nargs="?", metavar="ID", help="with `read`: the thread to mark read")
@@ -142,7 +143,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--yes", action="store_true", help="with `read`: do not ask before writing to GitHub"
     )
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _list_arguments(
@@ -161,4 +161,3 @@ def _list_arguments(
         metavar="N",
         help=f"at most N (default {TABLE_LIMIT} in the table, all with --json; 0: all)",
     )
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
