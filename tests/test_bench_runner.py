@@ -478,6 +478,9 @@ def test_ctrl_c_keeps_the_cases_measured_so_far(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C's default action, even where this suite runs with SIGINT ignored (a job put in
+        # the background by a shell without job control inherits SIG_IGN, and Python keeps it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not (tmp_path / "mark" / "waiting").exists():

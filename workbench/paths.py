@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import UsageError
+from workbench.vocabulary import PATCHED
 
 RECIPE_FILE = "recipe.toml"
 LOCAL_CONFIG = "workbench.toml"
@@ -98,7 +99,7 @@ class Workspace:
         return self.upstreams_dir / name / "base"
 
     def patched(self, name: str) -> Path:
-        return self.upstreams_dir / name / "patched"
+        return self.upstreams_dir / name / PATCHED  # the folder is named after its side
 
     def patches(self, name: str) -> Path:
         return self.patches_root / name
