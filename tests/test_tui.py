@@ -410,7 +410,7 @@ async def test_start_work_on_a_pr_is_refused_politely(tui_ws, store) -> None:
 
 
 async def test_the_command_palette_offers_every_action_for_the_current_state(tui_ws, store):
-    from workbench.tui.commands import WorkbenchCommands
+    from workbench.tui.palette import WorkbenchCommands
 
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
@@ -473,7 +473,7 @@ async def test_number_keys_and_brackets_switch_tabs_in_order(tui_ws, store) -> N
 
 async def test_the_palette_has_a_command_per_tab(tui_ws, store) -> None:
     from workbench.tui.actions import DASHBOARD_ACTIONS, TABS
-    from workbench.tui.commands import WorkbenchCommands
+    from workbench.tui.palette import WorkbenchCommands
 
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:

@@ -3,7 +3,7 @@ entry ("area: verb"), so a key and its palette command are described in one plac
 
 A palette entry is made per what it names: the screen (one entry, while the screen allows the
 action), the highlighted PR or issue (``{number}``), each upstream (``{upstream}``), or the nox
-session that runs (``{session}`` in its help line). :mod:`workbench.tui.commands` makes them.
+session that runs (``{session}`` in its help line). :mod:`workbench.tui.palette` makes them.
 """
 
 from __future__ import annotations

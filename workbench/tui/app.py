@@ -18,8 +18,8 @@ from workbench.config import Recipe, load_recipes
 from workbench.display import Clock, utc_now
 from workbench.github.store import Store
 from workbench.paths import Workspace
-from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.dashboard import DashboardScreen
+from workbench.tui.palette import WorkbenchCommands
 
 T = TypeVar("T")
 
