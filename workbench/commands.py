@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 Handler = Callable[[argparse.Namespace], int]
+Number = TypeVar("Number", int, float)
 
 JSON_HELP = "print JSON"
 
@@ -68,3 +69,19 @@ def finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             for sub in dict.fromkeys(action.choices.values()):
                 finish(sub)
     return parser
+
+
+def non_negative(read: Callable[[str], Number], what: str) -> Callable[[str], Number]:
+    """An argparse ``type`` for a number >= 0 that ``read`` (``int``, ``float``) parses; anything
+    else is refused with ``expected WHAT >= 0, got 'TEXT'``."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = read(text)
+        except ValueError:
+            value = None
+        if value is None or value < 0:
+            raise argparse.ArgumentTypeError(f"expected {what} >= 0, got {text!r}")
+        return value
+
+    return parse

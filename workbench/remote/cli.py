@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workbench.commands import JSON_HELP, command, group
+from workbench.commands import JSON_HELP, command, group, non_negative
 from workbench.config import load_recipe
 from workbench.console import err, out, print_json
 from workbench.errors import UsageError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 
 RECORD_JSON = "print the run's record as JSON"
+_seconds = non_negative(float, "seconds")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,16 +110,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="only this upstream's runs")
     p.add_argument("--offline", action="store_true", help="show what was recorded, ask nothing")
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
-    return value
 
 
 def _timing(args: argparse.Namespace) -> Timing:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from workbench.commands import JSON_HELP, command
+from workbench.commands import JSON_HELP, command, non_negative
 from workbench.console import err, out
 from workbench.github.blocking import IDLE_DAYS
 from workbench.github.cli.lists import TABLE_LIMIT, cmd_issues, cmd_prs
@@ -26,14 +26,7 @@ __all__ = ["err", "out", "register"]
 """``out`` and ``err``: the consoles these commands print on, where a test redirects them."""
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+_whole_number = non_negative(int, "a whole number")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--closed-days",
-        type=_non_negative,
+        type=_whole_number,
         default=CLOSED_DAYS,
         metavar="N",
         help=f"on a first sync, also fetch items closed in the last N days (default {CLOSED_DAYS})",
@@ -86,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--review-requested", action="store_true", help="your review is requested")
     p.add_argument(
         "--idle-days",
-        type=_non_negative,
+        type=_whole_number,
         default=IDLE_DAYS,
         metavar="N",
         help=f"list an open PR as idle after N days without activity (default {IDLE_DAYS})",
@@ -157,7 +150,7 @@ def _list_arguments(
     p.add_argument("--state", choices=(*states, "all"), default="open", help="default: open")
     p.add_argument(
         "--limit",
-        type=_non_negative,
+        type=_whole_number,
         metavar="N",
         help=f"at most N (default {TABLE_LIMIT} in the table, all with --json; 0: all)",
     )
