@@ -36,11 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_sync import control, serve  # noqa: E402  (this folder: the script's own)
+# bench_sync.py of this folder (a script's own folder is first on sys.path)
+from bench_sync import control, local_client, serve, workbench_env  # noqa: E402
 
-from tests.github_server import TOKEN, make_workspace  # noqa: E402
+from tests.github_server import make_workspace  # noqa: E402
 from workbench.github.bases import COMMITS_PER_REQUEST, commits_query, refresh_bases  # noqa: E402
-from workbench.github.client import Credentials, GitHubClient, Settings  # noqa: E402
 from workbench.github.store import Store  # noqa: E402
 from workbench.github.sync import Syncer  # noqa: E402
 
@@ -50,7 +50,7 @@ REPO = "pytorch/ao"
 def refresh(url: str, home: Path) -> tuple[float, int, float, int]:
     """One status refresh: (seconds, requests, server seconds, PRs stored)."""
     control(url, "/_fake/reset", {})
-    client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+    client = local_client(url)
     started = time.perf_counter()
     with client, Store(home / "github.db") as store:
         report = Syncer(client, store).refresh_status([REPO], changed=True)
@@ -61,13 +61,7 @@ def refresh(url: str, home: Path) -> tuple[float, int, float, int]:
 
 def read_back(url: str, root: Path, home: Path) -> tuple[float, int, int]:
     """``workbench prs --mine --json`` as a process: (seconds, PRs, blocking entries)."""
-    env = dict(
-        os.environ,
-        WORKBENCH_ROOT=str(root),
-        WORKBENCH_HOME=str(home),
-        WORKBENCH_GITHUB_API=url,
-        GH_TOKEN=TOKEN,
-    )
+    env = workbench_env(url, root, home)
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "workbench", "prs", "ao", "--mine", "--json"],
@@ -88,7 +82,7 @@ def bases(url: str, home: Path) -> tuple[float, dict, float, int]:
         for table in ("pr_bases", "commit_reads", "commit_checks"):
             store._db.execute(f"DELETE FROM {table}")
     control(url, "/_fake/reset", {})
-    client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+    client = local_client(url)
     with client, Store(home / "github.db") as store:
         started = time.perf_counter()
         report = refresh_bases(client, store, [REPO], {REPO: "main"})
@@ -113,7 +107,7 @@ def measure(prs: int, repeat: int) -> dict:
         root = make_workspace(Path(tmp) / "ws")
         home = Path(tmp) / "home"
         # The item lists first (not timed): `prs --mine` lists the PRs the store holds.
-        client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+        client = local_client(url)
         with client, Store(home / "github.db") as store:
             Syncer(client, store, branches={REPO: "main"}).run([("ao", REPO)])
         runs = [refresh(url, home) for _ in range(repeat)]

@@ -27,6 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# bench_series.py of this folder (a script's own folder is first on sys.path)
+from bench_series import recipe_workspace
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "selection.json"
 
@@ -96,14 +99,7 @@ def main() -> None:
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wb-selection-"))
     ws = args.workspace.resolve() if args.workspace else tmp / "wb"
-    if not (ws / "upstreams" / "ao" / "recipe.toml").is_file():
-        shutil.copytree(
-            ROOT / "upstreams" / "ao",
-            ws / "upstreams" / "ao",
-            ignore=shutil.ignore_patterns("src", "base", "patched"),
-        )
-    (ws / "patches" / "ao").mkdir(parents=True, exist_ok=True)
-    (ws / "patches" / "ao" / "series").write_text("")
+    recipe_workspace(ws, "ao")
     env = {
         **os.environ,
         "WORKBENCH_ROOT": str(ws),

@@ -38,6 +38,19 @@ def timed(label: str, cwd: Path, *args: str, env: dict) -> tuple[float, str]:
     return dt, out
 
 
+def recipe_workspace(ws: Path, name: str) -> None:
+    """Make ``ws`` a workspace holding this checkout's recipe of ``name`` (not its checkouts) and
+    an empty series of it; a recipe already there is kept."""
+    if not (ws / "upstreams" / name / "recipe.toml").is_file():
+        shutil.copytree(
+            ROOT / "upstreams" / name,
+            ws / "upstreams" / name,
+            ignore=shutil.ignore_patterns("src", "base", "patched"),
+        )
+    (ws / "patches" / name).mkdir(parents=True, exist_ok=True)
+    (ws / "patches" / name / "series").write_text("")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", default="ao")
@@ -58,13 +71,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
     ws = tmp / "wb"
-    shutil.copytree(
-        ROOT / "upstreams" / args.name,
-        ws / "upstreams" / args.name,
-        ignore=shutil.ignore_patterns("src", "base", "patched"),
-    )
-    (ws / "patches" / args.name).mkdir(parents=True)
-    (ws / "patches" / args.name / "series").write_text("")
+    recipe_workspace(ws, args.name)
     env = {**os.environ, "WORKBENCH_ROOT": str(ws)}
     if args.url:
         env[f"WORKBENCH_{args.name.upper()}_URL"] = args.url

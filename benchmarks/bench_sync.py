@@ -64,11 +64,28 @@ def control(url: str, path: str, body: object | None = None) -> dict:
         return json.loads(answer.read())
 
 
+def local_client(url: str) -> GitHubClient:
+    """A library client of the local GitHub at ``url``, with the server's token."""
+    return GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+
+
+def workbench_env(url: str, root: Path, home: Path) -> dict[str, str]:
+    """The environment of a ``workbench`` process on the workspace ``root`` and the store
+    ``home``, talking to the local GitHub at ``url``."""
+    return dict(
+        os.environ,
+        WORKBENCH_ROOT=str(root),
+        WORKBENCH_HOME=str(home),
+        WORKBENCH_GITHUB_API=url,
+        GH_TOKEN=TOKEN,
+    )
+
+
 def timed_sync(url: str, home: Path) -> tuple[float, int, float]:
     """One `workbench sync` of the three repositories, through the library; (seconds, requests,
     the server's seconds: its GraphQL runs graphql-core, which GitHub's own time replaces)."""
     control(url, "/_fake/reset", {})
-    client = GitHubClient(Settings(api=url), Credentials(TOKEN, "GH_TOKEN"))
+    client = local_client(url)
     started = time.perf_counter()
     with client, Store(home / "github.db") as store:
         Syncer(client, store).run([(name, repo) for name, repo in RECIPE_REPOS.items()])
@@ -79,13 +96,7 @@ def timed_sync(url: str, home: Path) -> tuple[float, int, float]:
 
 def cli_seconds(url: str, root: Path, home: Path) -> float:
     """The same as a user runs it: a new `workbench sync` process (start-up included)."""
-    env = dict(
-        os.environ,
-        WORKBENCH_ROOT=str(root),
-        WORKBENCH_HOME=str(home),
-        WORKBENCH_GITHUB_API=url,
-        GH_TOKEN=TOKEN,
-    )
+    env = workbench_env(url, root, home)
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "workbench", "sync", "--json"],
