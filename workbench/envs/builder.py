@@ -208,6 +208,14 @@ class EnvBuilder:
             )
         return out
 
+    def build_worktree(self, label: str, worktree: Path, folder: Path) -> SideEnv:
+        """An environment built as a side's is, at ``folder``, from another worktree of the
+        upstream (a step of the series): reused while what it is built from is the same."""
+        mode = self.mode()
+        deps = self._deps(mode)
+        pin = self.engine.co.head(self.engine.co.base)
+        return self._side(label, mode, worktree, deps, pin, None, path=folder)
+
     def _pip(
         self,
         python: Path,
@@ -362,8 +370,9 @@ class EnvBuilder:
         deps: Path,
         pin: str | None,
         series_digest: str | None,
+        path: Path | None = None,
     ) -> SideEnv:
-        path = self.root / side
+        path = path or self.root / side
         key = self._side_key(side, mode, worktree, deps, pin, series_digest)
         if built(path, key):
             return SideEnv(side, path, worktree, mode.name, key, False, 0.0)
