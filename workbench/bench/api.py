@@ -27,9 +27,13 @@ This module uses the standard library only: it is imported inside the environmen
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar, overload
 
 Number = int | float
@@ -145,6 +149,23 @@ def bench(
         return f
 
     return mark(func) if func is not None else mark
+
+
+def bench_module_name(file: str) -> str:
+    """The name a bench file is imported under: ``workbench_bench_`` and its stem."""
+    return f"workbench_bench_{Path(file).stem}"
+
+
+def load_bench_file(file: str) -> ModuleType:
+    """Import the bench file ``file`` as the module :func:`bench_module_name` names, registered
+    in ``sys.modules``."""
+    spec = importlib.util.spec_from_file_location(bench_module_name(file), file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def specs_in(namespace: dict[str, Any]) -> list[BenchSpec]:

@@ -25,7 +25,6 @@ import ast
 import contextlib
 import gc
 import importlib
-import importlib.util
 import json
 import os
 import platform
@@ -46,7 +45,7 @@ if str(PACKAGE_PARENT) not in sys.path:
     sys.path.append(str(PACKAGE_PARENT))  # last: the environment's own packages win
 
 from workbench.bench import outputs  # noqa: E402
-from workbench.bench.api import Case, Skip, specs_in  # noqa: E402
+from workbench.bench.api import Case, Skip, load_bench_file, specs_in  # noqa: E402
 from workbench.bench.calltrace import CallTracer  # noqa: E402
 
 if TYPE_CHECKING:
@@ -56,12 +55,7 @@ L2_FLUSH_BYTES = 256 * 1024 * 1024
 
 
 def load_cases(file: str) -> dict[str, Case]:
-    spec = importlib.util.spec_from_file_location(f"workbench_bench_{Path(file).stem}", file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_bench_file(file)
     cases: dict[str, Case] = {}
     for s in specs_in(vars(module)):
         for case in s.cases():

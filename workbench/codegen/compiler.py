@@ -141,12 +141,12 @@ class Locator:
         return self.found.get(kid)
 
     def _bench_module(self, file: str) -> Any:
-        name = f"workbench_bench_{Path(file).stem}"
+        from workbench.bench.api import bench_module_name, load_bench_file
+
+        name = bench_module_name(file)
         if name in sys.modules:
             return sys.modules[name]
-        from workbench.codegen.recorder import load_module
-
-        return load_module(file)
+        return load_bench_file(file)
 
     def _catch_launches(self, file: str, case_id: str) -> None:
         """Run the case with every launch stubbed out, keeping the kernels it launches."""

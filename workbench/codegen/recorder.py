@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import fnmatch
 import importlib
-import importlib.util
 import inspect
 import json
 import os
@@ -36,7 +35,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
 if str(PACKAGE_PARENT) not in sys.path:
     sys.path.append(str(PACKAGE_PARENT))  # last: the environment's own packages win
 
-from workbench.bench.api import Skip, kernel_specs_in, specs_in  # noqa: E402
+from workbench.bench.api import Skip, kernel_specs_in, load_bench_file, specs_in  # noqa: E402
 from workbench.codegen.launches import encode, spec_key  # noqa: E402
 
 KEEP_PER_KERNEL = 8
@@ -208,16 +207,6 @@ def _grid(fn: Any, grid: Any, args: tuple, kwargs: dict) -> list[int] | None:
         return None
 
 
-def load_module(file: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"workbench_bench_{Path(file).stem}", file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_cases(rec: Recorder, files: list[str], only: str | None) -> tuple[list[dict], list[dict]]:
     import torch
 
@@ -226,7 +215,7 @@ def run_cases(rec: Recorder, files: list[str], only: str | None) -> tuple[list[d
     for file in files:
         rec.bench_file = file
         try:
-            module = load_module(file)
+            module = load_bench_file(file)
         except Exception:
             cases.append({"file": file, "id": None, "error": traceback.format_exc(limit=-4)})
             continue
