@@ -23,7 +23,7 @@ from typing import Any
 
 from workbench.codegen import kernels as jit
 from workbench.codegen import stages
-from workbench.codegen.sides import Side, compile_jobs, finish_compile, record, start_compile
+from workbench.codegen.sides import Side, finish_compile, record, start_compile
 from workbench.vocabulary import BASELINE, PATCHED, Log
 
 SCHEMA = 1
@@ -221,14 +221,7 @@ def run(plan: CodegenPlan, log: Log) -> dict:
     log("recording the baseline's launches under the interpreter")
     base_rec = record(base, plan.files, rec_dir / BASELINE, plan.cache, None, plan.only)
     timings["record_baseline"] = time.perf_counter() - t
-    base_proc = start_compile(
-        base,
-        compile_jobs(base_rec, plan.targets),
-        plan.targets,
-        rec_dir / BASELINE,
-        plan.cache,
-        hide,
-    )
+    base_proc = start_compile(base, base_rec, plan.targets, rec_dir / BASELINE, plan.cache, hide)
     t = time.perf_counter()
     log("recording the patched side's launches and replaying the baseline's inputs")
     try:
@@ -242,12 +235,7 @@ def run(plan: CodegenPlan, log: Log) -> dict:
     t = time.perf_counter()
     log(f"compiling for {', '.join(plan.targets)}")
     patched_proc = start_compile(
-        patched,
-        compile_jobs(patched_rec, plan.targets),
-        plan.targets,
-        rec_dir / PATCHED,
-        plan.cache,
-        hide,
+        patched, patched_rec, plan.targets, rec_dir / PATCHED, plan.cache, hide
     )
     base_out = finish_compile(base, *base_proc)
     patched_out = finish_compile(patched, *patched_proc)

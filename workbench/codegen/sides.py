@@ -101,8 +101,11 @@ def compile_jobs(launches: dict, targets: list[str]) -> list[dict]:
 
 
 def start_compile(
-    side: Side, jobs: list[dict], targets: list[str], folder: Path, cache: Path, hide: list[str]
+    side: Side, launches: dict, targets: list[str], folder: Path, cache: Path, hide: list[str]
 ) -> tuple[subprocess.Popen, Path]:
+    """Start ``side``'s compiler on what its recorder found (``launches``, :func:`record`) for
+    ``targets``; its results will be ``folder/compiled.json`` (:func:`finish_compile`)."""
+    jobs = compile_jobs(launches, targets)
     folder.mkdir(parents=True, exist_ok=True)
     job_file, result_file = folder / "jobs.json", folder / "compiled.json"
     job_file.write_text(
