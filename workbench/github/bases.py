@@ -31,9 +31,10 @@ from workbench.github.model import (
     CommitChecks,
     MergeBase,
     PrStatus,
-    parse_check,
+    parse_checks_page,
 )
-from workbench.github.queries import CHECK_FRAGMENT
+from workbench.github.model.fields import object_or_empty
+from workbench.github.queries import CHECK_FRAGMENT, ROLLUP_FRAGMENT
 from workbench.github.store import Store, now_utc
 
 if TYPE_CHECKING:
@@ -52,14 +53,7 @@ DRCI_CHECK = "Dr.CI"
 BASE_FRAGMENT = """
 fragment baseChecks on Commit {
   oid
-  statusCheckRollup {
-    state
-    contexts(first: 100) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      nodes { ...check }
-    }
-  }
+  statusCheckRollup { ...rollup }
 }
 """
 
@@ -112,7 +106,7 @@ def commits_query(kinds: Sequence[str]) -> str:
     )
     fragments = ""
     if "base" in kinds:
-        fragments += BASE_FRAGMENT + CHECK_FRAGMENT
+        fragments += BASE_FRAGMENT + ROLLUP_FRAGMENT + CHECK_FRAGMENT
     if "head" in kinds:
         fragments += HEAD_FRAGMENT
     return f"query CommitChecks({params}) {{\n  rateLimit {{ cost remaining resetAt }}\n{fields}\n}}\n{fragments}"
@@ -133,10 +127,6 @@ class BasesReport:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def failing_prs(store: Store, repos: Sequence[str]) -> list[PrStatus]:
@@ -196,7 +186,7 @@ def _merge_bases(
             "GET", f"/repos/{repo}/compare/{ref}...{head}", {"per_page": 1}, allow=(404, 422)
         )
         report.compared += 1
-        sha = _object(_object(body).get("merge_base_commit")).get("sha")
+        sha = object_or_empty(object_or_empty(body).get("merge_base_commit")).get("sha")
         if status >= 400:
             problem = (
                 f"GitHub cannot compare {head[:7]} with {ref} ({status}): the head or the branch "
@@ -248,10 +238,10 @@ def _read_commits(
             owner, name = repo.split("/", 1)
             variables |= {f"o{k}": owner, f"n{k}": name, f"s{k}": sha}
         data = client.graphql(commits_query([kind for _, _, kind in batch]), variables)
-        cost = _object(data.get("rateLimit")).get("cost")
+        cost = object_or_empty(data.get("rateLimit")).get("cost")
         report.points += cost if isinstance(cost, int) else 0
         for k, key in enumerate(batch):
-            obj = _object(data.get(f"c{k}")).get("object")
+            obj = object_or_empty(data.get(f"c{k}")).get("object")
             read = _base(client, key, obj) if key[2] == "base" else _head(key, obj, wanted[key])
             report.problems += read.problem is not None
             store.save_commit_checks(read)
@@ -270,32 +260,18 @@ def _base(client: GitHubClient, key: tuple[str, str, str], obj: object) -> Commi
     rollup = obj.get("statusCheckRollup")
     if not isinstance(rollup, dict):
         return CommitChecks(repo, sha, "base", now_utc(), state="none")
-    contexts = _object(rollup.get("contexts"))
-    nodes = contexts.get("nodes")
-    if not isinstance(nodes, list):
-        raise UnexpectedResponse(f"{where}: contexts.nodes is missing")
-    checks = [c for n in nodes if isinstance(n, dict) and (c := parse_check(n, where))]
-    page = _object(contexts.get("pageInfo"))
-    after = page.get("endCursor") if page.get("hasNextPage") and nodes else None
+    contexts = object_or_empty(rollup.get("contexts"))
+    checks, after = parse_checks_page(contexts, where)
     while after:
         owner, name = repo.split("/", 1)
         data = client.graphql(
             MORE_BASE_CHECKS_QUERY + CHECK_FRAGMENT,
             {"owner": owner, "name": name, "oid": sha, "after": after},
         )
-        more = _object(
-            _object(
-                _object(_object(_object(data.get("repository")).get("object"))).get(
-                    "statusCheckRollup"
-                )
-            ).get("contexts")
-        )
-        nodes = more.get("nodes")
-        if not isinstance(nodes, list):
-            raise UnexpectedResponse(f"{where}: contexts.nodes is missing")
-        checks += [c for n in nodes if isinstance(n, dict) and (c := parse_check(n, where))]
-        page = _object(more.get("pageInfo"))
-        after = page.get("endCursor") if page.get("hasNextPage") and nodes else None
+        commit = object_or_empty(object_or_empty(data.get("repository")).get("object"))
+        more = object_or_empty(object_or_empty(commit.get("statusCheckRollup")).get("contexts"))
+        page, after = parse_checks_page(more, where)
+        checks += page
     state = rollup.get("state")
     total = contexts.get("totalCount")
     return CommitChecks(
@@ -313,18 +289,19 @@ def _head(key: tuple[str, str, str], obj: object, failing: tuple[int, ...]) -> C
     repo, sha, _ = key
     if not isinstance(obj, dict):
         return CommitChecks(repo, sha, "head", now_utc(), problem=_gone(sha), seen=failing)
-    suites = _object(obj.get("checkSuites")).get("nodes")
+    suites = object_or_empty(obj.get("checkSuites")).get("nodes")
     passed: list[str] = []
     drci = None
     for suite in suites if isinstance(suites, list) else []:
-        suite = _object(suite)
-        workflow = _object(_object(suite.get("workflowRun")).get("workflow")).get("name")
-        for run in _object(suite.get("passed")).get("nodes") or []:
-            name = _object(run).get("name")
+        suite = object_or_empty(suite)
+        workflow_run = object_or_empty(suite.get("workflowRun"))
+        workflow = object_or_empty(workflow_run.get("workflow")).get("name")
+        for run in object_or_empty(suite.get("passed")).get("nodes") or []:
+            name = object_or_empty(run).get("name")
             if isinstance(name, str):
                 passed.append(f"{workflow} / {name}" if isinstance(workflow, str) else name)
-        for run in _object(suite.get("drci")).get("nodes") or []:
-            summary = _object(run).get("summary")
+        for run in object_or_empty(suite.get("drci")).get("nodes") or []:
+            summary = object_or_empty(run).get("summary")
             if isinstance(summary, str) and summary.strip():
                 drci = summary
     return CommitChecks(

@@ -3,7 +3,8 @@
 :data:`STATUS_QUERY` reads the CI and review state of the contributor's PRs and of those awaiting
 their review, with what blocks each, 100 PRs to a request; :data:`MORE_CHECKS_QUERY` the checks
 of a PR beyond its first 100. :data:`CHECK_FRAGMENT` is how every query here and in
-:mod:`workbench.github.bases` reads a check.
+:mod:`workbench.github.bases` reads a check, :data:`ROLLUP_FRAGMENT` how they read a commit's
+checks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ fragment check on StatusCheckRollupContext {
   ... on StatusContext { context state targetUrl }
 }
 """
+
+ROLLUP_FRAGMENT = """
+fragment rollup on StatusCheckRollup {
+  state
+  contexts(first: 100) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { ...check }
+  }
+}
+"""
+"""A commit's checks as a PR's head and a merge base are read alike: the rollup's state and its
+first 100 checks (each by :data:`CHECK_FRAGMENT`, which goes with it)."""
 
 STATUS_QUERY = (
     """
@@ -63,14 +77,7 @@ fragment prStatus on PullRequest {
       commit {
         oid
         committedDate
-        statusCheckRollup {
-          state
-          contexts(first: 100) {
-            totalCount
-            pageInfo { hasNextPage endCursor }
-            nodes { ...check }
-          }
-        }
+        statusCheckRollup { ...rollup }
       }
     }
   }
@@ -94,6 +101,7 @@ fragment prStatus on PullRequest {
   comments(last: 30) { nodes { author { login } bodyText createdAt url } }
 }
 """.replace("$THREADS", str(THREADS_READ))
+    + ROLLUP_FRAGMENT
     + CHECK_FRAGMENT
 )
 """GitHub charges a request of this query 114 points of the 5,000 an hour (its documented

@@ -34,11 +34,12 @@ from workbench.github.errors import UnexpectedResponse, Unreachable
 from workbench.github.model import (
     Item,
     PrStatus,
-    parse_check,
+    parse_checks_page,
     parse_issue,
     parse_pr_status,
     stamp,
 )
+from workbench.github.model.fields import object_or_empty
 from workbench.github.notifications import NotificationReport, refresh_notifications
 from workbench.github.queries import MORE_CHECKS_QUERY, STATUS_QUERY
 from workbench.github.store import Store
@@ -358,33 +359,25 @@ class Syncer:
                 MORE_CHECKS_QUERY,
                 {"owner": owner, "name": name, "number": status.number, "after": after},
             )
-            contexts = _contexts(_object(_object(data.get("repository")).get("pullRequest")))
-            nodes = contexts.get("nodes")
-            if not isinstance(nodes, list):
-                raise UnexpectedResponse(f"{where}: contexts.nodes is missing")
-            checks += [
-                c for n in nodes if isinstance(n, dict) and (c := parse_check(n, where)) is not None
-            ]
-            page = _object(contexts.get("pageInfo"))
-            after = page.get("endCursor") if page.get("hasNextPage") and nodes else None
+            repository = object_or_empty(data.get("repository"))
+            page, after = parse_checks_page(
+                _contexts(object_or_empty(repository.get("pullRequest"))), where
+            )
+            checks += page
         return replace(status, checks=tuple(checks))
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _contexts(pr: dict[str, Any]) -> dict[str, Any]:
     """``commits(last: 1) ... statusCheckRollup.contexts`` of a PullRequest object."""
-    nodes = _object(pr.get("commits")).get("nodes")
-    head = _object(nodes[-1]) if isinstance(nodes, list) and nodes else {}
-    rollup = _object(_object(head.get("commit")).get("statusCheckRollup"))
-    return _object(rollup.get("contexts"))
+    nodes = object_or_empty(pr.get("commits")).get("nodes")
+    head = object_or_empty(nodes[-1]) if isinstance(nodes, list) and nodes else {}
+    rollup = object_or_empty(object_or_empty(head.get("commit")).get("statusCheckRollup"))
+    return object_or_empty(rollup.get("contexts"))
 
 
 def _more_checks(node: object) -> str | None:
     """The cursor after the first page of a PR's checks, if more follow."""
-    page = _object(_contexts(_object(node)).get("pageInfo"))
+    page = object_or_empty(_contexts(object_or_empty(node)).get("pageInfo"))
     cursor = page.get("endCursor")
     return cursor if page.get("hasNextPage") and isinstance(cursor, str) else None
 

@@ -28,6 +28,7 @@ from workbench.github.model.pulls import (
     Review,
     Thread,
     parse_check,
+    parse_checks_page,
     parse_pr_status,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "Thread",
     "linked_issues",
     "parse_check",
+    "parse_checks_page",
     "parse_issue",
     "parse_notification",
     "parse_pr_status",

@@ -168,6 +168,17 @@ def parse_check(node: dict[str, Any], where: str) -> CiCheck | None:
     return None
 
 
+def parse_checks_page(contexts: dict[str, Any], where: str) -> tuple[list[CiCheck], str | None]:
+    """One page of a ``statusCheckRollup.contexts`` connection: its checks, and the cursor of
+    the page after it (None on the last page)."""
+    nodes = contexts.get("nodes")
+    if not isinstance(nodes, list):
+        raise UnexpectedResponse(f"{where}: contexts.nodes is missing")
+    checks = [c for n in nodes if isinstance(n, dict) and (c := parse_check(n, where)) is not None]
+    page = object_or_empty(contexts.get("pageInfo"))
+    return checks, page.get("endCursor") if page.get("hasNextPage") and nodes else None
+
+
 def parse_pr_status(
     node: object, *, mine: bool, review_requested: bool, where: str, viewer: str | None = None
 ) -> PrStatus | None:
