@@ -144,3 +144,123 @@ def test_steps_refuse_a_worktree_that_is_not_the_series(calc: Path, wb):
     with pytest.raises(UsageError, match="commits that are not in the series") as unsaved:
         series_steps(_builder(calc))
     assert unsaved.value.hint == "run `workbench patches refresh calc` first"
+
+
+def _run(wb, *flags: str):
+    res = wb("tests", "run", "calc", *flags)
+    return res, (json.loads(res.out) if "--json" in flags else None)
+
+
+def test_the_regression_is_the_second_patch_s_and_no_other_s(calc: Path, wb):
+    patches = _series(calc, wb, *THREE)
+    res, doc = _run(wb, "--per-patch", "--json")
+    assert res.code == 1, res.err
+    # The whole run is what it is without the flag.
+    assert [r["id"] for r in doc["regressions"]] == ["test/test_core.py::test_add"]
+    assert doc["schema"] == 2
+    assert doc["per_patch"] == [
+        {"patch": patches[0], "step": 1, "regressions": [], "fixed": [], "skipped": None},
+        {
+            "patch": patches[1],
+            "step": 2,
+            "regressions": ["test/test_core.py::test_add"],
+            "fixed": [],
+            "skipped": None,
+        },
+        {"patch": patches[2], "step": 3, "regressions": [], "fixed": [], "skipped": None},
+    ]
+    cost = doc["per_patch_cost"]
+    assert set(cost) == {"method", "builds", "runs", "seconds", "note"}
+    # Steps 1 and 2 built and run once each; the baseline again on what failed at a step.
+    assert (cost["method"], cost["builds"], cost["runs"], cost["note"]) == ("linear", 2, 2, None)
+    assert isinstance(cost["seconds"], float)
+    run_dir = calc / ".workbench" / "runs" / "calc" / doc["run_id"]
+    assert json.loads((run_dir / "tests.json").read_text()) == doc
+    assert (run_dir / "junit-step1.xml").is_file() and (run_dir / "junit-step2.xml").is_file()
+
+    # A second run builds nothing, and says the same in words.
+    again = wb("tests", "run", "calc", "--per-patch")
+    assert again.code == 1
+    assert f"{patches[0]}: no change\n" in again.out
+    assert f"{patches[1]}: 1 regression: test/test_core.py::test_add\n" in again.out
+    assert f"{patches[2]}: no change\n" in again.out
+    assert "per patch (linear): 0 build(s), 2 pytest run(s)," in again.out
+    assert "1 regression(s): test/test_core.py::test_add" in again.err
+
+
+def test_a_patch_of_only_documentation_is_skipped(calc: Path, wb):
+    patches = _series(
+        calc,
+        wb,
+        ("README.md", ("# calc\n", "# calc\n\nAdds and multiplies.\n"), "Say what calc does"),
+        *THREE[1:],
+    )
+    res, doc = _run(wb, "--per-patch", "--json")
+    assert res.code == 1, res.err
+    [readme, breaks, work] = doc["per_patch"]
+    assert readme == {
+        "patch": patches[0],
+        "step": 1,
+        "regressions": [],
+        "fixed": [],
+        "skipped": "touches no code a selected test runs",
+    }
+    assert breaks["regressions"] == ["test/test_core.py::test_add"] and breaks["skipped"] is None
+    assert work["regressions"] == [] and work["skipped"] is None
+    # Only step 2 is built and run: step 1 has the pin's outcome, and what fails at step 2
+    # already ran on the baseline in the whole run.
+    assert (doc["per_patch_cost"]["builds"], doc["per_patch_cost"]["runs"]) == (1, 1)
+    text = wb("tests", "run", "calc", "--per-patch").out
+    assert f"{patches[0]}: skipped: touches no code a selected test runs\n" in text
+
+
+def test_bisect_runs_only_the_regressions_and_says_what_it_cannot_see(calc: Path, wb):
+    patches = _series(calc, wb, *THREE)
+    res, doc = _run(wb, "--per-patch=bisect", "--json")
+    assert res.code == 1, res.err
+    assert [p["regressions"] for p in doc["per_patch"]] == [
+        [],
+        ["test/test_core.py::test_add"],
+        [],
+    ]
+    assert [p["patch"] for p in doc["per_patch"]] == patches
+    cost = doc["per_patch_cost"]
+    # Between the baseline (good) and step 3 (bad): step 2 (bad), then step 1 (good).
+    assert (cost["method"], cost["builds"], cost["runs"]) == ("bisect", 2, 2)
+    assert "broken and fixed in between cannot be seen" in cost["note"]
+
+
+def test_a_series_that_breaks_nothing_has_no_change_anywhere(calc: Path, wb):
+    _series(calc, wb, THREE[0], THREE[2])
+    res, doc = _run(wb, "--per-patch", "--json")
+    assert res.code == 0, res.err
+    assert [(p["regressions"], p["fixed"], p["skipped"]) for p in doc["per_patch"]] == [
+        ([], [], None),
+        ([], [], None),
+    ]
+    # Nothing failed anywhere: step 1 runs, the baseline has nothing to run again.
+    assert (doc["per_patch_cost"]["builds"], doc["per_patch_cost"]["runs"]) == (1, 1)
+
+
+def test_without_the_flag_nothing_changes(calc: Path, wb):
+    _series(calc, wb, *THREE)
+    res, doc = _run(wb, "--json")
+    assert res.code == 1
+    assert doc["schema"] == 1 and "per_patch" not in doc and "per_patch_cost" not in doc
+    assert not (calc / ".workbench" / "steps").exists()
+
+
+def test_a_worktree_that_is_not_the_series_exits_2_with_one_line(calc: Path, wb):
+    _series(calc, wb, *THREE[:2])
+    write(_patched(calc) / "calc" / "core.py", CORE)
+    res = wb("tests", "run", "calc", "--per-patch")
+    assert res.code == 2
+    assert res.err.count("\n") == 1 and res.err.startswith("workbench: upstreams/calc/patched ")
+    assert "(commit them and run `workbench patches refresh calc` first)" in res.err
+    git(_patched(calc), "commit", "-q", "-am", "Back to the pin")
+    res = wb("tests", "run", "calc", "--per-patch")
+    assert res.code == 2
+    assert res.err == (
+        "workbench: upstreams/calc/patched has commits that are not in the series' patch files "
+        "(run `workbench patches refresh calc` first)\n"
+    )

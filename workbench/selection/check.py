@@ -1,4 +1,6 @@
-"""``workbench tests run``: build both sides, run the selection on patched, compare on baseline."""
+"""``workbench tests run``: build both sides, run the selection on patched, compare on baseline.
+
+With ``--per-patch``, :mod:`workbench.selection.perpatch` then says which patch did it."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from workbench.errors import ProblemFound
 from workbench.fsutil import atomic_write_json
 from workbench.paths import Workspace
 from workbench.runs import new_run_dir, now_iso
-from workbench.selection import mapping
+from workbench.selection import mapping, perpatch
 from workbench.selection.perfile import file_commands, run_files, selection_files
 from workbench.selection.run import SCHEMA, JunitReport, PytestRun, run_pytest
+from workbench.steps.series import series_steps
 from workbench.vocabulary import BASELINE, PATCHED, Log
 
 CHUNK = 500
@@ -48,8 +51,13 @@ def run_tests(
     pytest_args: list[str] | None = None,
     device: str | None = None,
     log: Log | None = None,
+    per_patch: str | None = None,
 ) -> tuple[dict, Path]:
+    """Run the selection (or ``pytest_args``) and write ``tests.json``; ``per_patch`` (one of
+    :data:`perpatch.METHODS`) attributes the outcome to the series' patches too."""
     builder = EnvBuilder(ws, recipe, device=device, log=log)
+    # Checked first: a worktree that is not the series is refused before anything is built.
+    steps = series_steps(builder) if per_patch else None
     envs = {e.side: e for e in builder.build()}
     patched, baseline = envs[PATCHED], envs[BASELINE]
     changed = builder.changed_files()
@@ -101,6 +109,9 @@ def run_tests(
             preexisting=[],
             note="no test file is selected by the changed files",
         )
+        if steps is not None:
+            entries, cost = perpatch.nothing_selected(steps)
+            doc.update(schema=perpatch.SCHEMA, per_patch=entries, per_patch_cost=cost)
         atomic_write_json(folder / "tests.json", doc)
         return doc, folder
     log_file = folder / "log"
@@ -173,5 +184,20 @@ def run_tests(
         regressions=regressions,
         preexisting=preexisting,
     )
+    if steps is not None and per_patch is not None:
+        entries, cost = perpatch.attribute(
+            ws,
+            builder,
+            steps,
+            targets=targets,
+            by_hand=bool(pytest_args),
+            baseline=baseline,
+            final={o.id: o.status for o in report.outcomes},
+            on_baseline=on_baseline,
+            run=run_side,
+            method=per_patch,
+            log=log,
+        )
+        doc.update(schema=perpatch.SCHEMA, per_patch=entries, per_patch_cost=cost)
     atomic_write_json(folder / "tests.json", doc)
     return doc, folder

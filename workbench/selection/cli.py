@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         upstream=True,
         json=JSON_HELP,
     )
-    command(
+    r = command(
         tsub,
         "run",
         "run the selection on patched; failures again on baseline",
@@ -50,6 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         upstream=True,
         json="print tests.json",
         passthrough=True,
+    )
+    r.add_argument(
+        "--per-patch",
+        nargs="?",
+        const="auto",
+        choices=("auto", "linear", "bisect"),
+        metavar="linear|bisect",
+        help="then say which patch of the series introduced each regression (and which made a "
+        "failing test pass): the pin plus the first k patches is built and run for each patch "
+        "that touches code a selected test runs; linear runs them all, bisect searches only "
+        "the final regressions (default: linear up to 3 such steps in between, else bisect)",
     )
     m = command(
         tsub,
@@ -156,7 +167,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from workbench.selection.check import run_tests
 
     ws, recipe = _context(args)
-    doc, folder = run_tests(ws, recipe, pytest_args=args.passthrough or None, log=_log(args))
+    doc, folder = run_tests(
+        ws,
+        recipe,
+        pytest_args=args.passthrough or None,
+        log=_log(args),
+        per_patch=args.per_patch,
+    )
     if args.json:
         print_json(doc)
     else:
@@ -173,6 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print(doc: dict, folder: str) -> None:
     if doc.get("note"):
         out.print(doc["note"])
+        _print_per_patch(doc)
         return
     c = doc["counts"]
     out.print(
@@ -190,4 +208,35 @@ def _print(doc: dict, folder: str) -> None:
     _print_map(doc["upstream"], doc.get("map"), doc.get("not_exercised") or [], doc.get("map_note"))
     if doc.get("device_note"):
         out.print(escape(doc["device_note"]), style="dim")
+    _print_per_patch(doc)
     out.print(f"results in {folder}")
+
+
+def _counted(ids: list[str], one: str, many: str) -> str:
+    return f"{len(ids)} {one if len(ids) == 1 else many}: {', '.join(ids)}"
+
+
+def _print_per_patch(doc: dict) -> None:
+    """One line a patch (what it broke and fixed, no change, or why it was skipped), then what
+    the attribution cost."""
+    if "per_patch" not in doc:
+        return
+    for p in doc["per_patch"]:
+        if p["skipped"]:
+            said = f"skipped: {p['skipped']}"
+        else:
+            parts = []
+            if p["regressions"]:
+                parts.append(_counted(p["regressions"], "regression", "regressions"))
+            if p["fixed"]:
+                parts.append(_counted(p["fixed"], "fixed", "fixed"))
+            said = "; ".join(parts) or "no change"
+        out.print(f"{escape(p['patch'])}: {escape(said)}")
+    cost = doc["per_patch_cost"]
+    out.print(
+        f"per patch ({cost['method']}): {cost['builds']} build(s), {cost['runs']} pytest "
+        f"run(s), {cost['seconds']} s",
+        style="dim",
+    )
+    if cost["note"]:
+        out.print(escape(cost["note"]), style="dim")
