@@ -67,8 +67,11 @@ def upstream_sessions(name: str) -> None:
 
     def run_tests(session: nox.Session) -> None:
         install_workbench(session)
-        extra = ["--", *session.posargs] if session.posargs else []
-        session.run("workbench", "tests", "run", name, *extra)
+        # --per-patch is the workbench's own flag; the other arguments go to pytest.
+        own = [a for a in session.posargs if a.split("=", 1)[0] == "--per-patch"]
+        rest = [a for a in session.posargs if a not in own]
+        extra = ["--", *rest] if rest else []
+        session.run("workbench", "tests", "run", name, *own, *extra)
 
     def bench(session: nox.Session) -> None:
         install_workbench(session)
