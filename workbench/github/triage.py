@@ -38,6 +38,14 @@ CLASSES = ("new", "unclassified", "broken-trunk", "flaky", "awaiting-approval", 
 BLOCKING = frozenset({"new", "unclassified"})
 """The classes that are the contributor's to act on."""
 
+AWAITING_APPROVAL = {
+    "action_required": "GitHub holds the workflow until a maintainer approves it (action_required: "
+    "a first-time contributor's runs wait for approval)",
+    "startup_failure": "the workflow did not start (startup_failure): a first-time contributor's "
+    "runs wait for approval, or the workflow file upstream is broken",
+}
+"""The conclusions of a check that waits for a maintainer's approval, and why, in words."""
+
 ASK_APPROVAL = "ask a maintainer to approve the workflows"
 ASK_RERUN = "ask a maintainer to rerun the job (a fork's author cannot)"
 
@@ -199,19 +207,9 @@ def classify(
 
 def _classify(check: CiCheck, pr: PrStatus, facts: TriageFacts, ref: str) -> Verdict:
     label = check.label
-    if check.conclusion == "action_required":
+    if check.conclusion in AWAITING_APPROVAL:
         return Verdict(
-            "awaiting-approval",
-            "GitHub holds the workflow until a maintainer approves it (action_required: a "
-            "first-time contributor's runs wait for approval)",
-            facts.ask_approval(pr.repo),
-        )
-    if check.conclusion == "startup_failure":
-        return Verdict(
-            "awaiting-approval",
-            "the workflow did not start (startup_failure): a first-time contributor's runs wait "
-            "for approval, or the workflow file upstream is broken",
-            facts.ask_approval(pr.repo),
+            "awaiting-approval", AWAITING_APPROVAL[check.conclusion], facts.ask_approval(pr.repo)
         )
     if check.conclusion == "cancelled":
         return Verdict(
