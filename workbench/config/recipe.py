@@ -98,14 +98,20 @@ def under(path: str, prefix: str) -> bool:
 
 
 @dataclass(frozen=True)
-class PathLabel:
-    """A label to suggest when the series changes a file under one of ``paths``."""
+class PathRule:
+    """Something the recipe says about a series that changes a file under one of ``paths``."""
 
     paths: tuple[str, ...]
-    label: str
 
     def matches(self, path: str) -> bool:
         return any(under(path, p) for p in self.paths)
+
+
+@dataclass(frozen=True)
+class PathLabel(PathRule):
+    """A label to suggest when the series changes a file under one of ``paths``."""
+
+    label: str
 
 
 @dataclass(frozen=True)
@@ -121,14 +127,10 @@ class SuggestedLabels:
 
 
 @dataclass(frozen=True)
-class PathWarning:
+class PathWarning(PathRule):
     """A warning for the PR draft when the series touches one of ``paths``."""
 
-    paths: tuple[str, ...]
     message: str
-
-    def matches(self, path: str) -> bool:
-        return any(under(path, p) for p in self.paths)
 
 
 @dataclass(frozen=True)
