@@ -21,7 +21,9 @@ from workbench.vocabulary import BASELINE, PATCHED
 
 if TYPE_CHECKING:
     from workbench.bench.changes import ChangedCode
+    from workbench.bench.per_patch import PerPatch
     from workbench.bench.processes import SideSpec
+    from workbench.bench.runner import Settings
     from workbench.envs.builder import EnvBuilder, SideEnv
 
 
@@ -111,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, metavar="DIR", help="run folder (default .workbench/runs/NAME/<run-id>)"
     )
     run.add_argument("--fail-on-slower", action="store_true", help="exit 1 if any case is slower")
+    run.add_argument(
+        "--per-patch",
+        action="store_true",
+        help="after the whole series, time each patch against the one before on the cases that "
+        "run its code, and say which patch made which change (NAME only)",
+    )
 
     show = command(
         bsub,
@@ -126,19 +134,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _changed_code(builder: EnvBuilder, envs: list[SideEnv]) -> ChangedCode:
     """The series' changed code, and where each side's environment imports it from."""
-    from workbench.bench.changes import ChangedCode
-    from workbench.envs.venv import site_packages
+    from workbench.bench.per_patch import changed_code_between
 
-    trees = {e.side: e.worktree for e in envs}
-    changes = ChangedCode.between(
-        trees[BASELINE], trees[PATCHED], builder.changed_files(), builder.recipe.tests.root
+    by_side = {e.side: e for e in envs}
+    return changed_code_between(
+        builder, by_side[BASELINE], by_side[PATCHED], builder.changed_files()
     )
-    mode = builder.mode()
-    if mode.kind == "wheel-overlay" and mode.overlay_into:
-        package = Path(mode.overlay_into).name
-        for e in envs:
-            changes.add_root(e.side, site_packages(e.path) / package, mode.overlay_into)
-    return changes
 
 
 def _sides(
@@ -229,8 +230,43 @@ def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> 
     return runs / run_id
 
 
+def _per_patch(
+    args: argparse.Namespace, ws: Workspace | None, files: list[Path], settings: Settings
+) -> PerPatch:
+    """The steps of NAME's series, read before anything is timed: unsaved work is refused now,
+    not after the whole series has been measured."""
+    from workbench.bench.per_patch import PerPatch
+    from workbench.config import load_recipe
+    from workbench.envs.builder import EnvBuilder
+
+    sides = (args.baseline_python, args.patched_python, args.baseline_path, args.patched_path)
+    if not args.name or ws is None or any(sides):
+        raise UsageError(
+            "--per-patch needs NAME and its own environments: a patch's step is built from "
+            "the series",
+            "e.g. workbench bench run ao --per-patch",
+        )
+    log = None if args.json else err.print
+    return PerPatch(EnvBuilder(ws, load_recipe(ws, args.name), log=log), files, settings, log=log)
+
+
+def _attribute(per_patch: PerPatch, doc: dict, interactive: bool) -> dict:
+    """The whole run's document with which patch made which change (``per_patch``)."""
+    from workbench.bench import document
+
+    status = err.status("per patch…") if interactive else None
+    if status:
+        status.start()
+        per_patch.progress = lambda msg, case: status.update(f"per patch: {msg}")
+    try:
+        return document.with_per_patch(doc, per_patch.attribute(doc))
+    finally:
+        if status:
+            status.stop()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from workbench.bench import document, report
+    from workbench.bench import document, per_patch_report, report
     from workbench.bench.runner import BenchRun, Settings, run
     from workbench.fsutil import atomic_write_bytes, atomic_write_json
 
@@ -266,6 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"no bench file {f}", "give a path to a .py file with @bench functions"
             )
+    per_patch = _per_patch(args, ws, files, settings) if args.per_patch else None
     runs: list[BenchRun] = []
     if not args.json:
         err.print(f"starting the bench workers for {len(files)} file(s)")
@@ -309,6 +346,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         command=command,
         extra={"run_id": folder.name, "interrupted": interrupted, **series},
     )
+    if per_patch is not None and not interrupted:
+        doc = _attribute(per_patch, doc, interactive)
+        interrupted = per_patch.interrupted
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "bench.json", doc)
     atomic_write_bytes(folder / "bench.md", report.to_markdown(doc).encode())
@@ -328,6 +368,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             err.print(f"[yellow]no verdict[/] {escape(line.replace('`', ''))}")
         for line in report.outputs_lines(doc):
             err.print(f"[red]outputs differ[/] {escape(line.replace('`', ''))}")
+        for line in per_patch_report.lines(doc):
+            out.print(escape(line))
         out.print(f"results in {folder}")
     if interrupted:
         err.print(f"workbench: interrupted: the cases measured so far are in {folder}")
@@ -345,7 +387,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from workbench.bench import document, report
+    from workbench.bench import document, per_patch_report, report
 
     try:
         doc = json.loads(args.file.read_text())
@@ -353,7 +395,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{args.file} is not JSON: {exc}") from None
-    if doc.get("kind") != "bench" or doc.get("schema") not in (1, document.SCHEMA):
+    if doc.get("kind") != "bench" or doc.get("schema") not in (1, 2, document.SCHEMA):
         raise UsageError(
             f"{args.file} is not a bench.json of schema {document.SCHEMA}",
             "give the bench.json of a `workbench bench run`",
@@ -367,4 +409,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.print(f"wrote {args.png}")
     if not (args.json or args.markdown or args.png):
         out.print(report.to_rich(doc))
+        for line in per_patch_report.lines(doc):
+            out.print(escape(line))
     return 0

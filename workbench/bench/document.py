@@ -22,9 +22,12 @@ from workbench.bench.roofline import Peak, Roofline, cpu_peak, gpu_peak, rooflin
 from workbench.bench.runner import BenchRun, CaseRun
 from workbench.vocabulary import BASELINE, PATCHED, SIDES
 
-SCHEMA = 2
-"""2: per case ``outputs``, ``changed_code``, ``may_run``, ``untimed``; ``changed_blocks`` and
-``geomean`` at the top."""
+SCHEMA = 3
+"""3: ``per_patch``, ``spread`` and ``per_patch_cost`` at the top (``--per-patch``). 2: per case
+``outputs``, ``changed_code``, ``may_run``, ``untimed``; ``changed_blocks`` and ``geomean`` at the
+top."""
+SCHEMA_WITHOUT_PER_PATCH = 2
+"""A run without ``--per-patch`` is a schema 2 document as before: readers of 2 still read it."""
 
 
 def device_of(run: BenchRun) -> str:
@@ -172,7 +175,7 @@ def to_document(
     if changes is not None:
         changed = changes.to_doc()
     return {
-        "schema": SCHEMA,
+        "schema": SCHEMA_WITHOUT_PER_PATCH,
         "kind": "bench",
         "upstream": upstream,
         "command": command,
@@ -196,3 +199,8 @@ def to_document(
         "cases": cases,
         **(extra or {}),
     }
+
+
+def with_per_patch(doc: dict[str, Any], per_patch: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with the per-patch results (``per_patch.PerPatch.attribute``): schema 3."""
+    return {**doc, "schema": SCHEMA, **per_patch}

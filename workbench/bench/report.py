@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.bench import outputs, stats
+from workbench.bench import outputs, per_patch_report, stats
 from workbench.bench.runner import UNTIMED_OFF_CHANGE, Settings
 from workbench.vocabulary import BASELINE, PATCHED
 
@@ -359,6 +359,7 @@ def to_markdown(doc: dict, *, reproduce: bool = True) -> str:
     skips = skipped_lines(doc)
     if skips:
         lines += [" ".join(f"{line}." for line in skips), ""]
+    lines += per_patch_report.markdown(doc)
     lines.append(_environment_line(doc) + ".")
     warnings = warning_lines(doc)
     if warnings:

@@ -28,7 +28,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,13 +243,15 @@ def run(
     progress: Progress | None = None,
     changes: ChangedCode | None = None,
     into: list[BenchRun] | None = None,
+    ids: Collection[str] | None = None,
 ) -> BenchRun:
     """Run every case of ``file`` (matching ``only``) on both sides and compare them.
 
     Each case is first run once per side, untimed (``_probe``): its outputs are compared and,
     with ``changes``, the changed code it runs is found; then only the cases that run the change
     are timed (every case with ``settings.all_cases``, or without ``changes``). With ``into``
-    the result is appended there first, so that an interrupted caller still has its cases."""
+    the result is appended there first, so that an interrupted caller still has its cases.
+    ``ids`` keeps only the cases of those exact ids (a patch's cases, ``per_patch``)."""
     if not file.is_file():
         raise UsageError(f"no bench file {file}", "give a path to a .py file with @bench functions")
     note = progress or (lambda msg, case: None)
@@ -261,7 +263,11 @@ def run(
     try:
         note("starting one process per side", None)
         pool.grow(1)
-        listing = [c for c in pool.pairs[0].a.ask(op="list")["cases"] if _matches(c["id"], only)]
+        listing = [
+            c
+            for c in pool.pairs[0].a.ask(op="list")["cases"]
+            if _matches(c["id"], only) and (ids is None or c["id"] in ids)
+        ]
         result.cases = [
             CaseRun(
                 info["id"],

@@ -1,0 +1,206 @@
+"""Which patch made which speed change (``bench run NAME --per-patch``), on a small pure-Python
+upstream with a three-patch series: the first patch touches code no case runs (skipped, never
+built), the second leaves the speed alone, the third makes the timed function do five times the
+work and is the one called slower."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, write
+from workbench.bench import per_patch_report
+from workbench.paths import Workspace
+from workbench.runs import list_runs
+
+UPSTREAM = {
+    "pyproject.toml": (
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "demo-calc"\nversion = "1.0"\n\n'
+        '[tool.setuptools]\npackages = ["calc"]\n'
+    ),
+    "calc/__init__.py": "",
+    "calc/work.py": (
+        "def spin(n):\n    total = 0\n    for i in range(n):\n        total += i * i\n"
+        "    return total\n"
+    ),
+    "calc/other.py": "def unused(v):\n    return v + 1\n",
+}
+
+RECIPE = """\
+[upstream]
+repo = "example/calc"
+url = "{url}"
+default_branch = "main"
+pin = "v1.0"
+
+[build]
+devices = {{ cpu = "source" }}
+
+[build.modes.source]
+kind = "source"
+about = "editable install of the worktree"
+install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
+
+[tests]
+root = "test"
+runner = "pytest"
+
+[pr]
+format = "plain"
+
+[labels]
+newcomer = []
+"""
+
+BENCH = """\
+from workbench.bench import bench
+
+
+@bench(params={"n": [3000]})
+def spin(n):
+    from calc.work import spin
+
+    return lambda: spin(n)
+"""
+
+RENAMED = UPSTREAM["calc/work.py"].replace("total", "acc")
+FIVE_TIMES = (
+    "def spin(n):\n    for _ in range(5):\n        acc = 0\n        for i in range(n):\n"
+    "            acc += i * i\n    return acc\n"
+)
+SERIES = [
+    ("calc/other.py", "def unused(v):\n    return v + 2\n", "Touch unused"),
+    ("calc/work.py", RENAMED, "Rename the total"),
+    ("calc/work.py", FIVE_TIMES, "More work"),
+]
+"""Patch 1: code no case runs; patch 2: the timed function, the same work; patch 3: the same
+result, computed five times over."""
+
+
+@pytest.fixture
+def calc_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
+    up = tmp_path / "calc-upstream"
+    up.mkdir()
+    git(up, "init", "-q", "-b", "main")
+    for name, text in UPSTREAM.items():
+        write(up / name, text)
+    git(up, "add", "-A")
+    git(up, "commit", "-q", "-m", "calc 1.0")
+    git(up, "tag", "v1.0")
+    root = tmp_path / "wb"
+    write(root / "upstreams" / "calc" / "recipe.toml", RECIPE.format(url=up.as_posix()))
+    write(root / "upstreams" / "calc" / "benches" / "bench_spin.py", BENCH)
+    write(root / "patches" / "calc" / "series", "")
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.chdir(root)
+    assert wb("upstream", "fetch", "calc").code == 0
+    patched = root / "upstreams" / "calc" / "patched"
+    for path, text, message in SERIES:
+        write(patched / path, text)
+        git(patched, "add", "-A")
+        git(patched, "commit", "-q", "-m", message)
+    assert wb("patches", "refresh", "calc").code == 0
+    return root
+
+
+def test_each_patch_is_timed_against_the_one_before(calc_workspace: Path, wb):
+    res = wb("bench", "run", "calc", "--budget", "1", "--per-patch")
+    assert res.code == 0, res.err
+    [run] = list_runs(Workspace.discover(), "calc", "bench")
+    doc = run.doc
+    assert doc["schema"] == 3
+    # The whole series, as without --per-patch.
+    [case] = doc["cases"]
+    assert case["verdict"] == "slower" and case["ratio"] > 3
+    assert case["changed_code"] == ["calc/work.py::spin"]
+
+    first, second, third = doc["per_patch"]
+    assert first == {
+        "patch": "0001-Touch-unused.patch",
+        "step": 1,
+        "skipped": "no bench case runs the code this patch changes",
+    }
+    # Patch 2 against the pin: patch 1 changes no code the case runs, so step 1 is not built.
+    assert (second["patch"], second["step"], second["against"]) == (
+        "0002-Rename-the-total.patch",
+        2,
+        0,
+    )
+    [same] = second["cases"]
+    assert same["id"] == "spin[n=3000]" and same["verdict"] in ("unchanged", "inconclusive")
+    assert same["changed_code"] == ["calc/work.py::spin"] and 0.8 < same["ratio"] < 1.25
+    assert (third["patch"], third["step"], third["against"]) == ("0003-More-work.patch", 3, 2)
+    [slower] = third["cases"]
+    assert slower["verdict"] == "slower" and slower["ratio"] > 3
+    assert slower["outputs"] == "bitwise"
+    lo, hi = slower["interval"]
+    assert lo <= slower["ratio"] <= hi
+    assert set(slower) >= {"id", "ratio", "interval", "verdict", "changed_code"}
+    assert doc["spread"] == []
+    cost = doc["per_patch_cost"]
+    assert cost["method"] == "linear" and cost["note"] is None
+    assert cost["builds"] == 1  # step 2 only: steps 0 and 3 are the baseline and patched sides
+    assert cost["runs"] == 2 and cost["seconds"] > 0
+    assert [(c["from"], c["to"]) for c in cost["comparisons"]] == [(0, 2), (2, 3)]
+
+    # The terminal and bench.md say it, one line a patch.
+    text = res.out.replace("\n", " ")
+    assert "0001-Touch-unused.patch: skipped: no bench case runs the code this patch" in text
+    assert "0003-More-work.patch: slower " in text and "in 1 case(s)" in text
+    assert "per patch: linear, 1 build(s), 2 bench run(s)" in text
+    md = (run.folder / "bench.md").read_text()
+    assert "**Per patch**" in md and "- 0003-More-work.patch: slower " in md
+    # bench show reads the new schema back, with the same lines.
+    shown = wb("bench", "show", str(run.folder / "bench.json"))
+    assert shown.code == 0 and "0003-More-work.patch: slower " in shown.out.replace("\n", " ")
+    assert json.loads(wb("bench", "show", str(run.folder / "bench.json"), "--json").out) == doc
+
+
+def test_spread_and_lines_from_a_document():
+    """A whole-series change that no one patch shows is listed as spread, not pinned on one."""
+    doc = {
+        "per_patch": [
+            {
+                "patch": "0001-a.patch",
+                "step": 1,
+                "against": 0,
+                "cases": [
+                    {
+                        "id": "f[n=1]",
+                        "ratio": 1.1,
+                        "interval": [0.98, 1.22],
+                        "verdict": "inconclusive",
+                    }
+                ],
+            },
+            {"patch": "0002-b.patch", "step": 2, "skipped": "no bench case runs the code"},
+        ],
+        "spread": [
+            {
+                "id": "f[n=1]",
+                "verdict": "slower",
+                "ratio": 1.2,
+                "interval": [1.1, 1.3],
+                "patches": ["0001-a.patch", "0003-c.patch"],
+                "note": "not pinned on one",
+            }
+        ],
+        "per_patch_cost": {
+            "method": "linear",
+            "builds": 1,
+            "runs": 2,
+            "seconds": 3.0,
+            "note": None,
+        },
+    }
+    assert per_patch_report.lines(doc) == [
+        "0001-a.patch: inconclusive 1.10x (0.98–1.22) in 1 case(s)",
+        "0002-b.patch: skipped: no bench case runs the code",
+        "spread: case f[n=1] slower 1.20x over 0001, 0003, no single patch resolves it "
+        "(not pinned on one)",
+        "per patch: linear, 1 build(s), 2 bench run(s), 3.0 s",
+    ]
+    assert per_patch_report.lines({"cases": []}) == []
