@@ -6,14 +6,19 @@ work and is the one called slower."""
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, write
 from workbench.bench import per_patch_report
+from workbench.bench.changes import ChangedCode
+from workbench.bench.per_patch import PerPatch, Question, Timed
 from workbench.paths import Workspace
 from workbench.runs import list_runs
+from workbench.steps.series import Step
 
 UPSTREAM = {
     "pyproject.toml": (
@@ -204,3 +209,70 @@ def test_spread_and_lines_from_a_document():
         "per patch: linear, 1 build(s), 2 bench run(s), 3.0 s",
     ]
     assert per_patch_report.lines({"cases": []}) == []
+
+
+class Scripted(PerPatch):
+    """The search on a series whose steps have known effects: no processes, no builds. Each
+    comparison reads its ratio off ``effects`` (step k's ratio against k-1), and gives the
+    verdict an honest machine would: slower beyond 1.08, unchanged below 1.02, else
+    inconclusive."""
+
+    def __init__(self, effects: list[float]):
+        self.t0 = time.perf_counter()
+        self.steps = [Step(0, None, "pin")]
+        self.steps += [Step(k, f"000{k}-p{k}.patch", f"c{k}", ["m.py"]) for k in range(1, 7)]
+        self.steps = self.steps[: len(effects) + 1]
+        self.effects = effects
+        self.builds, self.timed, self._questions, self.interrupted = 0, [], [], False
+
+    def questions(self, doc: dict) -> list[Question]:
+        changes = ChangedCode(Path("a"), Path("b"))
+        return [Question(s, changes, {"m.py::f"}, True, ["f[n=1]"]) for s in self.steps[1:]]
+
+    def compare(self, start: int, end: int, ids: list[str], doc: dict) -> Timed:
+        ratio = math.prod(self.effects[start:end])
+        verdict = "slower" if ratio > 1.08 else "unchanged" if ratio < 1.02 else "inconclusive"
+        case = {"id": "f[n=1]", "ratio": ratio, "interval": [ratio * 0.97, ratio * 1.03]}
+        timed = Timed(start, end, [{**case, "verdict": verdict, "changed_code": ["m.py::f"]}])
+        self.timed.append(timed)
+        return timed
+
+
+def _whole(ratio: float) -> dict:
+    case = {
+        "id": "f[n=1]",
+        "ratio": ratio,
+        "ci": [ratio * 0.97, ratio * 1.03],
+        "p_value": 0.001,
+        "verdict": "slower",
+        "processes": {"baseline": 8, "patched": 8},
+        "changed_code": ["m.py::f"],
+        "may_run": [],
+    }
+    return {"cases": [case], "changed_blocks": ["m.py::f"], "changed_not_traceable": []}
+
+
+def test_a_large_change_is_found_by_halving():
+    effects = [1.0, 1.0, 1.0, 1.5, 1.0, 1.0]
+    found = Scripted(effects).attribute(_whole(1.5))
+    cost = found["per_patch_cost"]
+    assert cost["method"] == "bisect" and "one patch is assumed" in cost["note"]
+    # 0..3 has it not, 3..5 has it, 3..4 has it: three comparisons for six patches.
+    assert [(c["from"], c["to"]) for c in cost["comparisons"]] == [(0, 3), (3, 5), (3, 4)]
+    fourth = found["per_patch"][3]
+    assert fourth["patch"] == "0004-p4.patch" and fourth["cases"][0]["verdict"] == "slower"
+    others = [e for e in found["per_patch"] if e["step"] != 4]
+    assert all(e["skipped"].startswith("not timed on its own") for e in others)
+    assert found["spread"] == []
+
+
+def test_a_change_spread_over_patches_is_not_pinned_on_one():
+    found = Scripted([1.05, 1.05, 1.05, 1.05]).attribute(_whole(1.22))
+    cost = found["per_patch_cost"]
+    # The halving finds steps 0..1 inconclusive: not one patch's change, so every step is timed.
+    assert cost["method"] == "linear" and cost["note"].startswith("a binary search gave up")
+    assert [e["cases"][0]["verdict"] for e in found["per_patch"]] == ["inconclusive"] * 4
+    [spread] = found["spread"]
+    assert spread["id"] == "f[n=1]" and spread["verdict"] == "slower"
+    assert spread["patches"] == [f"000{k}-p{k}.patch" for k in range(1, 5)]
+    assert "not pinned on one" in spread["note"]
