@@ -24,23 +24,36 @@ def short_patch(name: str) -> str:
     return m.group(1) if m else name
 
 
+def geomean_ratio(cases: list[dict]) -> float:
+    return math.exp(sum(math.log(c["ratio"]) for c in cases) / len(cases))
+
+
 def _group(cases: list[dict]) -> str:
-    ratio = math.exp(sum(math.log(c["ratio"]) for c in cases) / len(cases))
     lo = min(c["interval"][0] for c in cases)
     hi = max(c["interval"][1] for c in cases)
-    return f"{ratio:.2f}x ({lo:.2f}–{hi:.2f}) in {len(cases)} case(s)"
+    return f"{geomean_ratio(cases):.2f}x ({lo:.2f}–{hi:.2f}) in {len(cases)} case(s)"
 
 
-def patch_line(entry: dict) -> str:
-    """One patch's outcome, in a line."""
-    if entry.get("skipped"):
-        return f"{entry['patch']}: skipped: {entry['skipped']}"
-    cases = entry.get("cases") or []
+def verdict_groups(cases: list[dict]) -> list[tuple[str, list[dict]]]:
+    """A step's timed cases by verdict: slower, faster, inconclusive, unchanged, any other."""
     by_verdict: dict[str, list[dict]] = {}
     for c in cases:
         by_verdict.setdefault(str(c.get("verdict")), []).append(c)
     order = [v for v in ORDER if v in by_verdict] + [v for v in by_verdict if v not in ORDER]
-    line = f"{entry['patch']}: " + "; ".join(f"{v} {_group(by_verdict[v])}" for v in order)
+    return [(v, by_verdict[v]) for v in order]
+
+
+def patch_line(entry: dict) -> str:
+    """One patch's outcome, in a line."""
+    return f"{entry['patch']}: {patch_effect(entry)}"
+
+
+def patch_effect(entry: dict) -> str:
+    """One patch's outcome without its name: why it was skipped, or its verdicts and ratios."""
+    if entry.get("skipped"):
+        return f"skipped: {entry['skipped']}"
+    cases = entry.get("cases") or []
+    line = "; ".join(f"{v} {_group(group)}" for v, group in verdict_groups(cases))
     against = entry.get("against")
     if against is not None and against != entry["step"] - 1:
         line += f" (against step {against}: the patches between change no code these cases run)"
