@@ -264,3 +264,23 @@ def test_a_worktree_that_is_not_the_series_exits_2_with_one_line(calc: Path, wb)
         "workbench: upstreams/calc/patched has commits that are not in the series' patch files "
         "(run `workbench patches refresh calc` first)\n"
     )
+
+
+def test_tests_chosen_by_hand_run_at_every_step(calc: Path, wb):
+    patches = _series(
+        calc,
+        wb,
+        ("README.md", ("# calc\n", "# calc\n\nAdds and multiplies.\n"), "Say what calc does"),
+        *THREE[1:],
+    )
+    res, doc = _run(wb, "--per-patch", "--json", "--", "test/test_core.py", "-k", "add")
+    assert res.code == 1, res.err
+    assert doc["counts"]["passed"] == 0 and doc["counts"]["failed"] == 1
+    assert [(p["patch"], p["regressions"], p["skipped"]) for p in doc["per_patch"]] == [
+        (patches[0], [], None),
+        (patches[1], ["test/test_core.py::test_add"], None),
+        (patches[2], [], None),
+    ]
+    cost = doc["per_patch_cost"]
+    assert (cost["builds"], cost["runs"]) == (2, 2)
+    assert cost["note"] == "the tests were chosen by hand (after --): no patch is skipped"

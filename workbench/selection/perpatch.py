@@ -106,8 +106,10 @@ class Attribution:
         segments: list[Segment],
         baseline: SideEnv,
         log: Log,
+        by_hand: bool = False,
     ):
         self.builder = builder
+        self.by_hand = by_hand
         self.run_side = run
         self.segments = segments
         self.baseline = baseline
@@ -138,7 +140,13 @@ class Attribution:
         if not todo:
             return known
         env = self.env(segment)
-        present = [t for t in todo if (env.worktree / _file(t)).is_file()]
+        # Arguments given by hand go as they are (options with their values among them); a
+        # node id goes where the step has its file.
+        present = [
+            t
+            for t in todo
+            if (self.by_hand and "::" not in t) or (env.worktree / _file(t)).is_file()
+        ]
         if present:
             k = self.segments[segment].first.index
             n = self.runs_at[k] = self.runs_at.get(k, 0) + 1
@@ -195,7 +203,7 @@ def attribute(
     segments = segments_of(steps, matters)
     middle = list(range(1, len(segments) - 1))
     chosen = method if method != "auto" else "linear" if len(middle) <= LINEAR_UP_TO else "bisect"
-    work = Attribution(builder, run, segments, baseline, say)
+    work = Attribution(builder, run, segments, baseline, say, by_hand)
     last = len(segments) - 1
     work.outcomes[last], work.ran[last] = dict(final), set(final)
     work.outcomes[0], work.ran[0] = dict(on_baseline), set(on_baseline)
