@@ -163,6 +163,13 @@ def test_each_patch_is_timed_against_the_one_before(calc_workspace: Path, wb):
     assert shown.code == 0 and "0003-More-work.patch: slower " in shown.out.replace("\n", " ")
     assert json.loads(wb("bench", "show", str(run.folder / "bench.json"), "--json").out) == doc
 
+    # Work not saved in the patch files has no step: refused before anything is built or timed.
+    write(calc_workspace / "upstreams" / "calc" / "patched" / "calc" / "other.py", "X = 1\n")
+    res = wb("bench", "run", "calc", "--budget", "1", "--per-patch")
+    assert res.code == 2 and "workbench patches refresh calc" in res.err
+    assert "starting the bench workers" not in res.err
+    assert len(list_runs(Workspace.discover(), "calc", "bench")) == 1
+
 
 def test_spread_and_lines_from_a_document():
     """A whole-series change that no one patch shows is listed as spread, not pinned on one."""

@@ -230,11 +230,9 @@ def run_folder(ws: Workspace | None, name: str | None, out_dir: Path | None) -> 
     return runs / run_id
 
 
-def _per_patch(
-    args: argparse.Namespace, ws: Workspace | None, files: list[Path], settings: Settings
-) -> PerPatch:
-    """The steps of NAME's series, read before anything is timed: unsaved work is refused now,
-    not after the whole series has been measured."""
+def _per_patch(args: argparse.Namespace, ws: Workspace | None, settings: Settings) -> PerPatch:
+    """The steps of NAME's series, read before anything is built or timed: unsaved work is
+    refused now, not after the whole series has been measured."""
     from workbench.bench.per_patch import PerPatch
     from workbench.config import load_recipe
     from workbench.envs.builder import EnvBuilder
@@ -247,10 +245,10 @@ def _per_patch(
             "e.g. workbench bench run ao --per-patch",
         )
     log = None if args.json else err.print
-    return PerPatch(EnvBuilder(ws, load_recipe(ws, args.name), log=log), files, settings, log=log)
+    return PerPatch(EnvBuilder(ws, load_recipe(ws, args.name), log=log), settings, log=log)
 
 
-def _attribute(per_patch: PerPatch, doc: dict, interactive: bool) -> dict:
+def _attribute(per_patch: PerPatch, doc: dict, files: list[Path], interactive: bool) -> dict:
     """The whole run's document with which patch made which change (``per_patch``)."""
     from workbench.bench import document
 
@@ -259,7 +257,7 @@ def _attribute(per_patch: PerPatch, doc: dict, interactive: bool) -> dict:
         status.start()
         per_patch.progress = lambda msg, case: status.update(f"per patch: {msg}")
     try:
-        return document.with_per_patch(doc, per_patch.attribute(doc))
+        return document.with_per_patch(doc, per_patch.attribute(doc, files))
     finally:
         if status:
             status.stop()
@@ -285,8 +283,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         ws = Workspace.discover()
     except UsageError:
         ws = None
-    series: dict = {}
-    files, base, patched, changes = _sides(args, ws, series)
     settings = Settings(
         budget=args.budget,
         max_budget=args.max_budget,
@@ -297,12 +293,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         all_cases=args.all_cases,
         allocator=args.allocator,
     )
+    # The series' steps are read before anything is built or timed: unsaved work is refused now.
+    per_patch = _per_patch(args, ws, settings) if args.per_patch else None
+    series: dict = {}
+    files, base, patched, changes = _sides(args, ws, series)
     for f in files:
         if not Path(f).is_file():
             raise UsageError(
                 f"no bench file {f}", "give a path to a .py file with @bench functions"
             )
-    per_patch = _per_patch(args, ws, files, settings) if args.per_patch else None
     runs: list[BenchRun] = []
     if not args.json:
         err.print(f"starting the bench workers for {len(files)} file(s)")
@@ -347,7 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra={"run_id": folder.name, "interrupted": interrupted, **series},
     )
     if per_patch is not None and not interrupted:
-        doc = _attribute(per_patch, doc, interactive)
+        doc = _attribute(per_patch, doc, files, interactive)
         interrupted = per_patch.interrupted
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "bench.json", doc)

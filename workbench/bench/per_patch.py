@@ -141,7 +141,6 @@ class PerPatch:
     def __init__(
         self,
         builder: EnvBuilder,
-        files: list[Path],
         settings: Settings,
         *,
         log: Log | None = None,
@@ -152,7 +151,7 @@ class PerPatch:
         self.t0 = time.perf_counter()
         self.builder = builder
         self.steps = series_steps(builder)  # refuses unsaved work before anything is timed
-        self.files = {Path(f).name: Path(f) for f in files}
+        self.files: dict[str, Path] = {}
         # A step is asked only about the cases that run its code: never --all.
         self.settings = dataclasses.replace(settings, all_cases=False)
         self.log = log or (lambda msg: None)
@@ -292,8 +291,10 @@ class PerPatch:
 
     # --- the answer -----------------------------------------------------------------------------
 
-    def attribute(self, doc: dict) -> dict[str, Any]:
-        """``per_patch``, ``spread`` and ``per_patch_cost`` for the whole run's ``doc``."""
+    def attribute(self, doc: dict, files: list[Path] | None = None) -> dict[str, Any]:
+        """``per_patch``, ``spread`` and ``per_patch_cost`` for the whole run's ``doc``, made
+        from the bench ``files``."""
+        self.files = {Path(f).name: Path(f) for f in files or []}
         self._questions = questions = self.questions(doc)
         entries: dict[int, dict] = {}
         for q in questions:
