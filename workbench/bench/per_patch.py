@@ -254,9 +254,12 @@ class PerPatch:
             timed = self._from_whole_run(start, end, ids, doc)
             self.timed.append(timed)
             return timed
-        names = [s.patch or "" for s in self.steps[start + 1 : end + 1]]
+        # The patches in between that any case runs (the others change nothing it times).
+        names = [
+            str(q.step.patch) for q in self._questions if start < q.step.index <= end and q.ids
+        ]
         self.log(
-            f"per patch: step {start} against step {end} ({', '.join(names)}), {len(ids)} case(s)"
+            f"per patch: {', '.join(names)}: step {start} against step {end}, {len(ids)} case(s)"
         )
         before, after = self._env(start), self._env(end)
         changes = changed_code_between(self.builder, before, after, self._files_between(start, end))
