@@ -157,7 +157,11 @@ class Latest:
 
 def latest(ws: Workspace, name: str, kind: str, digest: str | None) -> Latest:
     """The newest run of ``kind`` made from ``digest`` if any, else the newest at all (stale)."""
-    runs = list_runs(ws, name, kind)
+    return newest(list_runs(ws, name, kind), digest)
+
+
+def newest(runs: list[RunResult], digest: str | None) -> Latest:
+    """Of ``runs`` (newest first), the newest made from ``digest`` if any, else the newest."""
     for r in runs:
         if r.is_current(digest):
             return Latest(r, True)

@@ -12,6 +12,7 @@ from workbench.gitops.engine import SeriesEngine
 from workbench.gitops.git import run
 from workbench.gitops.status import WorktreeState
 from workbench.paths import Workspace
+from workbench.pr.patch_effects import PerPatchRuns, read_per_patch_runs
 from workbench.runs import Latest, latest
 
 
@@ -45,6 +46,8 @@ class Facts:
     issue: LinkedIssue | None = None
     notes: list[str] = field(default_factory=list)
     codegen: Latest = field(default_factory=lambda: Latest(None, False))
+    per_patch: PerPatchRuns = field(default_factory=PerPatchRuns)
+    """The newest tests and bench runs of the series made with ``--per-patch``."""
 
     @property
     def name(self) -> str:
@@ -128,4 +131,5 @@ def gather(ws: Workspace, recipe: Recipe, issue: LinkedIssue | None = None) -> F
         bench=latest(ws, recipe.name, "bench", digest),
         issue=issue,
         codegen=latest(ws, recipe.name, "codegen", digest),
+        per_patch=read_per_patch_runs(ws, recipe.name, digest),
     )

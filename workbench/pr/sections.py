@@ -8,11 +8,12 @@ outcome is not repeated: it would be passed off as the current one.
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
 from workbench.bench import report
-from workbench.pr import testplan
+from workbench.pr import patch_effects, testplan
 from workbench.pr.facts import Facts
 from workbench.pr.model import GENERATED, quote
 from workbench.runs import Latest, RunResult
@@ -61,7 +62,71 @@ def series_summary(facts: Facts) -> str:
         for body_line in p.body.splitlines():
             if body_line.strip():
                 lines.append(f"  {body_line}")
+    lines += _per_patch(facts)
     return quote("\n".join(lines))
+
+
+PER_PATCH_WHAT = {"tests": ("test", "Tests"), "bench": ("benchmark", "Benchmarks")}
+"""Each per-patch run's kind, as a run is named and as its line of cost starts."""
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
+
+
+def _md(text: str) -> str:
+    """Words as Markdown that renders them as written (reasons and notes from the runs)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _code(text: str) -> str:
+    """A code span, whatever backticks ``text`` holds."""
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _per_patch(facts: Facts) -> list[str]:
+    """One line per patch with its effect, from the newest runs made from this series with
+    ``--per-patch`` (nothing without one), and what finding out cost; a per-patch run of an
+    earlier version is named, its outcomes not given."""
+    runs = facts.per_patch
+    lines: list[str] = []
+    current = runs.current()
+    if current:
+        sources = " and ".join(
+            f"{PER_PATCH_WHAT[k][0]} run `{r.run_id}` ({_when(r)}; {r.device})"
+            for k, r in current.items()
+        )
+        lines += [
+            "",
+            f"Per patch (each against the series up to the patch before it), from {sources}, "
+            "made from this series:",
+            "",
+        ]
+        for effect in runs.effects([p.file for p in facts.patches]):
+            said = []
+            tests = effect.tests_words(_code, _md)
+            if tests is not None:
+                said.append(f"tests: {tests}")
+            bench = effect.bench_words(_code, _md)
+            if bench is not None:
+                said.append(f"benchmarks: {bench}")
+            words = "; ".join(said) if said else "not in the per-patch results"
+            lines.append(f"- {_code(effect.patch)}: {words}.")
+        costs = []
+        for k, r in current.items():
+            cost = r.doc.get("per_patch_cost")
+            if isinstance(cost, dict):
+                spent = patch_effects.cost_words(cost, patch_effects.COST_RUNS[k])
+                costs.append(f"{PER_PATCH_WHAT[k][1]} per patch: {_md(spent)}.")
+        if costs:
+            lines += ["", " ".join(costs)]
+    for k, r in runs.stale().items():
+        lines += [
+            "",
+            f"The newest per-patch {PER_PATCH_WHAT[k][0]} run (`{r.run_id}`, {_when(r)}) was "
+            "made from an earlier version of this series (STALE), so its per-patch outcomes are "
+            f"not given here. Run `workbench {k} run {facts.name} --per-patch` again.",
+        ]
+    return lines
 
 
 MAX_SKIP_REASONS = 8

@@ -18,7 +18,8 @@ from workbench.github.errors import NotSynced
 from workbench.github.store import ItemQuery, Store, TrackedItem
 from workbench.gitops.status import HeadOutcome, SeriesStatus
 from workbench.paths import Workspace
-from workbench.runs import RunResult, latest, list_runs
+from workbench.pr.patch_effects import PatchEffect, PerPatchRuns, per_patch_runs
+from workbench.runs import RunResult, list_runs, newest
 
 PAGE_SIZE = 60
 LISTS = ("issues", "mine", "reviews")
@@ -161,6 +162,10 @@ class SeriesView:
     tests_state: str = "none"
     bench: RunResult | None = None
     bench_state: str = "none"
+    per_patch: PerPatchRuns = field(default_factory=PerPatchRuns)
+    """The newest tests and bench runs made with ``--per-patch`` (current, stale or none)."""
+    effects: dict[str, PatchEffect] = field(default_factory=dict)
+    """Each patch's own outcome (by file name), from the current per-patch runs only."""
 
     @property
     def outcome(self) -> HeadOutcome:
@@ -173,7 +178,8 @@ class SeriesView:
 
 
 def series_view(ws: Workspace, recipe: Recipe, *, check_head: bool = True) -> SeriesView:
-    """The series status (a trial apply onto upstream's head) and the newest run verdicts."""
+    """The series status (a trial apply onto upstream's head), the newest run verdicts, and
+    each patch's own outcome where a run of this series was made with ``--per-patch``."""
     from workbench.gitops.engine import SeriesEngine
 
     engine = SeriesEngine(ws, recipe)
@@ -183,10 +189,15 @@ def series_view(ws: Workspace, recipe: Recipe, *, check_head: bool = True) -> Se
         view.status = engine.report.status(check_head=check_head)
     except WorkbenchError as exc:  # not fetched yet: the view says so and how to fix it
         view.error = exc
-    for kind in ("tests", "bench"):
-        found = latest(ws, recipe.name, kind, digest)
+    runs = {kind: list_runs(ws, recipe.name, kind) for kind in ("tests", "bench")}
+    for kind, of_kind in runs.items():
+        found = newest(of_kind, digest)
         setattr(view, kind, found.result)
         setattr(view, f"{kind}_state", found.state)
+    view.per_patch = per_patch_runs(runs, digest)
+    if view.status is not None:
+        patches = [p.file for p in view.status.patches]
+        view.effects = {e.patch: e for e in view.per_patch.effects(patches)}
     return view
 
 

@@ -20,6 +20,7 @@ from workbench.github.blocking import Blocker, BlockingView, first_line
 from workbench.github.model import Notification, PrStatus
 from workbench.github.notifications import REASONS
 from workbench.github.store import NotificationPoll, StoredJobLog, TrackedItem
+from workbench.pr.patch_effects import COST_RUNS, PatchEffect, cost_words
 from workbench.runs import RunResult
 from workbench.tui.data import ListFilter, SeriesView
 
@@ -277,6 +278,7 @@ def series_markdown(view: SeriesView) -> str:
         ),
         "",
     ]
+    lines += per_patch_sources(view)
     for p in st.patches:
         lines += [
             f"### {md_text(p.file)}",
@@ -284,10 +286,41 @@ def series_markdown(view: SeriesView) -> str:
             f"{md_text(p.subject)} (+{p.added} −{p.deleted})",
             "",
         ]
+        effect = view.effects.get(p.file)
+        if effect is not None:
+            lines += effect_markdown(effect)
         lines += [f"- {md_code(f.path)}" for f in p.files]
         lines.append("")
     lines.append(f"changed files: {len(st.changed_files)}")
     return "\n".join(lines)
+
+
+def per_patch_sources(view: SeriesView) -> list[str]:
+    """Which runs the patches' own outcomes come from and what finding out cost; a per-patch run
+    of an earlier version of the series is named, its outcomes not shown (nothing without one)."""
+    said = []
+    for kind, r in view.per_patch.current().items():
+        cost = r.doc.get("per_patch_cost")
+        how = cost_words(cost, COST_RUNS[kind]) if isinstance(cost, dict) else None
+        said.append(f"{kind} from run {md_code(r.run_id)}" + (f" ({md_text(how)})" if how else ""))
+    for kind, r in view.per_patch.stale().items():
+        said.append(
+            f"the newest {kind} run {md_code(r.run_id)} is from an earlier version of the series, "
+            "so it is not shown"
+        )
+    return ["per patch: " + " · ".join(said), ""] if said else []
+
+
+def effect_markdown(effect: PatchEffect) -> list[str]:
+    """A patch's own tests and bench outcome, each a paragraph."""
+    lines = []
+    for what, words in (
+        ("tests", effect.tests_words(md_code, md_text)),
+        ("bench", effect.bench_words(md_code, md_text)),
+    ):
+        if words is not None:
+            lines += [f"{what}: {words}", ""]
+    return lines
 
 
 LIST_WORDS = {

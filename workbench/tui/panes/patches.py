@@ -24,10 +24,40 @@ from workbench.tui.panes.base import Pane
 from workbench.tui.screens import DraftScreen, RebaseDialog
 from workbench.tui.tables import ReadingTable, verdict_text
 
+EFFECT_STYLE = {
+    "regression": "red",
+    "regressions": "red",
+    "fixed": "green",
+    "no change": "dim",
+    "skipped": "dim",
+    "spread": "yellow",
+}
+"""A patch's own outcome, by its key word (the bench's verdicts are coloured as everywhere)."""
+
+
+def effect_text(words: str) -> Text:
+    """A patch's own outcome in a cell (``1 regression``, ``slower 1.31x (2 cases), spread``),
+    each part coloured by its word."""
+    text = Text()
+    for i, part in enumerate(words.split(", ")):
+        word = next((w for w in part.split() if not w[0].isdigit()), part)
+        style = next(
+            (
+                styles[key]
+                for key in (part, word)
+                for styles in (EFFECT_STYLE, display.VERDICT_STYLE)
+                if key in styles
+            ),
+            "dim",
+        )
+        text.append((", " if i else "") + part, style=style)
+    return text
+
 
 class PatchesTable(ReadingTable):
     """One row per patch of each upstream's series: size, whether it applies onto upstream's
-    head, and the newest tests and bench verdicts for that series."""
+    head, and the newest tests and bench verdicts for that series; where a run of the series
+    as it is now was made with ``--per-patch``, the patch's own outcome instead."""
 
     COLUMNS = ("upstream", "patch", "+/-", "onto head", "tests", "bench")
 
@@ -70,13 +100,16 @@ class PatchesTable(ReadingTable):
                 empty = Text("empty series", style="dim")
                 self.add_row(v.name, empty, "", applies, tests, bench, key=f"{v.name}:")
             for p in patches:
+                effect = v.effects.get(p.file)
+                tests_cell = effect.tests_cell() if effect else None
+                bench_cell = effect.bench_cell() if effect else None
                 self.add_row(
                     v.name,
                     p.file[:34],
                     f"+{p.added} -{p.deleted}",
                     applies,
-                    tests,
-                    bench,
+                    tests if tests_cell is None else effect_text(tests_cell),
+                    bench if bench_cell is None else effect_text(bench_cell),
                     key=f"{v.name}:{p.file}",
                 )
         self.filled = True
