@@ -284,3 +284,33 @@ def test_tests_chosen_by_hand_run_at_every_step(calc: Path, wb):
     cost = doc["per_patch_cost"]
     assert (cost["builds"], cost["runs"]) == (2, 2)
     assert cost["note"] == "the tests were chosen by hand (after --): no patch is skipped"
+
+
+def test_many_regressions_of_one_patch_are_listed_one_per_line(capsys):
+    from workbench.selection import cli as selection_cli
+
+    ids = [f"test/test_core.py::test_{i}" for i in range(5)]
+    doc = {
+        "per_patch": [
+            {"patch": "0001-a.patch", "step": 1, "regressions": ids, "fixed": [], "skipped": None},
+            {
+                "patch": "0002-b.patch",
+                "step": 2,
+                "regressions": [],
+                "fixed": ids[:1],
+                "skipped": None,
+            },
+        ],
+        "per_patch_cost": {
+            "method": "linear",
+            "builds": 1,
+            "runs": 1,
+            "seconds": 1.0,
+            "note": None,
+        },
+    }
+    selection_cli._print_per_patch(doc)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "0001-a.patch: 5 regressions"
+    assert lines[1:6] == [f"    regression: {i}" for i in ids]
+    assert lines[6] == "0002-b.patch: 1 fixed: test/test_core.py::test_0"

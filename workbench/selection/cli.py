@@ -212,8 +212,13 @@ def _print(doc: dict, folder: str) -> None:
     out.print(f"results in {folder}")
 
 
+INLINE_IDS = 3
+"""A patch's node ids named on its own line up to this many; more go one per line below it."""
+
+
 def _counted(ids: list[str], one: str, many: str) -> str:
-    return f"{len(ids)} {one if len(ids) == 1 else many}: {', '.join(ids)}"
+    said = f"{len(ids)} {one if len(ids) == 1 else many}"
+    return f"{said}: {', '.join(ids)}" if len(ids) <= INLINE_IDS else said
 
 
 def _print_per_patch(doc: dict) -> None:
@@ -232,6 +237,10 @@ def _print_per_patch(doc: dict) -> None:
                 parts.append(_counted(p["fixed"], "fixed", "fixed"))
             said = "; ".join(parts) or "no change"
         out.print(f"{escape(p['patch'])}: {escape(said)}")
+        for kind in ("regressions", "fixed"):
+            if not p["skipped"] and len(p[kind]) > INLINE_IDS:
+                for node in p[kind]:
+                    out.print(f"    {kind[:-1] if kind == 'regressions' else kind}: {escape(node)}")
     cost = doc["per_patch_cost"]
     out.print(
         f"per patch ({cost['method']}): {cost['builds']} build(s), {cost['runs']} pytest "
