@@ -296,7 +296,8 @@ class PerPatch:
 
     def attribute(self, doc: dict, files: list[Path] | None = None) -> dict[str, Any]:
         """``per_patch``, ``spread`` and ``per_patch_cost`` for the whole run's ``doc``, made
-        from the bench ``files``."""
+        from the bench ``files``. Its ``seconds`` are the attribution's own, not the whole run's."""
+        self.t0 = time.perf_counter()
         self.files = {Path(f).name: Path(f) for f in files or []}
         self._questions = questions = self.questions(doc)
         entries: dict[int, dict] = {}
