@@ -11,6 +11,7 @@ sessions only call the ``workbench`` command, which holds the logic.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import nox
@@ -20,15 +21,20 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 # The upstream sessions keep their venv between runs: a re-run with nothing changed must start
 # its benchmarks within seconds (see docs/benchmarks.md).
 nox.options.reuse_venv = "yes"
+# `nox -s tests typecheck` runs both at once (the sessions that allow it; the others one at a
+# time): the type check's install and mypy fit beside the tests. Each session's output comes
+# when it ends; `-j 1` shows it as it runs.
+nox.options.parallel = "auto"
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 EXTRAS = PYPROJECT["project"]["optional-dependencies"]
 
 
-@nox.session(reuse_venv=False)
+@nox.session(reuse_venv=False, allow_parallel=True)
 def tests(session: nox.Session) -> None:
-    """Run the workbench's test suite (no network, no GPU needed)."""
+    """Run the workbench's test suite (no network, no GPU needed), in parallel (pyproject's
+    pytest addopts)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
@@ -41,11 +47,18 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(reuse_venv=False)
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[=<>!~;]", requirement, maxsplit=1)[0]
+
+
+@nox.session(reuse_venv=False, allow_parallel=True)
 def typecheck(session: nox.Session) -> None:
     """Type-check the library with mypy."""
-    # The test extra brings the pinned torch and textual, so mypy sees their types.
-    session.install("-e", ".[test,lint]")
+    # What mypy reads types from (it reads the workbench itself from workbench/, so it is not
+    # installed): the dependencies, the pinned torch and textual of the test extra, pytest (the
+    # test-map plugin) and matplotlib. Triton ships no types: mypy is told to skip it.
+    typed = [r for r in EXTRAS["test"] if requirement_name(r) in {"torch", "textual", "pytest"}]
+    session.install(*PYPROJECT["project"]["dependencies"], *EXTRAS["lint"], *EXTRAS["plot"], *typed)
     session.run("mypy", *session.posargs)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -43,6 +45,53 @@ def build_wheel(project: Path, out: Path, pattern: str) -> Path:
     )
     [wheel] = out.glob(pattern)
     return wheel
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): two workers per core. The tests spend much of their
+    time waiting on subprocesses (git, pip, nox, torch), so a core has work while one waits."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, the timed ones last, each in their order. On parallel
+    workers (which take one test at a time: pyproject's addopts) the long ones start at once
+    and the quick ones fill in beside them; a timed test, which runs alone, waits for no long
+    one at the end."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("timed") is not None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def timed_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Under pytest-xdist, a test marked ``timed`` runs while no other test does (its verdict
+    depends on the CPU it gets); the others run side by side. A readers-writer lock on a file
+    of this run's temporary folder, which its workers share: every test holds it shared, a
+    timed one alone; a timed test waiting at the turnstile lets no new test start."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    run_folder = tmp_path_factory.getbasetemp().parent
+    alone = request.node.get_closest_marker("timed") is not None
+    with (
+        open(run_folder / "timed.turnstile", "a") as turnstile,
+        open(run_folder / "timed.lock", "a") as lock,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)
@@ -99,35 +148,109 @@ def upstream(tmp_path: Path) -> Upstream:
     return up
 
 
-RECIPE = """\
-[upstream]
-repo = "example/demo"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
+EDITABLE_INSTALL = (
+    "pip install -e {worktree} --no-build-isolation --config-settings editable_mode=compat"
+)
 
-[build]
-devices = {{ cpu = "plain" }}
 
-[build.modes.plain]
-kind = "source"
-about = "pip install the worktree"
-install = ["pip install -e {{worktree}}"]
+def editable_install(packages: list[str]) -> dict[str, object]:
+    """A ``source`` build mode: the packages, then the worktree installed editable."""
+    return {
+        "kind": "source",
+        "about": "editable install of the worktree",
+        "packages": packages,
+        "install": [EDITABLE_INSTALL],
+    }
 
-[tests]
-root = "test"
-runner = "pytest"
 
-[[tests.map]]
-source = "pkg/{{x}}"
-tests = ["test/test_{{x}}.py"]
+def wheel_overlay(package: str, packages: list[str], about: str) -> dict[str, object]:
+    """A ``wheel-overlay`` build mode: ``packages`` (the released wheel first), then the
+    worktree's ``<package>/**/*.py`` laid over the installed ``package``."""
+    return {
+        "kind": "wheel-overlay",
+        "about": about,
+        "packages": packages,
+        "overlay_into": package,
+        "overlay": [f"{package}/**/*.py"],
+    }
 
-[pr]
-format = "plain"
 
-[labels]
-newcomer = ["good first issue"]
-"""
+def toml_value(value: object) -> str:
+    """``value`` as TOML: strings, lists and inline tables (JSON's string escapes are TOML's)."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def recipe_toml(
+    name: str,
+    url: str,
+    *,
+    build: dict[str, object],
+    mode: str = "source",
+    runner: str = "pytest",
+    test_packages: list[str] | None = None,
+    tests_map: dict[str, list[str]] | None = None,
+    tests_cpu: dict[str, object] | None = None,
+    bench_cpu: dict[str, object] | None = None,
+    codegen: list[str] | None = None,
+    newcomer: list[str] | None = None,
+) -> str:
+    """The ``recipe.toml`` of a small upstream ``example/<name>`` at ``url``, pinned at v1.0.
+
+    One CPU build ``mode`` (its table ``build``: ``editable_install`` or ``wheel_overlay``);
+    tests under ``test/`` run by ``runner`` (with ``test_packages``); ``tests_map`` maps a
+    source pattern to its tests; ``tests_cpu`` and ``bench_cpu`` are the CPU device's tables;
+    ``codegen`` the GPU targets; ``newcomer`` the newcomer labels. Each test's recipe says
+    only how it differs; the text keeps one layout (tests edit it by string replacement).
+    """
+    tests: dict[str, object] = {"root": "test", "runner": runner}
+    if test_packages is not None:
+        tests["packages"] = test_packages
+    tables: list[tuple[str, dict[str, object] | None]] = [
+        (
+            "[upstream]",
+            {"repo": f"example/{name}", "url": url, "default_branch": "main", "pin": "v1.0"},
+        ),
+        ("[build]", {"devices": {"cpu": mode}}),
+        (f"[build.modes.{mode}]", build),
+        ("[tests]", tests),
+        *(("[[tests.map]]", {"source": s, "tests": t}) for s, t in (tests_map or {}).items()),
+        ("[tests.devices.cpu]", tests_cpu),
+        ("[bench.devices.cpu]", bench_cpu),
+        ("[codegen]", {"targets": codegen} if codegen is not None else None),
+        ("[pr]", {"format": "plain"}),
+        ("[labels]", {"newcomer": newcomer or []}),
+    ]
+    return "\n".join(
+        header + "\n" + "".join(f"{key} = {toml_value(v)}\n" for key, v in table.items())
+        for header, table in tables
+        if table is not None
+    )
+
+
+def demo_recipe(url: str) -> str:
+    """The ``demo`` recipe of the ``workspace`` fixture, for the upstream at ``url``."""
+    return recipe_toml(
+        "demo",
+        url,
+        mode="plain",
+        build={
+            "kind": "source",
+            "about": "pip install the worktree",
+            "install": ["pip install -e {worktree}"],
+        },
+        tests_map={"pkg/{x}": ["test/test_{x}.py"]},
+        newcomer=["good first issue"],
+    )
+
+
+# The demo recipe as a ``str.format`` template of its url, for tests that format it themselves.
+RECIPE = demo_recipe("{url}").replace("{", "{{").replace("}", "}}").replace("{{url}}", "{url}")
 
 
 @dataclass
@@ -183,7 +306,7 @@ class Run:
 def workspace(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A workbench checkout (its own git repo) with one recipe, ``demo``, for ``upstream``."""
     root = tmp_path / "wb"
-    write(root / "upstreams" / "demo" / "recipe.toml", RECIPE.format(url=upstream.path.as_posix()))
+    write(root / "upstreams" / "demo" / "recipe.toml", demo_recipe(upstream.path.as_posix()))
     write(root / "patches" / "demo" / "series", "# demo series\n")
     shutil.copy(REPO_ROOT / ".gitignore", root / ".gitignore")
     git(root, "init", "-q", "-b", "main")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import write
 from tests.test_upstream_sessions import UPSTREAM, _commit, ops_workspace  # noqa: F401
 from workbench.bench.changes import ChangedCode
@@ -28,6 +30,7 @@ def _bench(wb, *args: str) -> tuple[int, dict, str]:
     return res.code, run.doc, (run.folder / "bench.md").read_text() + res.out + res.err
 
 
+@pytest.mark.slow
 def test_no_case_runs_the_change_then_one_does_and_computes_otherwise(ops_workspace: Path, wb):  # noqa: F811
     patched = ops_workspace / "upstreams" / "ops" / "patched"
     # An empty series: both sides the same code, nothing to time as evidence, said as such.

@@ -111,6 +111,7 @@ def calc_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     return root
 
 
+@pytest.mark.timed
 def test_each_patch_is_timed_against_the_one_before(calc_workspace: Path, wb):
     res = wb("bench", "run", "calc", "--budget", "1", "--per-patch")
     assert res.code == 0, res.err

@@ -67,6 +67,7 @@ def test_bench_decorator_expands_params():
         bench(params={"n": []})(lambda n: None)
 
 
+@pytest.mark.timed
 def test_slower_patched_side_is_called_slower(sides):
     result = run(
         sides["file"],
@@ -90,6 +91,7 @@ def test_slower_patched_side_is_called_slower(sides):
     assert result.env["patched"]["pythonpath_first"] == str(sides["slow"])
 
 
+@pytest.mark.timed
 def test_identical_sides_are_not_called_faster_or_slower(sides):
     result = run(
         sides["file"],
@@ -179,6 +181,7 @@ def drawn():
 """
 
 
+@pytest.mark.timed
 def test_speed_drawn_once_per_process_never_gives_a_verdict(tmp_path, monkeypatch):
     """Same code on both sides, each process slow or fast by a draw at import: the verdict
     must not be faster or slower. The one-long-lived-pair reading of the same samples (rounds
@@ -270,6 +273,7 @@ def test_roofline_figures():
     assert r.pct_flops == pytest.approx(100)
 
 
+@pytest.mark.timed
 def test_cli_run_writes_reports_and_gates(sides, wb, tmp_path):
     out = tmp_path / "run1"
     res = wb(

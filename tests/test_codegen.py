@@ -15,7 +15,7 @@ import pytest
 import torch
 import triton
 
-from tests.conftest import git, write
+from tests.conftest import editable_install, git, recipe_toml, write
 from workbench.codegen import stages
 from workbench.codegen.kernels import jit_functions
 
@@ -109,36 +109,16 @@ def kernels(op):
     return (lambda: fn(x, x)) if op == "add" else (lambda: fn(x))
 """
 
-RECIPE = """\
-[upstream]
-repo = "example/kops"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
 
-[build]
-devices = {{ cpu = "source" }}
+def _recipe(url: str, torch_version: str, triton_version: str) -> str:
+    return recipe_toml(
+        "kops",
+        url,
+        build=editable_install([f"torch=={torch_version}", f"triton=={triton_version}"]),
+        test_packages=["pytest"],
+        codegen=["sm_90", "gfx942"],
+    )
 
-[build.modes.source]
-kind = "source"
-about = "editable install of the worktree"
-packages = ["torch=={torch}", "triton=={triton}"]
-install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
-
-[tests]
-root = "test"
-runner = "pytest"
-packages = ["pytest"]
-
-[codegen]
-targets = ["sm_90", "gfx942"]
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
 
 PYPROJECT = (
     '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
@@ -163,9 +143,7 @@ def kops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     git(up, "commit", "-q", "-m", "kops 1.0")
     git(up, "tag", "v1.0")
     root = tmp_path / "wb"
-    recipe = RECIPE.format(
-        url=up.as_posix(), torch=torch.__version__.split("+")[0], triton=triton.__version__
-    )
+    recipe = _recipe(up.as_posix(), torch.__version__.split("+")[0], triton.__version__)
     write(root / "upstreams" / "kops" / "recipe.toml", recipe)
     write(root / "upstreams" / "kops" / "benches" / "bench_kernels.py", BENCH)
     write(root / "patches" / "kops" / "series", "")
@@ -196,6 +174,7 @@ def _patch(root: Path, wb) -> None:
     assert wb("patches", "refresh", "kops").code == 0
 
 
+@pytest.mark.slow
 def test_codegen_finds_changes_errors_and_changed_outputs(kops: Path, wb):
     _patch(kops, wb)
     res = wb("codegen", "kops", "--json")
@@ -293,6 +272,7 @@ def test_codegen_finds_changes_errors_and_changed_outputs(kops: Path, wb):
     )
 
 
+@pytest.mark.slow
 def test_a_declared_spec_compiles_a_kernel_without_a_cpu_launch(kops: Path, wb):
     bench = kops / "upstreams" / "kops" / "benches" / "bench_kernels.py"
     bench.write_text(
@@ -458,6 +438,7 @@ def triton_shaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_patch_to_tritons_frontend_changes_how_the_bench_kernels_compile(triton_shaped, wb):
     patched = triton_shaped / "upstreams" / "triton" / "patched"
     semantic = patched / "python" / "triton" / "language" / "semantic.py"

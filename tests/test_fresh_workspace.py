@@ -28,7 +28,7 @@ import pytest
 import torch
 import triton
 
-from tests.conftest import REPO_ROOT, build_wheel, git, write
+from tests.conftest import REPO_ROOT, build_wheel, git, recipe_toml, wheel_overlay, write
 
 NAME = "kops"
 
@@ -69,47 +69,24 @@ PATCHED_KERNELS = UPSTREAM["kops/kernels.py"].replace(
     "add_kernel[(triton.cdiv(n, BLOCK),)]", "add_kernel[((n + BLOCK - 1) // BLOCK,)]"
 )
 
-RECIPE = """\
-[upstream]
-repo = "example/kops"
-# Never reached: like the README's newcomer, the shell names the clone URL to use.
-url = "https://example.invalid/kops.git"
-default_branch = "main"
-pin = "v1.0"
 
-[build]
-devices = {{ cpu = "overlay" }}
+def _recipe(wheel: str, torch_version: str, triton_version: str) -> str:
+    # Its url is never reached: like the README's newcomer, the shell names the clone URL to use.
+    return recipe_toml(
+        "kops",
+        "https://example.invalid/kops.git",
+        mode="overlay",
+        build=wheel_overlay(
+            "kops",
+            [wheel, f"torch=={torch_version}", f"triton=={triton_version}"],
+            about="the released wheel with the worktree's kops/**.py laid over it",
+        ),
+        tests_map={"kops/{x}": ["test/test_{x}.py"]},
+        tests_cpu={"env": {"TRITON_INTERPRET": "1"}},
+        bench_cpu={"env": {"TRITON_INTERPRET": "1"}},
+        codegen=["sm_90"],
+    )
 
-[build.modes.overlay]
-kind = "wheel-overlay"
-about = "the released wheel with the worktree's kops/**.py laid over it"
-packages = ["{wheel}", "torch=={torch}", "triton=={triton}"]
-overlay_into = "kops"
-overlay = ["kops/**/*.py"]
-
-[tests]
-root = "test"
-runner = "pytest"
-
-[[tests.map]]
-source = "kops/{{x}}"
-tests = ["test/test_{{x}}.py"]
-
-[tests.devices.cpu]
-env = {{ TRITON_INTERPRET = "1" }}
-
-[bench.devices.cpu]
-env = {{ TRITON_INTERPRET = "1" }}
-
-[codegen]
-targets = ["sm_90"]
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
 
 BENCH = """\
 from workbench.bench import bench
@@ -162,7 +139,7 @@ def _checkout(tmp_path: Path, wheel: Path, patch: str) -> Path:
         REPO_ROOT / "workbench", root / "workbench", ignore=shutil.ignore_patterns("__pycache__")
     )
     version = torch.__version__.split("+")[0]
-    recipe = RECIPE.format(wheel=wheel.as_posix(), torch=version, triton=triton.__version__)
+    recipe = _recipe(wheel.as_posix(), version, triton.__version__)
     write(root / "upstreams" / NAME / "recipe.toml", recipe)
     write(root / "upstreams" / NAME / "benches" / "bench_add.py", BENCH)
     patches = root / "patches" / NAME

@@ -47,11 +47,51 @@ def test_only_the_tui_imports_textual():
     assert importers and all(m.startswith("workbench.tui") for m in importers), importers
 
 
-@pytest.mark.parametrize("module", LIBRARY)
-def test_library_module_does_not_import_textual(module):
-    code = f"import sys, {module}; sys.exit(1 if 'textual' in sys.modules else 0)"
+def test_the_import_contracts_hold():
+    """pyproject.toml's [tool.importlinter] contracts: no module outside workbench.tui imports
+    Textual, directly or through others, and the packages keep their layers. (In a process of
+    its own: ``lint-imports`` configures logging, which would silence the loggers of later tests.)
+    """
+    lint = "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())"
+    proc = subprocess.run(
+        [sys.executable, "-c", lint, "--no-cache", "--no-logo", "pyproject.toml"],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_textual_contract_names_every_library_package():
+    """A new module of workbench/ outside the TUI is held to the contract from its first day."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    [contract] = [
+        c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "forbidden"
+    ]
+    assert contract["forbidden_modules"] == ["textual"]
+    top = {".".join(m.split(".")[:2]) for m in LIBRARY if m != "workbench"}
+    assert sorted(contract["source_modules"]) == sorted(top)
+
+
+def test_no_library_module_loads_textual_when_imported():
+    """The same at run time, in one interpreter: each library module is imported in turn and
+    the first after which Textual is loaded is named (``__main__`` runs the CLI, which must
+    exit 0)."""
+    code = (
+        "import importlib, sys\n"
+        f"for module in {LIBRARY!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(module)\n"
+        "    except SystemExit as exc:\n"
+        "        if exc.code:\n"
+        "            sys.exit(f'{module} exited {exc.code}')\n"
+        "    if 'textual' in sys.modules:\n"
+        "        sys.exit(module + ' imports textual')\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, f"{module} imports textual: {proc.stderr}"
+    assert proc.returncode == 0, proc.stderr
 
 
 def _commands(parser, prefix=()):

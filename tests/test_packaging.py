@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 OPEN_DASHBOARD = """\
@@ -34,6 +36,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_wheel_ships_its_data_and_the_dashboard_opens_from_it(tmp_path: Path):
     # Built from a copy of what the wheel is made of: a build/ folder left in the checkout
     # would otherwise lend the wheel files that the package configuration forgets.

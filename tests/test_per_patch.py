@@ -151,6 +151,7 @@ def _run(wb, *flags: str):
     return res, (json.loads(res.out) if "--json" in flags else None)
 
 
+@pytest.mark.slow
 def test_the_regression_is_the_second_patch_s_and_no_other_s(calc: Path, wb):
     patches = _series(calc, wb, *THREE)
     res, doc = _run(wb, "--per-patch", "--json")
@@ -188,6 +189,7 @@ def test_the_regression_is_the_second_patch_s_and_no_other_s(calc: Path, wb):
     assert "1 regression(s): test/test_core.py::test_add" in again.err
 
 
+@pytest.mark.slow
 def test_a_patch_of_only_documentation_is_skipped(calc: Path, wb):
     patches = _series(
         calc,
@@ -214,6 +216,7 @@ def test_a_patch_of_only_documentation_is_skipped(calc: Path, wb):
     assert f"{patches[0]}: skipped: touches no code a selected test runs\n" in text
 
 
+@pytest.mark.slow
 def test_bisect_runs_only_the_regressions_and_says_what_it_cannot_see(calc: Path, wb):
     patches = _series(calc, wb, *THREE)
     res, doc = _run(wb, "--per-patch=bisect", "--json")
@@ -230,6 +233,7 @@ def test_bisect_runs_only_the_regressions_and_says_what_it_cannot_see(calc: Path
     assert "broken and fixed in between cannot be seen" in cost["note"]
 
 
+@pytest.mark.slow
 def test_a_series_that_breaks_nothing_has_no_change_anywhere(calc: Path, wb):
     _series(calc, wb, THREE[0], THREE[2])
     res, doc = _run(wb, "--per-patch", "--json")
@@ -266,6 +270,7 @@ def test_a_worktree_that_is_not_the_series_exits_2_with_one_line(calc: Path, wb)
     )
 
 
+@pytest.mark.slow
 def test_tests_chosen_by_hand_run_at_every_step(calc: Path, wb):
     patches = _series(
         calc,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,6 +78,7 @@ def _commit(worktree: Path, message: str) -> None:
     git(worktree, "commit", "-q", "--allow-empty", "-m", message)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
 def test_refresh_then_apply_reproduces_the_tree(fetched, wb, data):
@@ -98,6 +100,7 @@ def test_refresh_then_apply_reproduces_the_tree(fetched, wb, data):
 AREAS = ["pkg/mod.py", "pkg/util.py", "README.md", "test/test_mod.py"]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.data())
 def test_reordered_and_dropped_patches_roundtrip(fetched, wb, data):

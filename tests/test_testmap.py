@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, write
+from tests.conftest import editable_install, git, recipe_toml, write
 from workbench.selection import blocks
+
+pytestmark = pytest.mark.slow  # each test installs the upstream and runs its tests to map them
 
 CORE = """\
 LIMIT = 100
@@ -75,36 +77,15 @@ UPSTREAM = {
     ),
 }
 
-RECIPE = """\
-[upstream]
-repo = "example/calc"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
 
-[build]
-devices = {{ cpu = "source" }}
-
-[build.modes.source]
-kind = "source"
-about = "editable install of the worktree"
-packages = []
-install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
-
-[tests]
-root = "test"
-runner = "pytest"
-packages = ["pytest"]
-
-[tests.devices.cpu]
-note = "CPU only."
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
+def _recipe(url: str) -> str:
+    return recipe_toml(
+        "calc",
+        url,
+        build=editable_install([]),
+        test_packages=["pytest"],
+        tests_cpu={"note": "CPU only."},
+    )
 
 
 @pytest.fixture
@@ -117,7 +98,7 @@ def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     git(up, "commit", "-q", "-m", "calc 1.0")
     git(up, "tag", "v1.0")
     root = tmp_path / "wb"
-    write(root / "upstreams" / "calc" / "recipe.toml", RECIPE.format(url=up.as_posix()))
+    write(root / "upstreams" / "calc" / "recipe.toml", _recipe(up.as_posix()))
     write(root / "patches" / "calc" / "series", "")
     monkeypatch.setenv("WORKBENCH_ROOT", str(root))
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))

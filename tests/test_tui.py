@@ -450,6 +450,7 @@ def test_workbench_without_a_terminal_prints_the_overview(workspace) -> None:
 TAB_ORDER = ["issues", "mine", "reviews", "patches", "runs", "notifications"]
 
 
+@pytest.mark.slow
 async def test_number_keys_and_brackets_switch_tabs_in_order(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:
@@ -495,6 +496,7 @@ async def test_the_palette_has_a_command_per_tab(tui_ws, store) -> None:
         assert len(set(ids)) == len(ids) and len(set(keys)) == len(keys)
 
 
+@pytest.mark.slow
 async def test_each_tab_keeps_its_own_filter(tui_ws, store) -> None:
     app = app_for(tui_ws, store)
     async with app.run_test(size=SIZE) as pilot:

@@ -79,12 +79,19 @@ def test_the_workbench_binary_opens_the_dashboard_filters_and_quits(fetched, mon
     pane = Pane(root.parent / "tmux.sock", "wb")
     pane.tmux("new-session", "-d", "-s", "wb", "-x", "120", "-y", "40", command)
     try:
-        first = pane.wait_for(lambda t: "Fix quantize for case 1" in t, what="the issue list")
+        # The rows, the count and the status bar are drawn in turn: under load a capture can
+        # fall between them, so each wait is for the whole of what is asserted after it.
+        shown = ("Fix quantize for case 1", f"{n_all} shown", "synced", "Fix scale for case 8")
+        first = pane.wait_for(lambda t: all(s in t for s in shown), what="the issue list")
         assert f"{n_all} shown" in first and "synced" in first
         assert "Fix scale for case 8" in first
         pane.tmux("send-keys", "-t", "wb", "/", "float8")
         filtered = pane.wait_for(
-            lambda t: f" {n_float8} shown" in t and "Fix scale for case 8" not in t,
+            lambda t: (
+                f" {n_float8} shown" in t
+                and "Fix scale for case 8" not in t
+                and "Fix float8 for case 2" in t
+            ),
             what="the filtered list",
         )
         assert "Fix float8 for case 2" in filtered

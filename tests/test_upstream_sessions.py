@@ -17,7 +17,7 @@ import pytest
 # torch is a required test dependency (the test extra pins it): missing, this fails, not skips.
 import torch
 
-from tests.conftest import build_wheel, git, write
+from tests.conftest import build_wheel, editable_install, git, recipe_toml, write
 from workbench.config import load_recipe
 from workbench.gitops.engine import SeriesEngine
 from workbench.paths import Workspace
@@ -51,40 +51,17 @@ UPSTREAM = {
     "test/test_util.py": "from ops.util import clamp\n\n\ndef test_clamp():\n    assert clamp(5, 0, 3) == 3\n",
 }
 
-RECIPE = """\
-[upstream]
-repo = "example/ops"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
 
-[build]
-devices = {{ cpu = "source" }}
+def _recipe(url: str, torch_version: str) -> str:
+    return recipe_toml(
+        "ops",
+        url,
+        build=editable_install([f"torch=={torch_version}"]),
+        test_packages=["pytest"],
+        tests_map={"ops/{x}": ["test/test_{x}.py"]},
+        tests_cpu={"note": "GPU tests skip themselves."},
+    )
 
-[build.modes.source]
-kind = "source"
-about = "editable install of the worktree"
-packages = ["torch=={torch}"]
-install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
-
-[tests]
-root = "test"
-runner = "pytest"
-packages = ["pytest"]
-
-[[tests.map]]
-source = "ops/{{x}}"
-tests = ["test/test_{{x}}.py"]
-
-[tests.devices.cpu]
-note = "GPU tests skip themselves."
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
 
 BENCH = """\
 from workbench.bench import bench
@@ -112,9 +89,7 @@ def ops_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb):
     git(up, "tag", "v1.0")
     root = tmp_path / "wb"
     version = torch.__version__.split("+")[0]
-    write(
-        root / "upstreams" / "ops" / "recipe.toml", RECIPE.format(url=up.as_posix(), torch=version)
-    )
+    write(root / "upstreams" / "ops" / "recipe.toml", _recipe(up.as_posix(), version))
     write(root / "upstreams" / "ops" / "benches" / "bench_scale.py", BENCH)
     write(root / "patches" / "ops" / "series", "")
     monkeypatch.setenv("WORKBENCH_ROOT", str(root))
@@ -130,6 +105,7 @@ def _commit(worktree: Path, files: dict[str, str], message: str) -> None:
     git(worktree, "commit", "-q", "-m", message)
 
 
+@pytest.mark.slow
 def test_build_select_run_and_bench(ops_workspace: Path, wb):
     patched = ops_workspace / "upstreams" / "ops" / "patched"
     # The series: scale() now triples (a regression) and does its work three times over.
@@ -261,6 +237,7 @@ def test_nox_lists_sessions_generated_from_recipes(tmp_path: Path):
     assert "* tests -> " in proc.stdout and "* lint -> " in proc.stdout
 
 
+@pytest.mark.slow
 def test_wheel_overlay_lays_the_worktree_over_the_released_wheel(
     ops_workspace: Path, wb, tmp_path: Path
 ):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_wheel, git, write
+from tests.conftest import build_wheel, git, recipe_toml, wheel_overlay, write
 from workbench.selection.perfile import run_file, run_files, selection_files
 from workbench.selection.run import TPU_ONLY
 
@@ -234,44 +234,23 @@ UPSTREAM = {
     ),
 }
 
-RECIPE = """\
-[upstream]
-repo = "example/xo"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
 
-[build]
-devices = {{ cpu = "overlay" }}
-
-[build.modes.overlay]
-kind = "wheel-overlay"
-about = "the released wheel with the worktree's xo/**.py over it"
-packages = ["{wheel}"]
-overlay_into = "xo"
-overlay = ["xo/**/*.py"]
-
-[tests]
-root = "test"
-runner = "run_tests.sh"
-
-[[tests.map]]
-source = "xo"
-tests = ["test/test_ops.py"]
-
-[tests.devices.cpu]
-env = {{ PJRT_DEVICE = "CPU", PYTHONPATH = "test" }}
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
+def _recipe(url: str, wheel: str) -> str:
+    return recipe_toml(
+        "xo",
+        url,
+        mode="overlay",
+        build=wheel_overlay(
+            "xo", [wheel], about="the released wheel with the worktree's xo/**.py over it"
+        ),
+        runner="run_tests.sh",
+        tests_map={"xo": ["test/test_ops.py"]},
+        tests_cpu={"env": {"PJRT_DEVICE": "CPU", "PYTHONPATH": "test"}},
+    )
 
 
 def _workspace(root: Path, up: Path, wheel: Path) -> Path:
-    write(root / "upstreams" / "xo" / "recipe.toml", RECIPE.format(url=up.as_posix(), wheel=wheel))
+    write(root / "upstreams" / "xo" / "recipe.toml", _recipe(up.as_posix(), str(wheel)))
     write(root / "patches" / "xo" / "series", "")
     return root
 
