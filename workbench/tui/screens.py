@@ -192,7 +192,17 @@ class DraftScreen(ModalScreen[None]):
         self.query_one("#draft-text", RichMarkdownView).update(self.preview)
         self.call_after_refresh(self._shown)
 
-    def _shown(self) -> None:
+    def _shown(self, waited: int = 0) -> None:
+        # The layout update() asks for is sometimes not done: under load the view kept the
+        # placeholder's one line through 100 refreshes. Shown is when the view has the draft's
+        # height; until then the layout is asked for again (once was always enough).
+        view = self.query_one("#draft-text", RichMarkdownView)
+        laid_out = view.content_size.height >= len(view.lines(view.content_size.width))
+        if not laid_out and waited < 100:
+            self.refresh(layout=True)
+            view.refresh(layout=True)
+            self.call_after_refresh(self._shown, waited + 1)
+            return
         self.shown_at = time.perf_counter()
 
     @on(Worker.StateChanged)
