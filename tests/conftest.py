@@ -186,6 +186,17 @@ def toml_value(value: object) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
+def tagged_upstream(path: Path, files: dict[str, str], message: str = "calc 1.0") -> Path:
+    """A small upstream repository at ``path``: ``files`` in one commit on main, tagged v1.0."""
+    for name, text in files.items():
+        write(path / name, text)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", message)
+    git(path, "tag", "v1.0")
+    return path
+
+
 def recipe_toml(
     name: str,
     url: str,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, write
+from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
 from workbench.bench import per_patch_report
 from workbench.bench.changes import ChangedCode
 from workbench.bench.per_patch import PerPatch, Question, Timed
@@ -34,31 +34,6 @@ UPSTREAM = {
     "calc/other.py": "def unused(v):\n    return v + 1\n",
 }
 
-RECIPE = """\
-[upstream]
-repo = "example/calc"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
-
-[build]
-devices = {{ cpu = "source" }}
-
-[build.modes.source]
-kind = "source"
-about = "editable install of the worktree"
-install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
-
-[tests]
-root = "test"
-runner = "pytest"
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
 
 BENCH = """\
 from workbench.bench import bench
@@ -89,14 +64,12 @@ result, computed five times over."""
 def calc_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     up = tmp_path / "calc-upstream"
     up.mkdir()
-    git(up, "init", "-q", "-b", "main")
-    for name, text in UPSTREAM.items():
-        write(up / name, text)
-    git(up, "add", "-A")
-    git(up, "commit", "-q", "-m", "calc 1.0")
-    git(up, "tag", "v1.0")
+    tagged_upstream(up, UPSTREAM)
     root = tmp_path / "wb"
-    write(root / "upstreams" / "calc" / "recipe.toml", RECIPE.format(url=up.as_posix()))
+    write(
+        root / "upstreams" / "calc" / "recipe.toml",
+        recipe_toml("calc", up.as_posix(), build=editable_install([])),
+    )
     write(root / "upstreams" / "calc" / "benches" / "bench_spin.py", BENCH)
     write(root / "patches" / "calc" / "series", "")
     monkeypatch.setenv("WORKBENCH_ROOT", str(root))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import editable_install, git, recipe_toml, write
+from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
 from workbench.config import load_recipe
 from workbench.envs.builder import EnvBuilder
 from workbench.errors import UsageError
@@ -59,12 +59,7 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb, shared_cache: Path) -> Path:
     up = tmp_path / "calc-upstream"
-    for name, text in UPSTREAM.items():
-        write(up / name, text)
-    git(up, "init", "-q", "-b", "main")
-    git(up, "add", "-A")
-    git(up, "commit", "-q", "-m", "calc 1.0")
-    git(up, "tag", "v1.0")
+    tagged_upstream(up, UPSTREAM)
     root = tmp_path / "wb"
     write(
         root / "upstreams" / "calc" / "recipe.toml",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import tui_data
-from tests.conftest import git, write
+from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
 from tests.test_tui import SIZE, app_for, detail, open_tab, settle
 from workbench.config import load_recipe
 from workbench.github.store import Store
@@ -367,31 +367,6 @@ def test_a_bench_cell_never_hides_a_direction_or_changed_outputs():
 
 # --- from the real command ---------------------------------------------------------------------
 
-CALC_RECIPE = """\
-[upstream]
-repo = "example/calc"
-url = "{url}"
-default_branch = "main"
-pin = "v1.0"
-
-[build]
-devices = {{ cpu = "source" }}
-
-[build.modes.source]
-kind = "source"
-about = "editable install of the worktree"
-install = ["pip install -e {{worktree}} --no-build-isolation --config-settings editable_mode=compat"]
-
-[tests]
-root = "test"
-runner = "pytest"
-
-[pr]
-format = "plain"
-
-[labels]
-newcomer = []
-"""
 
 CALC = {
     "pyproject.toml": (
@@ -411,14 +386,12 @@ CALC = {
 @pytest.mark.slow
 def test_the_draft_reads_what_tests_run_per_patch_wrote(tmp_path: Path, monkeypatch, wb):
     up = tmp_path / "calc-upstream"
-    for name, text in CALC.items():
-        write(up / name, text)
-    git(up, "init", "-q", "-b", "main")
-    git(up, "add", "-A")
-    git(up, "commit", "-q", "-m", "calc 1.0")
-    git(up, "tag", "v1.0")
+    tagged_upstream(up, CALC)
     root = tmp_path / "wb"
-    write(root / "upstreams" / "calc" / "recipe.toml", CALC_RECIPE.format(url=up.as_posix()))
+    write(
+        root / "upstreams" / "calc" / "recipe.toml",
+        recipe_toml("calc", up.as_posix(), build=editable_install([])),
+    )
     write(root / "patches" / "calc" / "series", "")
     monkeypatch.setenv("WORKBENCH_ROOT", str(root))
     monkeypatch.chdir(root)

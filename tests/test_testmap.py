@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import editable_install, git, recipe_toml, write
+from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
 from workbench.selection import blocks
 
 pytestmark = pytest.mark.slow  # each test installs the upstream and runs its tests to map them
@@ -91,12 +91,7 @@ def _recipe(url: str) -> str:
 @pytest.fixture
 def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
     up = tmp_path / "calc-upstream"
-    for name, text in UPSTREAM.items():
-        write(up / name, text)
-    git(up, "init", "-q", "-b", "main")
-    git(up, "add", "-A")
-    git(up, "commit", "-q", "-m", "calc 1.0")
-    git(up, "tag", "v1.0")
+    tagged_upstream(up, UPSTREAM)
     root = tmp_path / "wb"
     write(root / "upstreams" / "calc" / "recipe.toml", _recipe(up.as_posix()))
     write(root / "patches" / "calc" / "series", "")
