@@ -186,15 +186,30 @@ def toml_value(value: object) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
-def tagged_upstream(path: Path, files: dict[str, str], message: str = "calc 1.0") -> Path:
-    """A small upstream repository at ``path``: ``files`` in one commit on main, tagged v1.0."""
+def small_workspace(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    recipe: str | None = None,
+) -> Path:
+    """A workbench checkout for a small upstream ``calc``: ``files`` in one commit, tagged v1.0;
+    its ``recipe`` (default: an editable install); an empty series; the checkout made current
+    (``WORKBENCH_ROOT`` and the working directory). The caller fetches it."""
+    up = tmp_path / "calc-upstream"
     for name, text in files.items():
-        write(path / name, text)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", message)
-    git(path, "tag", "v1.0")
-    return path
+        write(up / name, text)
+    git(up, "init", "-q", "-b", "main")
+    git(up, "add", "-A")
+    git(up, "commit", "-q", "-m", "calc 1.0")
+    git(up, "tag", "v1.0")
+    root = tmp_path / "wb"
+    if recipe is None:
+        recipe = recipe_toml("calc", up.as_posix(), build=editable_install([]))
+    write(root / "upstreams" / "calc" / "recipe.toml", recipe.replace("{url}", up.as_posix()))
+    write(root / "patches" / "calc" / "series", "")
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    monkeypatch.chdir(root)
+    return root
 
 
 def recipe_toml(

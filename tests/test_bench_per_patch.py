@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
+from tests.conftest import git, small_workspace, write
 from workbench.bench import per_patch_report
 from workbench.bench.changes import ChangedCode
 from workbench.bench.per_patch import PerPatch, Question, Timed
@@ -62,18 +62,8 @@ result, computed five times over."""
 
 @pytest.fixture
 def calc_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
-    up = tmp_path / "calc-upstream"
-    up.mkdir()
-    tagged_upstream(up, UPSTREAM)
-    root = tmp_path / "wb"
-    write(
-        root / "upstreams" / "calc" / "recipe.toml",
-        recipe_toml("calc", up.as_posix(), build=editable_install([])),
-    )
+    root = small_workspace(tmp_path, monkeypatch, UPSTREAM)
     write(root / "upstreams" / "calc" / "benches" / "bench_spin.py", BENCH)
-    write(root / "patches" / "calc" / "series", "")
-    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
-    monkeypatch.chdir(root)
     assert wb("upstream", "fetch", "calc").code == 0
     patched = root / "upstreams" / "calc" / "patched"
     for path, text, message in SERIES:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
+from tests.conftest import git, small_workspace, write
 from workbench.config import load_recipe
 from workbench.envs.builder import EnvBuilder
 from workbench.errors import UsageError
@@ -58,17 +58,8 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb, shared_cache: Path) -> Path:
-    up = tmp_path / "calc-upstream"
-    tagged_upstream(up, UPSTREAM)
-    root = tmp_path / "wb"
-    write(
-        root / "upstreams" / "calc" / "recipe.toml",
-        recipe_toml("calc", up.as_posix(), build=editable_install([])),
-    )
-    write(root / "patches" / "calc" / "series", "")
-    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    root = small_workspace(tmp_path, monkeypatch, UPSTREAM)
     monkeypatch.setenv("WORKBENCH_CACHE", str(shared_cache))
-    monkeypatch.chdir(root)
     assert wb("upstream", "fetch", "calc").code == 0
     return root
 

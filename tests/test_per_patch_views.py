@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import tui_data
-from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
+from tests.conftest import git, small_workspace, write
 from tests.test_tui import SIZE, app_for, detail, open_tab, settle
 from workbench.config import load_recipe
 from workbench.github.store import Store
@@ -385,16 +385,7 @@ CALC = {
 
 @pytest.mark.slow
 def test_the_draft_reads_what_tests_run_per_patch_wrote(tmp_path: Path, monkeypatch, wb):
-    up = tmp_path / "calc-upstream"
-    tagged_upstream(up, CALC)
-    root = tmp_path / "wb"
-    write(
-        root / "upstreams" / "calc" / "recipe.toml",
-        recipe_toml("calc", up.as_posix(), build=editable_install([])),
-    )
-    write(root / "patches" / "calc" / "series", "")
-    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
-    monkeypatch.chdir(root)
+    root = small_workspace(tmp_path, monkeypatch, CALC)
     assert wb("upstream", "fetch", "calc").code == 0
     patched = root / "upstreams" / "calc" / "patched"
     for old, new, message in (

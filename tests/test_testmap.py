@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import editable_install, git, recipe_toml, tagged_upstream, write
+from tests.conftest import editable_install, git, recipe_toml, small_workspace, write
 from workbench.selection import blocks
 
 pytestmark = pytest.mark.slow  # each test installs the upstream and runs its tests to map them
@@ -90,14 +90,8 @@ def _recipe(url: str) -> str:
 
 @pytest.fixture
 def calc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wb) -> Path:
-    up = tmp_path / "calc-upstream"
-    tagged_upstream(up, UPSTREAM)
-    root = tmp_path / "wb"
-    write(root / "upstreams" / "calc" / "recipe.toml", _recipe(up.as_posix()))
-    write(root / "patches" / "calc" / "series", "")
-    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    root = small_workspace(tmp_path, monkeypatch, UPSTREAM, _recipe("{url}"))
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(root)
     assert wb("upstream", "fetch", "calc").code == 0
     return root
 
