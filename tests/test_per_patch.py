@@ -305,3 +305,11 @@ def test_many_regressions_of_one_patch_are_listed_one_per_line(capsys):
     assert lines[0] == "0001-a.patch: 5 regressions"
     assert lines[1:6] == [f"    regression: {i}" for i in ids]
     assert lines[6] == "0002-b.patch: 1 fixed: test/test_core.py::test_0"
+
+
+def test_an_empty_series_says_it_has_no_patch(capsys):
+    from workbench.selection import cli as selection_cli
+
+    cost = {"method": "linear", "builds": 0, "runs": 0, "seconds": 0.0, "note": None}
+    selection_cli._print_per_patch({"per_patch": [], "per_patch_cost": cost})
+    assert capsys.readouterr().out.splitlines()[0] == "the series has no patch yet"

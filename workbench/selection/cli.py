@@ -226,6 +226,8 @@ def _print_per_patch(doc: dict) -> None:
     the attribution cost."""
     if "per_patch" not in doc:
         return
+    if not doc["per_patch"]:
+        out.print("the series has no patch yet")
     for p in doc["per_patch"]:
         if p["skipped"]:
             said = f"skipped: {p['skipped']}"
