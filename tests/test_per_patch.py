@@ -171,7 +171,7 @@ def test_the_regression_is_the_second_patch_s_and_no_other_s(calc: Path, wb):
     assert f"{patches[0]}: no change\n" in again.out
     assert f"{patches[1]}: 1 regression: test/test_core.py::test_add\n" in again.out
     assert f"{patches[2]}: no change\n" in again.out
-    assert "per patch (linear): 0 build(s), 2 pytest run(s)," in again.out
+    assert "per patch: linear, 0 build(s), 2 pytest run(s)," in again.out
     assert "1 regression(s): test/test_core.py::test_add" in again.err
 
 

@@ -14,6 +14,7 @@ import math
 import re
 
 from workbench.bench import stats
+from workbench.steps.cost import COST_RUNS, cost_words
 
 ORDER = (stats.SLOWER, stats.FASTER, stats.INCONCLUSIVE, stats.UNCHANGED)
 
@@ -74,11 +75,7 @@ def spread_line(item: dict) -> str:
 
 
 def cost_line(cost: dict) -> str:
-    line = (
-        f"per patch: {cost['method']}, {cost['builds']} build(s), {cost['runs']} bench run(s), "
-        f"{cost['seconds']:.1f} s"
-    )
-    return line + (f"; {cost['note']}" if cost.get("note") else "")
+    return f"per patch: {cost_words(cost, COST_RUNS['bench'])}"
 
 
 def outcome_lines(doc: dict) -> list[str]:

@@ -138,18 +138,6 @@ class PatchEffect:
         return words
 
 
-def cost_words(cost: dict[str, Any], runs: str) -> str:
-    """What finding out cost: ``linear, 2 build(s), 2 pytest run(s), 3.1 s`` and its note."""
-    line = (
-        f"{cost.get('method')}, {cost.get('builds')} build(s), {cost.get('runs')} {runs} run(s), "
-        f"{float(cost.get('seconds') or 0):.1f} s"
-    )
-    return line + (f"; {cost['note']}" if cost.get("note") else "")
-
-
-COST_RUNS = {"tests": "pytest", "bench": "bench"}
-
-
 @dataclass
 class PerPatchRuns:
     """The newest tests and bench runs of a series that carry per-patch results: made from the

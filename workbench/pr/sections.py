@@ -13,10 +13,11 @@ import shlex
 from pathlib import Path
 
 from workbench.bench import report
-from workbench.pr import patch_effects, testplan
+from workbench.pr import testplan
 from workbench.pr.facts import Facts
 from workbench.pr.model import GENERATED, quote
 from workbench.runs import Latest, RunResult
+from workbench.steps.cost import COST_RUNS, cost_words
 from workbench.vocabulary import PATCHED
 
 VERSION_KEYS = (("torch", "torch"), ("triton", "triton"), ("torchao", "torchao"))
@@ -115,7 +116,7 @@ def _per_patch(facts: Facts) -> list[str]:
         for k, r in current.items():
             cost = r.doc.get("per_patch_cost")
             if isinstance(cost, dict):
-                spent = patch_effects.cost_words(cost, patch_effects.COST_RUNS[k])
+                spent = cost_words(cost, COST_RUNS[k])
                 costs.append(f"{PER_PATCH_WHAT[k][1]} per patch: {_md(spent)}.")
         if costs:
             lines += ["", " ".join(costs)]

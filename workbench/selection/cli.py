@@ -243,11 +243,7 @@ def _print_per_patch(doc: dict) -> None:
             if not p["skipped"] and len(p[kind]) > INLINE_IDS:
                 for node in p[kind]:
                     out.print(f"    {kind[:-1] if kind == 'regressions' else kind}: {escape(node)}")
-    cost = doc["per_patch_cost"]
-    out.print(
-        f"per patch ({cost['method']}): {cost['builds']} build(s), {cost['runs']} pytest "
-        f"run(s), {cost['seconds']} s",
-        style="dim",
-    )
-    if cost["note"]:
-        out.print(escape(cost["note"]), style="dim")
+    from workbench.steps.cost import COST_RUNS, cost_words
+
+    cost = cost_words(doc["per_patch_cost"], COST_RUNS["tests"])
+    out.print(f"per patch: {escape(cost)}", style="dim")

@@ -20,8 +20,9 @@ from workbench.github.blocking import Blocker, BlockingView, first_line
 from workbench.github.model import Notification, PrStatus
 from workbench.github.notifications import REASONS
 from workbench.github.store import NotificationPoll, StoredJobLog, TrackedItem
-from workbench.pr.patch_effects import COST_RUNS, PatchEffect, cost_words
+from workbench.pr.patch_effects import PatchEffect
 from workbench.runs import RunResult
+from workbench.steps.cost import COST_RUNS, cost_words
 from workbench.tui.data import ListFilter, SeriesView
 
 if TYPE_CHECKING:
